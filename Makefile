@@ -1,0 +1,50 @@
+# Two commands do all the setup on a fresh machine: `make demo` and `make test`.
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed-$(shell cat requirements/dev.lock pyproject.toml | sha256sum | cut -c1-12)
+PIP    := $(BIN)/python -m pip --disable-pip-version-check
+
+.PHONY: help install demo test lint typecheck contracts pytest bench lock clean
+
+help:
+	@echo "make demo   - run the offline trunk-based story on synthetic demo data"
+	@echo "make test   - create .venv from the hash-pinned lock, then lint, type-check, check layers and test"
+	@echo "make lint | typecheck | contracts | pytest | bench | lock | clean"
+
+$(STAMP): requirements/dev.lock pyproject.toml
+	test -d $(VENV) || $(PYTHON) -m venv $(VENV)
+	$(PIP) install --quiet --require-hashes --no-deps -r requirements/dev.lock
+	$(PIP) install --quiet --no-deps --no-build-isolation -e .
+	rm -f $(VENV)/.installed-*
+	touch $@
+
+install: $(STAMP)
+
+demo: $(STAMP)
+	$(BIN)/trunkml demo
+
+lint: $(STAMP)
+	$(BIN)/ruff check src tests bench
+
+typecheck: $(STAMP)
+	$(BIN)/mypy
+
+contracts: $(STAMP)
+	$(BIN)/lint-imports
+
+pytest: $(STAMP)
+	$(BIN)/pytest
+
+test: lint typecheck contracts pytest
+
+bench: $(STAMP)
+	$(BIN)/python bench/hashing.py
+
+# Re-resolve the pinned, hashed dependency set after changing pyproject.toml.
+lock: $(STAMP)
+	$(BIN)/pip-compile --quiet --generate-hashes --allow-unsafe --strip-extras --extra dev \
+		-o requirements/dev.lock pyproject.toml
+
+clean:
+	rm -rf $(VENV) .trunkml .mypy_cache .pytest_cache .ruff_cache build src/*.egg-info
