@@ -1,0 +1,96 @@
+"""Settings: the one place that reads the process environment.
+
+Every knob a deployment may turn is a field here, read from ``TRUNKML_*`` (and
+``MLFLOW_TRACKING_URI``). Relative paths are resolved against the project root
+(the nearest folder with a ``trunkml.yaml``), so commands behave the same from
+any sub-folder.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from pathlib import Path
+
+from pydantic import AliasChoices, Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PROJECT_FILE = "trunkml.yaml"
+
+
+class Environment(StrEnum):
+    """Deployment environment; stricter rules apply in ``test`` and ``prod``."""
+
+    DEV = "dev"
+    TEST = "test"
+    PROD = "prod"
+
+
+def find_project_root(start: Path | None = None) -> Path:
+    """Return the nearest folder at or above ``start`` holding ``trunkml.yaml``, else ``start``."""
+    here = (start or Path.cwd()).resolve()
+    for folder in (here, *here.parents):
+        if (folder / PROJECT_FILE).is_file():
+            return folder
+    return here
+
+
+class Settings(BaseSettings):
+    """Runtime settings, with defaults that work offline on one machine.
+
+    * ``TRUNKML_PROJECT``: project root (default: nearest folder with ``trunkml.yaml``).
+    * ``TRUNKML_HOME``: local state: data store, embedded MLflow (default ``<project>/.trunkml``).
+    * ``TRUNKML_ENV``: ``dev`` | ``test`` | ``prod`` (default ``dev``).
+    * ``MLFLOW_TRACKING_URI``: tracking + registry (default ``sqlite:///<home>/mlflow.db``).
+    * ``TRUNKML_DATA_MIRROR``: offline folder searched for dataset files (default: none).
+    * ``TRUNKML_API_KEY``: serving/admin key (default: none).
+    """
+
+    model_config = SettingsConfigDict(env_prefix="TRUNKML_", extra="ignore", frozen=True)
+
+    project: Path = Field(default_factory=find_project_root)
+    home: Path | None = None
+    env: Environment = Environment.DEV
+    mlflow_tracking_uri: str | None = Field(
+        default=None, validation_alias=AliasChoices("MLFLOW_TRACKING_URI", "TRUNKML_MLFLOW_TRACKING_URI")
+    )
+    data_mirror: Path | None = None
+    api_key: SecretStr | None = None
+
+    @field_validator("data_mirror", "home", mode="before")
+    @classmethod
+    def _empty_is_unset(cls, value: object) -> object:
+        return None if isinstance(value, str) and not value.strip() else value
+
+    @property
+    def project_root(self) -> Path:
+        """Absolute project root."""
+        return self.project.resolve()
+
+    @property
+    def home_dir(self) -> Path:
+        """Absolute ``TRUNKML_HOME``; relative values are taken from the project root."""
+        home = self.home if self.home is not None else Path(".trunkml")
+        return home if home.is_absolute() else self.project_root / home
+
+    @property
+    def tracking_uri(self) -> str:
+        """The MLflow tracking URI in force (embedded SQLite unless overridden)."""
+        return self.mlflow_tracking_uri or f"sqlite:///{self.home_dir / 'mlflow.db'}"
+
+    @property
+    def datastore_dir(self) -> Path:
+        """Root of the content-addressed dataset store."""
+        return self.home_dir / "datastore"
+
+    @property
+    def mirror_dir(self) -> Path | None:
+        """Absolute offline mirror folder, if one is configured."""
+        if self.data_mirror is None:
+            return None
+        mirror = self.data_mirror
+        return (mirror if mirror.is_absolute() else self.project_root / mirror).resolve()
+
+    @property
+    def datasets_dir(self) -> Path:
+        """Folder of dataset pointers, ``<project>/datasets``."""
+        return self.project_root / "datasets"
