@@ -1,0 +1,170 @@
+"""Adding dataset versions: hash, store, check columns, write the pointer.
+
+Adding the same content again is a no-op; adding new content under an existing
+name writes the next version and leaves the old one archived and retrievable.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path, PurePosixPath
+
+from pydantic import BaseModel, ConfigDict, ValidationError
+
+from trunkml.datasets.pointer import DataFormat, DatasetPointer, DatasetRef, check_name, check_uri
+from trunkml.datasets.records import AddResult
+from trunkml.datasets.service import DataService
+from trunkml.datasets.sources import mirror_candidates, open_uri, uri_file_name
+from trunkml.datasets.synth import DEMO_LICENSE, DEMO_SOURCE, SynthSpec, generate_csv
+from trunkml.errors import ConfigError, NotFoundError, TrunkmlError, UnavailableError, UsageError
+
+SUFFIX_FORMATS = {
+    ".csv": DataFormat.CSV,
+    ".parquet": DataFormat.PARQUET,
+    ".pq": DataFormat.PARQUET,
+    ".jsonl": DataFormat.JSONL,
+    ".ndjson": DataFormat.JSONL,
+}
+BINARY_LABELS = ({"0", "1"}, {"false", "true"}, {"False", "True"})
+
+
+class AddRequest(BaseModel):
+    """What the user asked ``data add`` to record."""
+
+    model_config = ConfigDict(frozen=True)
+
+    name: str
+    file: Path | None = None
+    uri: str | None = None
+    text_column: str
+    label_column: str
+    labels: dict[str, int] | None = None
+    version: int | None = None
+    format: DataFormat | None = None
+    description: str = ""
+    source: str = ""
+    license: str = ""
+    synthetic: bool = False
+
+
+def infer_format(location: str) -> DataFormat:
+    """Guess the format from a file name's suffix (CSV when unknown)."""
+    return SUFFIX_FORMATS.get(PurePosixPath(location).suffix.lower(), DataFormat.CSV)
+
+
+def infer_labels(values: set[str], label_column: str) -> dict[str, int]:
+    """Map obvious binary label spellings to 0/1; anything else must be given explicitly."""
+    for spelling in BINARY_LABELS:
+        if values <= spelling:
+            negative, positive = sorted(spelling)
+            return {negative: 0, positive: 1}
+    shown = ", ".join(sorted(values)[:10])
+    raise UsageError(
+        f"cannot infer which values of '{label_column}' are positive: {shown}",
+        hint="pass --label-map, e.g. --label-map hate=1 --label-map normal=0",
+    )
+
+
+def _project_relative(path: Path, root: Path) -> str:
+    resolved = path.resolve()
+    if not resolved.is_relative_to(root):
+        raise UsageError(
+            f"{path} is outside the project, so teammates could not fetch it from the pointer",
+            hint="pass --uri with where the team reads it (https://, s3://, ...), or move it into the project",
+        )
+    return resolved.relative_to(root).as_posix()
+
+
+def _ingest(service: DataService, request: AddRequest) -> tuple[str, int, str, str]:
+    """Store the request's bytes; return (sha256, size, uri, where they were read from)."""
+    root = service.settings.project_root
+    if request.file is not None:
+        if not request.file.is_file():
+            raise NotFoundError(f"{request.file}: no such file")
+        uri = check_uri(request.uri) if request.uri else _project_relative(request.file, root)
+        sha, size = service.store.ingest_file(request.file, label=request.name)
+        return sha, size, uri, str(request.file)
+    if not request.uri:
+        raise UsageError("nothing to add", hint="pass --file PATH or --uri URI")
+    uri = check_uri(request.uri)
+    try:
+        with open_uri(uri, request.name, root) as stream:
+            sha, size = service.store.ingest(stream, label=request.name)
+        return sha, size, uri, uri
+    except UnavailableError:
+        mirror = service.settings.mirror_dir
+        candidates = mirror_candidates(mirror, uri) if mirror else []
+        if not candidates:
+            raise
+        sha, size = service.store.ingest_file(candidates[0], label=request.name)
+        return sha, size, uri, f"mirror: {candidates[0]}"
+
+
+def _next_version(service: DataService, request: AddRequest) -> tuple[DatasetPointer | None, int]:
+    try:
+        current = service.catalog.get(DatasetRef(name=request.name))
+    except NotFoundError:
+        current = None
+    latest = max(service.catalog.versions(request.name), default=0) if current else 0
+    if request.version is not None and request.version <= latest:
+        raise UsageError(
+            f"dataset '{request.name}' is already at version {latest}",
+            hint=f"versions only go up: use --version {latest + 1} or leave it out",
+        )
+    return current, request.version or latest + 1
+
+
+def add_dataset(service: DataService, request: AddRequest) -> AddResult:
+    """Hash and store the data, check its columns, and write the next pointer version."""
+    from trunkml.datasets.tabular import LABEL, read_table  # pandas loads only when data is parsed
+
+    check_name(request.name)
+    sha, size, uri, read_from = _ingest(service, request)
+    fmt = request.format or infer_format(uri if request.file is None else str(request.file))
+    data = service.store.read_verified(sha, request.name)
+    frame = read_table(data, fmt, request.text_column, request.label_column, request.name)
+    labels = request.labels or infer_labels(set(frame[LABEL].unique()), request.label_column)
+    current, version = _next_version(service, request)
+    fields = request.model_dump(
+        include={"name", "text_column", "label_column", "description", "source", "license", "synthetic"}
+    )
+    try:
+        pointer = DatasetPointer(
+            **fields, version=version, uri=uri, sha256=sha, size_bytes=size, format=fmt, labels=labels
+        )
+    except ValidationError as exc:
+        raise ConfigError(f"cannot write pointer for '{request.name}': {exc.errors()[0]['msg']}") from exc
+    if current is not None and current.model_copy(update={"version": version}) == pointer:
+        return AddResult(pointer=current, created=False, previous_version=current.version, read_from=read_from)
+    service.catalog.save(pointer)
+    return AddResult(
+        pointer=pointer, created=True, previous_version=current.version if current else None, read_from=read_from
+    )
+
+
+def synth_dataset(service: DataService, spec: SynthSpec, *, out: Path | None, add: str | None) -> AddResult | None:
+    """Write synthetic demo data to ``out`` and/or add it as dataset ``add`` (a ``synth:`` pointer)."""
+    if out is None and add is None:
+        raise UsageError("nothing to do", hint="pass --out FILE to write the CSV and/or --add NAME to add it")
+    if out is not None:
+        try:
+            out.write_bytes(generate_csv(spec))
+        except OSError as exc:
+            raise TrunkmlError(f"cannot write {out}: {exc.strerror}") from exc
+    if add is None:
+        return None
+    request = AddRequest(
+        name=add,
+        uri=spec.to_uri(),
+        text_column="text",
+        label_column="label",
+        labels={"0": 0, "1": 1},
+        description=f"SYNTHETIC DEMO DATA ({spec.rows} rows, seed {spec.seed}, label noise {spec.label_noise}): "
+        "generated Portuguese-like texts about fictional groups; not real text",
+        source=DEMO_SOURCE,
+        license=DEMO_LICENSE,
+        synthetic=True,
+    )
+    return add_dataset(service, request)
+
+
+__all__ = ["AddRequest", "add_dataset", "infer_format", "infer_labels", "synth_dataset", "uri_file_name"]

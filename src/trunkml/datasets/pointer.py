@@ -1,0 +1,156 @@
+"""Dataset pointers: what a team declares in git about one dataset version.
+
+A pointer (``datasets/<name>/dataset.yaml``) pins content by sha256 and size and
+says where the bytes live (``uri``) and how to read them. It is a frozen record:
+a new version is a new pointer, never an edit of an old one.
+"""
+
+from __future__ import annotations
+
+import re
+from enum import StrEnum
+from typing import Self
+from urllib.parse import unquote, urlsplit
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from trunkml.errors import UnsafePathError, UsageError
+
+NAME_PATTERN = re.compile(r"^[a-z0-9](?:[a-z0-9._-]{0,62}[a-z0-9])?$")
+SHA256_PATTERN = re.compile(r"^[0-9a-f]{64}$")
+REMOTE_SCHEMES = frozenset({"http", "https", "s3", "gs", "gcs", "az", "abfs", "abfss"})
+LOCAL_SCHEMES = frozenset({"", "file"})
+SYNTH_SCHEME = "synth"
+
+
+class DataFormat(StrEnum):
+    """Tabular formats a pointer may declare."""
+
+    CSV = "csv"
+    PARQUET = "parquet"
+    JSONL = "jsonl"
+
+
+def check_name(name: str) -> str:
+    """Return ``name`` if it is a safe dataset name, else raise :class:`UnsafePathError`.
+
+    Names become folder names, so only lower-case letters, digits, ``.``, ``_`` and
+    ``-`` are allowed, never ``..``, and never a leading separator.
+    """
+    decoded = unquote(unquote(name))
+    if ".." in decoded or "/" in decoded or "\\" in decoded or not NAME_PATTERN.match(name):
+        raise UnsafePathError(
+            f"dataset name '{name}' is not allowed",
+            hint="use lower-case letters, digits, '.', '_' or '-' (no '..', no slashes), e.g. 'fortuna-2019'",
+        )
+    return name
+
+
+def check_uri(uri: str) -> str:
+    """Return ``uri`` if its scheme is known and its path cannot climb out of where it points.
+
+    Percent-encoded traversal (``%2e%2e%2f``) is decoded before checking, and local
+    pointer URIs must be relative to the project root, so a pointer committed in
+    git never names a machine-specific path.
+    """
+    if re.match(r"^[A-Za-z]:[/\\]", uri):
+        raise UnsafePathError(f"uri '{uri}' is an absolute local path", hint="use a path relative to the project root")
+    parts = urlsplit(uri)
+    scheme = parts.scheme.lower()
+    decoded = unquote(unquote(parts.path))
+    segments = re.split(r"[/\\]", decoded)
+    if ".." in segments:
+        raise UnsafePathError(f"uri '{uri}' contains a '..' segment", hint="point at the file itself")
+    if scheme in LOCAL_SCHEMES:
+        if parts.netloc or decoded.startswith(("/", "\\")) or re.match(r"^[A-Za-z]:", decoded):
+            raise UnsafePathError(
+                f"uri '{uri}' is an absolute local path",
+                hint="pointers are shared through git: use a path relative to the project root or a remote uri",
+            )
+    elif scheme not in REMOTE_SCHEMES and scheme != SYNTH_SCHEME:
+        raise UsageError(
+            f"uri '{uri}' has unsupported scheme '{scheme}'",
+            hint="use a relative path, file:, http(s)://, s3://, gs://, az:// or synth:",
+        )
+    return uri
+
+
+class DatasetPointer(BaseModel):
+    """One pinned dataset version, exactly as committed in ``datasets/<name>/dataset.yaml``."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: str
+    version: int = Field(ge=1)
+    description: str = ""
+    uri: str
+    sha256: str
+    size_bytes: int = Field(ge=0)
+    format: DataFormat = DataFormat.CSV
+    text_column: str = Field(min_length=1)
+    label_column: str = Field(min_length=1)
+    labels: dict[str, int] = Field(
+        description="Raw label value (as text) → class: 1 is the positive (hate) class, 0 the negative."
+    )
+    source: str = ""
+    license: str = ""
+    synthetic: bool = Field(default=False, description="True for generated demo data: never real text.")
+
+    @field_validator("name")
+    @classmethod
+    def _name_is_safe(cls, value: str) -> str:
+        return check_name(value)
+
+    @field_validator("uri")
+    @classmethod
+    def _uri_is_safe(cls, value: str) -> str:
+        return check_uri(value)
+
+    @field_validator("sha256")
+    @classmethod
+    def _sha_is_hex(cls, value: str) -> str:
+        if not SHA256_PATTERN.match(value):
+            raise ValueError("must be 64 lower-case hex characters")
+        return value
+
+    @field_validator("labels")
+    @classmethod
+    def _labels_binary(cls, value: dict[str, int]) -> dict[str, int]:
+        classes = set(value.values())
+        if not value or not classes <= {0, 1}:
+            raise ValueError("must map raw label values to 0 or 1, e.g. {'0': 0, '1': 1}")
+        return value
+
+    @model_validator(mode="after")
+    def _columns_differ(self) -> Self:
+        if self.text_column == self.label_column:
+            raise ValueError("text_column and label_column must be different columns")
+        return self
+
+    @property
+    def ref(self) -> str:
+        """``name@version``: the reference other specs use to pin this version."""
+        return f"{self.name}@{self.version}"
+
+
+class DatasetRef(BaseModel):
+    """A parsed ``NAME`` or ``NAME@VERSION`` reference (no version means the current one)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    name: str
+    version: int | None = None
+
+    @classmethod
+    def parse(cls, text: str) -> DatasetRef:
+        """Parse ``text``; bad names or versions raise a usage error that shows the form."""
+        name, sep, version = text.partition("@")
+        check_name(name)
+        if not sep:
+            return cls(name=name)
+        if not version.isdigit() or int(version) < 1:
+            raise UsageError(f"bad dataset reference '{text}'", hint="use NAME or NAME@VERSION, e.g. demo@2")
+        return cls(name=name, version=int(version))
+
+    def __str__(self) -> str:
+        return self.name if self.version is None else f"{self.name}@{self.version}"

@@ -1,0 +1,237 @@
+"""Dataset operations: the library behind ``trunkml data ...``.
+
+Every path that hands rows to a caller goes through :meth:`DataService.load`,
+which reads the bytes from the content store and re-hashes exactly those bytes
+first. There is no way to get a frame of unverified data from this module.
+"""
+
+from __future__ import annotations
+
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from trunkml.config import Settings, load_project
+from trunkml.datasets.catalog import Catalog
+from trunkml.datasets.hashing import hash_file
+from trunkml.datasets.pointer import DatasetPointer, DatasetRef
+from trunkml.datasets.progress import ProgressFactory, no_progress
+from trunkml.datasets.records import SyncResult, SyncSummary, Where
+from trunkml.datasets.sources import mirror_candidates, open_uri
+from trunkml.datasets.store import ContentStore, ObjectCheck
+from trunkml.errors import EXIT_REFUSED, IntegrityError, TrunkmlError, ValidationFailedError
+
+if TYPE_CHECKING:  # pandas and pandera load lazily: verify/pull/list never parse data and start 3x faster
+    import pandas as pd
+
+    from trunkml.datasets.validation import ValidationOutcome
+
+VERIFY_WORKERS = 2
+
+
+@dataclass(frozen=True)
+class LoadedDataset:
+    """A verified dataset version: its pointer and its rows (``text``, raw ``label``)."""
+
+    pointer: DatasetPointer
+    frame: pd.DataFrame
+
+    def labelled(self) -> pd.DataFrame:
+        """Return ``text`` plus integer ``label`` (0/1) mapped through the pointer."""
+        import pandas as pd
+
+        from trunkml.datasets.tabular import LABEL, TEXT
+
+        return pd.DataFrame({TEXT: self.frame[TEXT], LABEL: self.frame[LABEL].map(self.pointer.labels).astype(int)})
+
+
+class DataService:
+    """Dataset pointers, the content store and the mirror of one project."""
+
+    def __init__(self, settings: Settings, progress: ProgressFactory = no_progress) -> None:
+        self.settings = settings
+        self.catalog = Catalog(settings.datasets_dir)
+        self.store = ContentStore(settings.datastore_dir)
+        self.progress = progress
+
+    def resolve(self, refs: list[str] | None) -> list[DatasetPointer]:
+        """Pointers for ``refs`` (``NAME`` or ``NAME@N``), or every current pointer when none are given."""
+        if not refs:
+            return self.catalog.current()
+        return [self.catalog.get(DatasetRef.parse(ref)) for ref in refs]
+
+    # -- verify -----------------------------------------------------------------
+    def _check_file(self, pointer: DatasetPointer, path: Path) -> tuple[str, int]:
+        with self.progress(f"hashing {pointer.ref}", path.stat().st_size) as advance:
+            return hash_file(path, advance)
+
+    def _verify_one(self, pointer: DatasetPointer) -> SyncResult:
+        started = time.perf_counter()
+        with self.progress(f"verifying {pointer.ref}", pointer.size_bytes) as advance:
+            check = self.store.check(pointer.sha256, advance)
+        if check.state.value != "missing":
+            return self._result(pointer, check, Where.STORE, started)
+        for candidate in (
+            mirror_candidates(self.settings.mirror_dir, pointer.uri, pointer.sha256) if self.settings.mirror_dir else []
+        ):
+            digest, size = self._check_file(pointer, candidate)
+            if digest == pointer.sha256:
+                return SyncResult(
+                    dataset=pointer.ref,
+                    sha256=pointer.sha256,
+                    ok=True,
+                    where=Where.MIRROR,
+                    detail=str(candidate),
+                    size_bytes=size,
+                    seconds=time.perf_counter() - started,
+                )
+        return SyncResult(
+            dataset=pointer.ref,
+            sha256=pointer.sha256,
+            ok=False,
+            where=Where.NOWHERE,
+            detail=f"not in the local store or the mirror; run `trunkml data pull {pointer.ref}`",
+            seconds=time.perf_counter() - started,
+            exit_code=EXIT_REFUSED,
+        )
+
+    def _result(self, pointer: DatasetPointer, check: ObjectCheck, where: Where, started: float) -> SyncResult:
+        ok = check.ok and check.size_bytes == pointer.size_bytes
+        detail = (
+            check.detail
+            if not check.ok
+            else ("" if ok else f"size {check.size_bytes} != pointer's {pointer.size_bytes}")
+        )
+        if not ok:
+            detail += f"; run `trunkml data pull {pointer.ref}` to restore it, or fix the pointer"
+        return SyncResult(
+            dataset=pointer.ref,
+            sha256=pointer.sha256,
+            ok=ok,
+            where=where,
+            detail=detail,
+            size_bytes=check.size_bytes,
+            seconds=time.perf_counter() - started,
+            exit_code=0 if ok else EXIT_REFUSED,
+        )
+
+    def verify(self, refs: list[str] | None = None) -> SyncSummary:
+        """Re-hash each dataset's content (store, else mirror); ok only if every hash matches."""
+        pointers = self.resolve(refs)
+        with ThreadPoolExecutor(max_workers=VERIFY_WORKERS) as pool:
+            return SyncSummary(results=list(pool.map(self._verify_one, pointers)))
+
+    # -- pull -------------------------------------------------------------------
+    def _fetch(self, pointer: DatasetPointer) -> tuple[Where, str]:
+        """Fill the store from the mirror, else the URI; every source is hashed on the way in."""
+        problems: list[str] = []
+        mirror = self.settings.mirror_dir
+        for candidate in mirror_candidates(mirror, pointer.uri, pointer.sha256) if mirror else []:
+            try:
+                with self.progress(f"pulling {pointer.ref}", candidate.stat().st_size) as advance:
+                    self.store.ingest_file(candidate, expected=pointer.sha256, label=pointer.ref, progress=advance)
+                return Where.MIRROR, str(candidate)
+            except IntegrityError as exc:
+                problems.append(f"{candidate}: {exc.message}")
+        try:
+            with (
+                open_uri(pointer.uri, pointer.ref, self.settings.project_root) as stream,
+                self.progress(f"pulling {pointer.ref}", pointer.size_bytes) as advance,
+            ):
+                self.store.ingest(stream, expected=pointer.sha256, label=pointer.ref, progress=advance)
+        except TrunkmlError as exc:
+            if problems:
+                exc.hint = "; ".join([*problems, exc.hint or ""]).strip("; ")
+            raise
+        return Where.URI, pointer.uri
+
+    def _pull_one(self, pointer: DatasetPointer) -> SyncResult:
+        started = time.perf_counter()
+        if self.store.check(pointer.sha256).ok:
+            return SyncResult(
+                dataset=pointer.ref,
+                sha256=pointer.sha256,
+                ok=True,
+                where=Where.STORE,
+                detail="already present",
+                size_bytes=pointer.size_bytes,
+            )
+        try:
+            where, detail = self._fetch(pointer)
+        except TrunkmlError as exc:
+            return SyncResult(
+                dataset=pointer.ref,
+                sha256=pointer.sha256,
+                ok=False,
+                where=Where.NOWHERE,
+                detail=str(exc),
+                exit_code=exc.exit_code,
+                seconds=time.perf_counter() - started,
+            )
+        return SyncResult(
+            dataset=pointer.ref,
+            sha256=pointer.sha256,
+            ok=True,
+            where=where,
+            detail=detail,
+            size_bytes=pointer.size_bytes,
+            seconds=time.perf_counter() - started,
+        )
+
+    def pull(self, refs: list[str] | None = None) -> SyncSummary:
+        """Make sure the store holds verified content for each dataset; repairs corrupt objects."""
+        return SyncSummary(results=[self._pull_one(pointer) for pointer in self.resolve(refs)])
+
+    # -- load and validate --------------------------------------------------------
+    def load(self, ref: str | DatasetPointer) -> LoadedDataset:
+        """Return the verified rows of ``ref``, pulling it first if the store lacks it."""
+        pointer = ref if isinstance(ref, DatasetPointer) else self.catalog.get(DatasetRef.parse(ref))
+        if not self.store.contains(pointer.sha256):
+            result = self._pull_one(pointer)
+            if not result.ok:
+                raise IntegrityError(f"dataset '{pointer.ref}' could not be pulled: {result.detail}")
+        from trunkml.datasets.tabular import read_table
+
+        data = self.store.read_verified(pointer.sha256, pointer.ref)
+        frame = read_table(data, pointer.format, pointer.text_column, pointer.label_column, pointer.ref)
+        return LoadedDataset(pointer=pointer, frame=frame)
+
+    def validate(self, ref: str, against: str | None = None, max_overlap: float | None = None) -> ValidationOutcome:
+        """Validate ``ref`` (and ``against``), and check leakage from ``ref`` into ``against``."""
+        from trunkml.datasets.leakage import find_leakage
+        from trunkml.datasets.tabular import TEXT
+        from trunkml.datasets.validation import ValidationOutcome, validate_frame
+
+        train = self.load(ref)
+        reports = [validate_frame(train.frame, train.pointer.labels, train.pointer.ref)]
+        if against is None:
+            return ValidationOutcome(reports=reports)
+        held_out = self.load(against)
+        reports.append(validate_frame(held_out.frame, held_out.pointer.labels, held_out.pointer.ref))
+        allowance = (
+            load_project(self.settings.project_root).data.max_eval_overlap if max_overlap is None else max_overlap
+        )
+        leakage = find_leakage(
+            train.frame[TEXT],
+            held_out.frame[TEXT],
+            train=train.pointer.ref,
+            eval=held_out.pointer.ref,
+            allowance=allowance,
+        )
+        return ValidationOutcome(reports=reports, leakage=leakage)
+
+    def load_valid(self, ref: str | DatasetPointer) -> LoadedDataset:
+        """Load ``ref`` and refuse it if validation finds errors (what training uses)."""
+        from trunkml.datasets.validation import validate_frame
+
+        loaded = self.load(ref)
+        report = validate_frame(loaded.frame, loaded.pointer.labels, loaded.pointer.ref)
+        if not report.ok:
+            problems = "; ".join(issue.message for issue in report.errors)
+            raise ValidationFailedError(
+                f"dataset '{loaded.pointer.ref}' failed validation: {problems}",
+                hint=f"run `trunkml data validate {loaded.pointer.ref}` for details",
+            )
+        return loaded

@@ -1,0 +1,91 @@
+"""Where dataset bytes come from: the offline mirror, the pointer's URI, or the generator.
+
+The store never trusts a source: whatever is opened here is streamed through
+:meth:`ContentStore.ingest`, which re-hashes it against the pointer.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path, PurePosixPath
+from typing import BinaryIO
+from urllib.parse import unquote, urlsplit
+
+import fsspec
+
+from trunkml.datasets.pointer import LOCAL_SCHEMES, SYNTH_SCHEME
+from trunkml.datasets.synth import SynthSpec, generate_csv
+from trunkml.errors import UnavailableError, UnsafePathError
+
+MIRROR_SCAN_LIMIT = 100_000
+
+
+def uri_file_name(uri: str) -> str:
+    """Return the decoded last path segment of ``uri`` (the name searched for in a mirror)."""
+    return PurePosixPath(unquote(urlsplit(uri).path)).name
+
+
+def _inside(path: Path, root: Path) -> bool:
+    return path.resolve().is_relative_to(root.resolve())
+
+
+def mirror_candidates(mirror: Path, uri: str, sha256: str | None = None) -> list[Path]:
+    """Files in ``mirror`` that may hold a URI's content: by sha256 first, then by file name.
+
+    Files (or symlinks) that resolve outside the mirror are skipped, so a mirror
+    cannot be used to read arbitrary files. Callers still verify what they read.
+    """
+    by_digest = [mirror / sha256, mirror / "sha256" / sha256[:2] / sha256[2:]] if sha256 else []
+    found = [path for path in by_digest if path.is_file() and _inside(path, mirror)]
+    wanted = uri_file_name(uri)
+    if wanted:
+        for index, path in enumerate(mirror.rglob(wanted)):
+            if index >= MIRROR_SCAN_LIMIT:
+                break
+            if path.is_file() and _inside(path, mirror) and path not in found:
+                found.append(path)
+    return found
+
+
+def local_path(uri: str, project_root: Path) -> Path:
+    """Resolve a project-relative pointer URI, refusing anything that lands outside the project."""
+    relative = unquote(urlsplit(uri).path)
+    path = project_root / relative
+    if not _inside(path, project_root):
+        raise UnsafePathError(
+            f"uri '{uri}' resolves outside the project (symlink?)", hint="point at a file inside the project"
+        )
+    return path
+
+
+@contextmanager
+def open_uri(uri: str, label: str, project_root: Path) -> Iterator[BinaryIO]:
+    """Open ``uri`` for binary streaming; unreachable sources raise exit-3 errors naming ``label``."""
+    scheme = urlsplit(uri).scheme.lower()
+    if scheme == SYNTH_SCHEME:
+        yield io.BytesIO(generate_csv(SynthSpec.from_uri(uri)))
+        return
+    if scheme in LOCAL_SCHEMES:
+        path = local_path(uri, project_root)
+        if not path.is_file():
+            raise UnavailableError(
+                f"dataset '{label}': {path} does not exist", hint="restore the file or fix the pointer's uri"
+            )
+        with path.open("rb") as stream:
+            yield stream
+        return
+    try:
+        with fsspec.open(uri, "rb") as stream:
+            yield stream
+    except ImportError as exc:
+        raise UnavailableError(
+            f"no filesystem driver for '{scheme}://' ({exc})",
+            hint="install the matching extra, e.g. pip install 'trunkml[s3]'",
+        ) from exc
+    except (OSError, ValueError) as exc:
+        raise UnavailableError(
+            f"cannot read dataset '{label}' from {uri}: {exc}",
+            hint="check the network, or set TRUNKML_DATA_MIRROR to a folder holding the file",
+        ) from exc

@@ -1,0 +1,73 @@
+"""Parse verified dataset bytes into a two-column frame: ``text`` and raw ``label``.
+
+Everything is read as text (``keep_default_na=False``) so a tweet saying "NA" stays
+a tweet, and label values are compared with the pointer's mapping as written.
+"""
+
+from __future__ import annotations
+
+import io
+
+import pandas as pd
+
+from trunkml.datasets.pointer import DataFormat
+from trunkml.errors import DataFormatError
+
+TEXT = "text"
+LABEL = "label"
+
+
+def _decode(data: bytes, label: str) -> str:
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        raise DataFormatError(
+            f"dataset '{label}' is not UTF-8: invalid byte 0x{data[exc.start]:02x} on line {line} (offset {exc.start})",
+            hint="re-encode the file as UTF-8 (e.g. iconv -f latin1 -t utf-8) and add it again",
+        ) from exc
+
+
+def _read_csv(data: bytes, label: str) -> pd.DataFrame:
+    text = _decode(data, label)
+    if not text.strip():
+        raise DataFormatError(f"dataset '{label}' is empty (no header, no rows)")
+    try:
+        return pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False)
+    except pd.errors.ParserError as exc:
+        raise DataFormatError(f"dataset '{label}' is not valid CSV: {exc}") from exc
+
+
+def _read_other(data: bytes, fmt: DataFormat, label: str) -> pd.DataFrame:
+    if not data.strip():
+        raise DataFormatError(f"dataset '{label}' is empty (0 bytes of {fmt.value})")
+    try:
+        if fmt is DataFormat.PARQUET:
+            return pd.read_parquet(io.BytesIO(data))
+        _decode(data, label)
+        return pd.read_json(io.BytesIO(data), lines=True, dtype=False)
+    except (ValueError, OSError) as exc:
+        raise DataFormatError(f"dataset '{label}' is not valid {fmt.value}: {exc}") from exc
+
+
+def require_columns(frame: pd.DataFrame, wanted: list[str], label: str) -> None:
+    """Raise one error listing every column of ``wanted`` that ``frame`` lacks."""
+    missing = [column for column in wanted if column not in frame.columns]
+    if missing:
+        available = ", ".join(map(str, frame.columns[:20]))
+        raise DataFormatError(
+            f"dataset '{label}' is missing column(s): {', '.join(missing)}",
+            hint=f"available columns: {available}; fix --text-column/--label-column or the pointer",
+        )
+
+
+def read_table(data: bytes, fmt: DataFormat, text_column: str, label_column: str, label: str) -> pd.DataFrame:
+    """Return a frame with exactly ``text`` and ``label`` (both strings), in file order."""
+    frame = _read_csv(data, label) if fmt is DataFormat.CSV else _read_other(data, fmt, label)
+    require_columns(frame, [text_column, label_column], label)
+    if frame.empty:
+        raise DataFormatError(f"dataset '{label}' has a header but no rows")
+    out = pd.DataFrame({TEXT: frame[text_column], LABEL: frame[label_column]})
+    for column in (TEXT, LABEL):
+        out[column] = out[column].map(lambda value: "" if value is None or value != value else str(value))
+    return out.reset_index(drop=True)
