@@ -1,0 +1,284 @@
+"""``trunkml data ...``: dataset pointers, the verified store, validation and demo data."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Optional
+
+import typer
+from rich.table import Table
+
+from trunkml.cli.context import load_settings
+from trunkml.cli.output import RichProgress, human_bytes, out, print_json
+from trunkml.datasets import (
+    AddRequest,
+    AddResult,
+    DataFormat,
+    DataService,
+    SyncSummary,
+    SynthSpec,
+    add_dataset,
+    synth_dataset,
+)
+from trunkml.datasets.pointer import DatasetRef
+from trunkml.errors import EXIT_REFUSED, UsageError
+
+if TYPE_CHECKING:  # pandas-backed; imported lazily so hashing-only commands start fast
+    from trunkml.datasets.validation import ValidationOutcome, ValidationReport
+
+app = typer.Typer(help="Dataset pointers, the verified content store, validation and demo data.", no_args_is_help=True)
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON document to stdout.")]
+RefsArg = Annotated[Optional[list[str]], typer.Argument(help="NAME or NAME@VERSION (default: every dataset).")]  # noqa: UP045
+
+
+def _service(progress: RichProgress | None = None) -> DataService:
+    settings = load_settings()
+    return DataService(settings, progress) if progress else DataService(settings)
+
+
+def parse_label_map(items: list[str]) -> dict[str, int] | None:
+    """Parse ``raw=0|1`` items into a label mapping (None when no items are given)."""
+    if not items:
+        return None
+    mapping: dict[str, int] = {}
+    for item in items:
+        raw, sep, cls = item.rpartition("=")
+        if not sep or cls not in {"0", "1"}:
+            raise UsageError(
+                f"bad --label-map '{item}'", hint="use RAW=1 for the positive class and RAW=0 for the negative"
+            )
+        mapping[raw] = int(cls)
+    return mapping
+
+
+def _render_add(result: AddResult) -> None:
+    pointer = result.pointer
+    if not result.created:
+        out.print(f"[yellow]unchanged[/] {pointer.ref}: same content is already the current version")
+        return
+    bumped = f" (was version {result.previous_version})" if result.previous_version else ""
+    out.print(f"[green]added[/] {pointer.ref}{bumped}: {human_bytes(pointer.size_bytes)}, sha256 {pointer.sha256}")
+    out.print(f"  pointer: datasets/{pointer.name}/dataset.yaml   read from: {result.read_from}")
+
+
+@app.command("add")
+def add(
+    name: Annotated[str, typer.Argument(help="Dataset name (lower-case, digits, . _ -).")],
+    text_column: Annotated[str, typer.Option("--text-column", "-t", help="Column holding the text.")],
+    label_column: Annotated[str, typer.Option("--label-column", "-l", help="Column holding the label.")],
+    file: Annotated[Optional[Path], typer.Option("--file", "-f", help="Local file to add.")] = None,  # noqa: UP045
+    uri: Annotated[
+        str | None, typer.Option("--uri", "-u", help="Where the team reads the data (recorded in the pointer).")
+    ] = None,
+    label_map: Annotated[list[str], typer.Option("--label-map", help="RAW=0|1, repeatable (default: infer 0/1).")] = [],  # noqa: B006
+    version: Annotated[Optional[int], typer.Option("--version", help="Explicit version (must go up).")] = None,  # noqa: UP045
+    fmt: Annotated[
+        DataFormat | None, typer.Option("--format", help="csv, parquet or jsonl (default: from suffix).")
+    ] = None,
+    description: Annotated[str, typer.Option(help="What the data is.")] = "",
+    source: Annotated[str, typer.Option(help="Where it comes from (paper, repository@commit).")] = "",
+    license: Annotated[str, typer.Option(help="Its license.")] = "",
+    json_: JsonOpt = False,
+) -> None:
+    """Hash and store data, then write (or bump) its pointer in datasets/NAME/dataset.yaml."""
+    request = AddRequest(
+        name=name,
+        file=file,
+        uri=uri,
+        text_column=text_column,
+        label_column=label_column,
+        labels=parse_label_map(label_map),
+        version=version,
+        format=fmt,
+        description=description,
+        source=source,
+        license=license,
+    )
+    with RichProgress() as progress:
+        result = add_dataset(_service(progress), request)
+    print_json(result) if json_ else _render_add(result)
+
+
+@app.command("list")
+def list_(json_: JsonOpt = False) -> None:
+    """List current dataset pointers and whether their content is in the local store."""
+    service = _service()
+    pointers = service.catalog.current()
+    if json_:
+        print_json([{**p.model_dump(mode="json"), "in_store": service.store.contains(p.sha256)} for p in pointers])
+        return
+    table = Table("dataset", "version", "size", "sha256", "format", "in store", "license")
+    for p in pointers:
+        name = f"{p.name} [magenta](demo)[/]" if p.synthetic else p.name
+        in_store = "[green]yes[/]" if service.store.contains(p.sha256) else "[yellow]no[/]"
+        table.add_row(
+            name, str(p.version), human_bytes(p.size_bytes), p.sha256[:12], p.format.value, in_store, p.license
+        )
+    out.print(
+        table if pointers else "no datasets yet: add one with `trunkml data add` or `trunkml data synth --add demo`"
+    )
+
+
+@app.command("show")
+def show(ref: Annotated[str, typer.Argument(help="NAME or NAME@VERSION.")], json_: JsonOpt = False) -> None:
+    """Show one pointer in full, its versions, and where its content sits."""
+    service = _service()
+    pointer = service.catalog.get(DatasetRef.parse(ref))
+    versions = service.catalog.versions(pointer.name)
+    in_store = service.store.contains(pointer.sha256)
+    if json_:
+        print_json(
+            {
+                **pointer.model_dump(mode="json"),
+                "versions": versions,
+                "in_store": in_store,
+                "store_path": str(service.store.object_path(pointer.sha256)),
+            }
+        )
+        return
+    table = Table(show_header=False, box=None)
+    for key, value in pointer.model_dump(mode="json").items():
+        table.add_row(f"[bold]{key}[/]", str(value))
+    table.add_row("[bold]versions[/]", ", ".join(map(str, versions)))
+    table.add_row(
+        "[bold]in store[/]",
+        str(service.store.object_path(pointer.sha256)) if in_store else "no (run `trunkml data pull`)",
+    )
+    if pointer.synthetic:
+        out.print("[magenta bold]SYNTHETIC DEMO DATA[/]: generated text, not real")
+    out.print(table)
+
+
+def _render_sync(summary: SyncSummary, verb: str) -> None:
+    table = Table("dataset", verb, "where", "size", "seconds", "detail")
+    for r in summary.results:
+        status = "[green]ok[/]" if r.ok else "[red]FAILED[/]"
+        table.add_row(r.dataset, status, r.where.value, human_bytes(r.size_bytes), f"{r.seconds:.2f}", r.detail)
+    out.print(table)
+
+
+def _finish_sync(summary: SyncSummary, verb: str, json_: bool) -> None:
+    print_json({"ok": summary.ok, "results": summary.results}) if json_ else _render_sync(summary, verb)
+    if not summary.ok:
+        raise typer.Exit(summary.exit_code)
+
+
+@app.command("verify")
+def verify(refs: RefsArg = None, json_: JsonOpt = False) -> None:
+    """Re-hash every dataset's content; exit 0 only if all match their pointers (else 1)."""
+    with RichProgress() as progress:
+        summary = _service(progress).verify(refs)
+    _finish_sync(summary, "verified", json_)
+
+
+@app.command("pull")
+def pull(refs: RefsArg = None, json_: JsonOpt = False) -> None:
+    """Fill the store from the mirror or the pointer's uri, hashing everything on the way in."""
+    with RichProgress() as progress:
+        summary = _service(progress).pull(refs)
+    _finish_sync(summary, "pulled", json_)
+
+
+def _render_report(report: ValidationReport) -> None:
+    status = "[green]ok[/]" if report.ok else "[red]FAILED[/]"
+    counts = report.class_counts
+    out.print(
+        f"[bold]{report.dataset}[/]: {status}  rows {report.rows}, class 0: {counts.get(0, 0)}, "
+        f"class 1: {counts.get(1, 0)} ({report.positive_share:.1%} positive)"
+    )
+    for issue in report.errors:
+        out.print(f"  [red]error[/] {issue.message}; rows {issue.rows} e.g. {issue.examples[:3]}")
+    for issue in report.warnings:
+        out.print(f"  [yellow]warning[/] {issue.message}; e.g. {issue.examples[:2]}")
+
+
+def _render_validation(outcome: ValidationOutcome) -> None:
+    for report in outcome.reports:
+        _render_report(report)
+    leak = outcome.leakage
+    if leak is not None:
+        status = "[green]ok[/]" if leak.ok else "[red]REFUSED[/]"
+        out.print(
+            f"[bold]leakage {leak.train} → {leak.eval}[/]: {status}  {leak.overlapping_rows} of {leak.eval_rows} "
+            f"eval rows ({leak.share:.2%}) also in training; allowance {leak.allowance:.2%}"
+        )
+        for example in leak.examples:
+            out.print(f"  e.g. {example!r}")
+
+
+@app.command("validate")
+def validate(
+    ref: Annotated[str, typer.Argument(help="Dataset to validate (NAME or NAME@VERSION).")],
+    against: Annotated[str | None, typer.Option("--against", help="Evaluation dataset to check for leakage.")] = None,
+    max_overlap: Annotated[
+        float | None, typer.Option(help="Allowed eval share overlapping training (default: trunkml.yaml, 0).")
+    ] = None,
+    json_: JsonOpt = False,
+) -> None:
+    """Check text, labels, duplicates, class balance and (with --against) train/eval leakage."""
+    outcome = _service().validate(ref, against, max_overlap)
+    if json_:
+        print_json(
+            {
+                "ok": outcome.ok,
+                "reports": outcome.reports,
+                "leakage": outcome.leakage,
+                "leakage_share": outcome.leakage.share if outcome.leakage else None,
+            }
+        )
+    else:
+        _render_validation(outcome)
+    if not outcome.ok:
+        raise typer.Exit(EXIT_REFUSED)
+
+
+@app.command("split")
+def split(
+    ref: Annotated[str, typer.Argument(help="Dataset to split (NAME or NAME@VERSION).")],
+    eval_fraction: Annotated[float, typer.Option(help="Share held out for evaluation.")] = 0.2,
+    seed: Annotated[int, typer.Option(help="Seed recorded in lineage.")] = 42,
+    json_: JsonOpt = False,
+) -> None:
+    """Preview the seeded, stratified, duplicate-aware train/eval split a job would use."""
+    from trunkml.datasets.split import SplitSpec, split_frame
+
+    loaded = _service().load_valid(ref)
+    train, held_out, record = split_frame(loaded.labelled(), SplitSpec(eval_fraction=eval_fraction, seed=seed))
+    summary = {
+        "dataset": loaded.pointer.ref,
+        "sha256": loaded.pointer.sha256,
+        "split": record,
+        "train_positive_share": float(train["label"].mean()),
+        "eval_positive_share": float(held_out["label"].mean()),
+    }
+    if json_:
+        print_json(summary)
+        return
+    out.print(
+        f"{loaded.pointer.ref}: train {record.train_rows} rows ({summary['train_positive_share']:.1%} positive), "
+        f"eval {record.eval_rows} rows ({summary['eval_positive_share']:.1%} positive), seed {record.seed}, "
+        f"eval rows sha256 {record.eval_rows_sha256[:12]}"
+    )
+
+
+@app.command("synth")
+def synth(
+    rows: Annotated[int, typer.Option(help="Number of rows.")] = 2000,
+    seed: Annotated[int, typer.Option(help="Generator seed.")] = 7,
+    label_noise: Annotated[float, typer.Option(help="Share of labels flipped at random.")] = 0.05,
+    positive_share: Annotated[float, typer.Option(help="Share of hateful rows before noise.")] = 0.3,
+    out_file: Annotated[Optional[Path], typer.Option("--out", help="Write the CSV here.")] = None,  # noqa: UP045
+    add_as: Annotated[Optional[str], typer.Option("--add", help="Add it as this dataset (synth: pointer).")] = None,  # noqa: UP045
+    json_: JsonOpt = False,
+) -> None:
+    """Generate deterministic SYNTHETIC DEMO DATA (Portuguese-like, fictional groups)."""
+    spec = SynthSpec(rows=rows, seed=seed, label_noise=label_noise, positive_share=positive_share)
+    result = synth_dataset(_service(), spec, out=out_file, add=add_as)
+    if json_:
+        print_json({"spec": spec, "uri": spec.to_uri(), "out": str(out_file) if out_file else None, "added": result})
+        return
+    out.print(f"[magenta bold]SYNTHETIC DEMO DATA[/]: {rows} rows, seed {seed}, label noise {label_noise}")
+    if out_file:
+        out.print(f"  written to {out_file}")
+    if result:
+        _render_add(result)

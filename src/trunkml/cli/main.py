@@ -1,0 +1,78 @@
+"""The ``trunkml`` command: a Typer app of thin command groups, with one error boundary.
+
+Every :class:`TrunkmlError` ends the process with the exit code the error class
+carries (see ``trunkml.errors``); click's own usage errors exit 2.
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import Annotated
+
+import typer
+from pydantic import ValidationError
+
+from trunkml import __version__
+from trunkml.cli import data, demo
+from trunkml.cli.output import err, print_error
+from trunkml.errors import EXIT_OK, EXIT_USAGE, TrunkmlError, UsageError
+
+app = typer.Typer(
+    name="trunkml",
+    help="Trunk-based development for ML models: verified data, one model version per commit, gated promotion.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+app.add_typer(data.app, name="data")
+app.command("demo")(demo.demo)
+
+
+def _version(value: bool) -> None:
+    if value:
+        print(f"trunkml {__version__}")
+        raise typer.Exit(EXIT_OK)
+
+
+@app.callback()
+def main(
+    version: Annotated[
+        bool, typer.Option("--version", callback=_version, is_eager=True, help="Show the version.")
+    ] = False,
+) -> None:
+    """Trunk-based development for ML models."""
+
+
+def _from_validation(exc: ValidationError) -> UsageError:
+    first = exc.errors()[0]
+    field = ".".join(map(str, first["loc"]))
+    return UsageError(f"invalid value for '{field}': {first['msg']}")
+
+
+def run(argv: list[str] | None = None) -> int:
+    """Run the CLI and return its exit code (the console-script entry point exits with it)."""
+    args = sys.argv[1:] if argv is None else argv
+    as_json = "--json" in args
+    try:
+        code = app(args=args, prog_name="trunkml", standalone_mode=False)
+    except TrunkmlError as exc:
+        print_error(exc, as_json=as_json)
+        return exc.exit_code
+    except ValidationError as exc:
+        print_error(_from_validation(exc), as_json=as_json)
+        return EXIT_USAGE
+    except typer.Exit as exc:
+        return int(exc.exit_code)
+    except typer.Abort:
+        err.print("aborted")
+        return 130
+    except typer.TyperException as exc:  # argument parsing errors from the CLI framework
+        show = getattr(exc, "show", None)
+        if callable(show):
+            show(file=sys.stderr)
+        return EXIT_USAGE
+    return code if isinstance(code, int) else EXIT_OK
+
+
+def entrypoint() -> None:
+    """Console-script entry point."""
+    sys.exit(run())
