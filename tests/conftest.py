@@ -1,0 +1,106 @@
+"""Shared fixtures: real projects in tmp_path, the real CLI, and the shared real datasets."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from trunkml.cli.main import run
+from trunkml.config import Settings
+from trunkml.datasets import DataService
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+SHARED_DATA = REPO_ROOT.parent / "shared" / "data"
+FORTUNA_FILE = "2019-05-28_portuguese_hate_speech_hierarchical_classification.csv"
+FORTUNA_SHA256 = "85dd13f3435164d33da922888c27456c7ce26f9367041cee416cb9bedde0f2c7"
+
+
+@dataclass
+class CliResult:
+    """What a user sees from one CLI call."""
+
+    code: int
+    stdout: str
+    stderr: str
+
+    def json(self) -> Any:
+        return json.loads(self.stdout)
+
+
+@dataclass
+class Project:
+    """A trunkml project folder in tmp_path with its own TRUNKML_HOME."""
+
+    root: Path
+    capsys: pytest.CaptureFixture[str]
+
+    def settings(self, **overrides: Any) -> Settings:
+        return Settings(**overrides)
+
+    def service(self) -> DataService:
+        return DataService(self.settings())
+
+    def cli(self, *args: str) -> CliResult:
+        self.capsys.readouterr()
+        code = run(list(args))
+        captured = self.capsys.readouterr()
+        return CliResult(code, captured.out, captured.err)
+
+    def write_csv(self, relative: str, text: str, encoding: str = "utf-8") -> Path:
+        path = self.root / relative
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(text.encode(encoding))
+        return path
+
+
+@pytest.fixture
+def make_project(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> Callable[..., Project]:
+    """Factory: a fresh project (trunkml.yaml, empty store) that the CLI and Settings point at."""
+
+    def factory(name: str = "proj", project_yaml: str = "name: test-project\n", mirror: Path | None = None) -> Project:
+        root = tmp_path / name
+        root.mkdir()
+        (root / "trunkml.yaml").write_text(project_yaml, encoding="utf-8")
+        monkeypatch.chdir(root)
+        monkeypatch.setenv("TRUNKML_PROJECT", str(root))
+        monkeypatch.setenv("TRUNKML_HOME", str(root / ".trunkml"))
+        monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
+        monkeypatch.delenv("TRUNKML_ENV", raising=False)
+        if mirror is None:
+            monkeypatch.delenv("TRUNKML_DATA_MIRROR", raising=False)
+        else:
+            monkeypatch.setenv("TRUNKML_DATA_MIRROR", str(mirror))
+        return Project(root=root, capsys=capsys)
+
+    return factory
+
+
+@pytest.fixture
+def project(make_project: Callable[..., Project]) -> Project:
+    """A fresh project with no mirror."""
+    return make_project()
+
+
+@pytest.fixture
+def shared_data() -> Path:
+    """The real datasets folder; tests that need it skip when a clone does not have it."""
+    if not (SHARED_DATA / "fortuna-2019" / FORTUNA_FILE).is_file():
+        pytest.skip(f"real datasets not available at {SHARED_DATA} (CI always has them)")
+    return SHARED_DATA
+
+
+SMALL_CSV = (
+    "text,label\n"
+    "odeio os zorbanos,1\n"
+    "que dia lindo na praia,0\n"
+    "os velinas são uma praga,1\n"
+    "o jogo de ontem foi incrível,0\n"
+    "adoro o concerto de sábado,0\n"
+)
