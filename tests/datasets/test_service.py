@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import SMALL_CSV, Project
-from trunkml.datasets import AddRequest, DataService, add_dataset
+from trunkml.datasets import AddRequest, DataService, DatasetPointer, add_dataset
 from trunkml.datasets.records import Where
 from trunkml.errors import IntegrityError, NotFoundError, UnavailableError, UsageError
 
@@ -107,15 +107,20 @@ def test_pull_restores_a_corrupt_object_and_verify_fails_closed_before(project: 
     assert service.verify().ok
 
 
-def test_pull_over_http_from_a_real_server(project: Project, http_root: tuple[Path, str]) -> None:
+def add_served(service: DataService, http_root: tuple[Path, str]) -> DatasetPointer:
+    """Serve SMALL_CSV over HTTP, add it by URL, then drop it from the store."""
     root, base = http_root
     (root / "tweets.csv").write_text(SMALL_CSV, encoding="utf-8")
-    service = project.service()
-    pointer = add_dataset(
-        service, AddRequest(name="web", uri=f"{base}/tweets.csv", text_column="text", label_column="label")
-    ).pointer
-    assert pointer.uri == f"{base}/tweets.csv"
+    request = AddRequest(name="web", uri=f"{base}/tweets.csv", text_column="text", label_column="label")
+    pointer = add_dataset(service, request).pointer
     service.store.object_path(pointer.sha256).unlink()
+    return pointer
+
+
+def test_pull_over_http_from_a_real_server(project: Project, http_root: tuple[Path, str]) -> None:
+    service = project.service()
+    pointer = add_served(service, http_root)
+    assert pointer.uri == f"{http_root[1]}/tweets.csv"
     result = service.pull(["web"]).results[0]
     assert result.ok
     assert result.where is Where.URI
@@ -123,14 +128,9 @@ def test_pull_over_http_from_a_real_server(project: Project, http_root: tuple[Pa
 
 
 def test_changed_remote_content_fails_closed_and_stores_nothing(project: Project, http_root: tuple[Path, str]) -> None:
-    root, base = http_root
-    (root / "tweets.csv").write_text(SMALL_CSV, encoding="utf-8")
     service = project.service()
-    pointer = add_dataset(
-        service, AddRequest(name="web", uri=f"{base}/tweets.csv", text_column="text", label_column="label")
-    ).pointer
-    service.store.object_path(pointer.sha256).unlink()
-    (root / "tweets.csv").write_text(SMALL_CSV.replace("praia", "praça"), encoding="utf-8")
+    pointer = add_served(service, http_root)
+    (http_root[0] / "tweets.csv").write_text(SMALL_CSV.replace("praia", "praça"), encoding="utf-8")
     result = service.pull(["web"]).results[0]
     assert not result.ok
     assert result.exit_code == 1
@@ -164,22 +164,26 @@ def test_mirror_is_searched_by_file_name_and_by_digest(make_project: object, tmp
     assert service.load("web").pointer == pointer
 
 
+def add_remote_then_forget(project: Project, service: DataService) -> DatasetPointer:
+    """Add a dataset whose pointer names a remote URI, then drop it from the store."""
+    request = AddRequest(
+        name="web",
+        uri="https://example.invalid/tweets.csv",
+        file=project.write_csv("tweets.csv", SMALL_CSV),
+        text_column="text",
+        label_column="label",
+    )
+    pointer = add_dataset(service, request).pointer
+    service.store.object_path(pointer.sha256).unlink()
+    return pointer
+
+
 def test_a_wrong_file_in_the_mirror_is_never_used(make_project: object, tmp_path: Path) -> None:
     mirror = tmp_path / "mirror"
     mirror.mkdir()
     project: Project = make_project(mirror=mirror)  # type: ignore[operator]
     service = project.service()
-    pointer = add_dataset(
-        service,
-        AddRequest(
-            name="web",
-            uri="https://example.invalid/tweets.csv",
-            file=project.write_csv("tweets.csv", SMALL_CSV),
-            text_column="text",
-            label_column="label",
-        ),
-    ).pointer
-    service.store.object_path(pointer.sha256).unlink()
+    pointer = add_remote_then_forget(project, service)
     (mirror / "tweets.csv").write_text(SMALL_CSV + "tampered,1\n", encoding="utf-8")
     assert not service.verify(["web"]).ok
     result = service.pull(["web"]).results[0]
@@ -197,17 +201,7 @@ def test_mirror_symlinks_leading_outside_are_ignored(make_project: object, tmp_p
     (mirror / "tweets.csv").symlink_to(outside)
     project: Project = make_project(mirror=mirror)  # type: ignore[operator]
     service = project.service()
-    pointer = add_dataset(
-        service,
-        AddRequest(
-            name="web",
-            uri="https://example.invalid/tweets.csv",
-            file=project.write_csv("tweets.csv", SMALL_CSV),
-            text_column="text",
-            label_column="label",
-        ),
-    ).pointer
-    service.store.object_path(pointer.sha256).unlink()
+    add_remote_then_forget(project, service)
     assert service.verify(["web"]).results[0].where.value == "nowhere"
 
 

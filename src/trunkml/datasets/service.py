@@ -31,6 +31,13 @@ if TYPE_CHECKING:  # pandas and pandera load lazily: verify/pull/list never pars
 VERIFY_WORKERS = 2
 
 
+def _sync_result(pointer: DatasetPointer, started: float, **fields: object) -> SyncResult:
+    """A result for ``pointer`` timed from ``started``; ``fields`` say what happened."""
+    return SyncResult.model_validate(
+        {"dataset": pointer.ref, "sha256": pointer.sha256, "seconds": time.perf_counter() - started, **fields}
+    )
+
+
 @dataclass(frozen=True)
 class LoadedDataset:
     """A verified dataset version: its pointer and its rows (``text``, raw ``label``)."""
@@ -78,22 +85,20 @@ class DataService:
         ):
             digest, size = self._check_file(pointer, candidate)
             if digest == pointer.sha256:
-                return SyncResult(
-                    dataset=pointer.ref,
-                    sha256=pointer.sha256,
+                return _sync_result(
+                    pointer,
+                    started,
                     ok=True,
                     where=Where.MIRROR,
                     detail=str(candidate),
                     size_bytes=size,
-                    seconds=time.perf_counter() - started,
                 )
-        return SyncResult(
-            dataset=pointer.ref,
-            sha256=pointer.sha256,
+        return _sync_result(
+            pointer,
+            started,
             ok=False,
             where=Where.NOWHERE,
             detail=f"not in the local store or the mirror; run `trunkml data pull {pointer.ref}`",
-            seconds=time.perf_counter() - started,
             exit_code=EXIT_REFUSED,
         )
 
@@ -106,14 +111,13 @@ class DataService:
         )
         if not ok:
             detail += f"; run `trunkml data pull {pointer.ref}` to restore it, or fix the pointer"
-        return SyncResult(
-            dataset=pointer.ref,
-            sha256=pointer.sha256,
+        return _sync_result(
+            pointer,
+            started,
             ok=ok,
             where=where,
             detail=detail,
             size_bytes=check.size_bytes,
-            seconds=time.perf_counter() - started,
             exit_code=0 if ok else EXIT_REFUSED,
         )
 
@@ -150,9 +154,9 @@ class DataService:
     def _pull_one(self, pointer: DatasetPointer) -> SyncResult:
         started = time.perf_counter()
         if self.store.check(pointer.sha256).ok:
-            return SyncResult(
-                dataset=pointer.ref,
-                sha256=pointer.sha256,
+            return _sync_result(
+                pointer,
+                started,
                 ok=True,
                 where=Where.STORE,
                 detail="already present",
@@ -161,23 +165,21 @@ class DataService:
         try:
             where, detail = self._fetch(pointer)
         except TrunkmlError as exc:
-            return SyncResult(
-                dataset=pointer.ref,
-                sha256=pointer.sha256,
+            return _sync_result(
+                pointer,
+                started,
                 ok=False,
                 where=Where.NOWHERE,
                 detail=str(exc),
                 exit_code=exc.exit_code,
-                seconds=time.perf_counter() - started,
             )
-        return SyncResult(
-            dataset=pointer.ref,
-            sha256=pointer.sha256,
+        return _sync_result(
+            pointer,
+            started,
             ok=True,
             where=where,
             detail=detail,
             size_bytes=pointer.size_bytes,
-            seconds=time.perf_counter() - started,
         )
 
     def pull(self, refs: list[str] | None = None) -> SyncSummary:
