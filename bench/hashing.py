@@ -38,7 +38,7 @@ FORTUNA = (
     / "fortuna-2019"
     / "2019-05-28_portuguese_hate_speech_hierarchical_classification.csv"
 )
-console = Console()
+console = Console(width=120)
 
 
 def raw_read(path: Path) -> None:
@@ -118,6 +118,8 @@ def measure(label: str, name: str, source: Path, runs: int, table: Table) -> Non
         }
         if drop_caches():
             rows["raw read, cold cache"] = best_of(1, lambda: raw_read(stored))
+        if drop_caches():
+            rows["hash_file, cold cache"] = best_of(1, lambda: hash_file(stored))
         if drop_caches():
             rows["data verify (CLI), cold cache"] = best_of(1, lambda: cli_verify(workdir, name))
         for method, seconds in rows.items():
