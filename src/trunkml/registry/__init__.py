@@ -1,0 +1,26 @@
+"""Registry: the one facade over MLflow's model registry (refs, aliases, lineage)."""
+
+from trunkml.registry.connection import Registry
+from trunkml.registry.records import DatasetUse, ModelVersionRecord
+from trunkml.registry.versions import (
+    CHALLENGER,
+    CHAMPION,
+    find_by_ct_key,
+    list_records,
+    register,
+    resolve_version,
+    show,
+)
+
+__all__ = [
+    "CHALLENGER",
+    "CHAMPION",
+    "DatasetUse",
+    "ModelVersionRecord",
+    "Registry",
+    "find_by_ct_key",
+    "list_records",
+    "register",
+    "resolve_version",
+    "show",
+]

@@ -1,0 +1,101 @@
+"""Connecting to the MLflow tracking store and registry behind ``MLFLOW_TRACKING_URI``.
+
+Everything goes through the URI in :class:`~trunkml.config.Settings`: embedded
+SQLite by default, an MLflow server (HTTP) or any other MLflow backend unchanged.
+An unreachable store fails fast with exit 3 and the URI in the message, instead
+of MLflow's long retry loop.
+"""
+
+from __future__ import annotations
+
+import logging
+import warnings
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import httpx
+import mlflow
+from mlflow import MlflowClient
+from mlflow.exceptions import MlflowException
+
+from trunkml.config import Settings
+from trunkml.errors import UnavailableError
+
+PREFLIGHT_TIMEOUT_S = 5.0
+EXPERIMENT_PREFIX = "trunkml/"
+
+
+def _quiet_mlflow() -> None:
+    """MLflow logs table creation and registration chatter at INFO; trunkml prints its own summary."""
+    for name in ("mlflow", "alembic", "mlflow.store.db.utils", "mlflow.tracking.fluent"):
+        logging.getLogger(name).setLevel(logging.WARNING)
+    warnings.filterwarnings("ignore", module=r"mlflow(\..*)?")
+
+
+def _preflight_http(uri: str) -> None:
+    try:
+        response = httpx.get(f"{uri.rstrip('/')}/health", timeout=PREFLIGHT_TIMEOUT_S)
+    except httpx.HTTPError as exc:
+        raise UnavailableError(
+            f"MLflow tracking server {uri} is unreachable: {exc}", hint="start it, or fix MLFLOW_TRACKING_URI"
+        ) from exc
+    if response.status_code >= 500:
+        raise UnavailableError(f"MLflow tracking server {uri} answered {response.status_code} on /health")
+
+
+def _preflight_sqlite(uri: str) -> None:
+    path = Path(urlsplit(uri).path)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise UnavailableError(f"cannot create the tracking store {uri}: {exc.strerror}") from exc
+
+
+class Registry:
+    """The MLflow client for one tracking URI, plus the experiment a project logs to."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.uri = settings.tracking_uri
+        _quiet_mlflow()
+        scheme = urlsplit(self.uri).scheme
+        if scheme in {"http", "https"}:
+            _preflight_http(self.uri)
+        elif scheme == "sqlite":
+            _preflight_sqlite(self.uri)
+        mlflow.set_tracking_uri(self.uri)
+        mlflow.set_registry_uri(self.uri)
+        self.client = self._client()
+
+    def _client(self) -> MlflowClient:
+        try:
+            client = MlflowClient(tracking_uri=self.uri, registry_uri=self.uri)
+            client.search_experiments(max_results=1)
+        except Exception as exc:  # any backend failure here means the store is unavailable
+            raise UnavailableError(
+                f"tracking store {self.uri} is unavailable: {str(exc).splitlines()[0][:300]}",
+                hint="check MLFLOW_TRACKING_URI and that the store is reachable",
+            ) from exc
+        return client
+
+    @property
+    def artifact_root(self) -> str | None:
+        """Where new experiments keep artifacts: ``<home>/artifacts`` locally, the server's default otherwise."""
+        scheme = urlsplit(self.uri).scheme
+        if scheme in {"", "file", "sqlite"}:
+            return (self.settings.home_dir / "artifacts").as_uri()
+        return None
+
+    def experiment_id(self, model_name: str) -> str:
+        """Return (creating if needed) the experiment that holds the runs of ``model_name``."""
+        name = f"{EXPERIMENT_PREFIX}{model_name}"
+        found = self.client.get_experiment_by_name(name)
+        if found is not None:
+            return str(found.experiment_id)
+        try:
+            return str(self.client.create_experiment(name, artifact_location=self.artifact_root))
+        except MlflowException:  # created concurrently by another process
+            again = self.client.get_experiment_by_name(name)
+            if again is None:
+                raise
+            return str(again.experiment_id)

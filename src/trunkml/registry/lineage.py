@@ -1,0 +1,26 @@
+"""Names of the lineage tags trunkml writes on runs and model versions.
+
+They are the contract between training (which writes them) and everything that
+reads a version's history (models show, the gate, promotion): one place to look.
+"""
+
+from __future__ import annotations
+
+PREFIX = "trunkml."
+GIT_SHA = "trunkml.git_sha"
+GIT_DIRTY = "trunkml.git_dirty"
+GIT_BRANCH = "trunkml.git_branch"
+JOB = "trunkml.job"
+JOB_HASH = "trunkml.job_hash"
+ENV_HASH = "trunkml.env_hash"
+CT_KEY = "trunkml.ct_key"
+KIND = "trunkml.kind"
+DATASETS = "trunkml.datasets"
+SPLIT = "trunkml.split"
+MODEL_DIGEST = "trunkml.model_digest"
+ARTIFACT_DIGESTS = "trunkml.artifact_digests"
+ENVIRONMENT = "trunkml.environment"
+
+KIND_CT = "ct"
+KIND_EXPERIMENT = "experiment"
+NO_GIT = "none"

@@ -1,0 +1,50 @@
+"""What trunkml knows about one model version: identity, aliases and full lineage."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict
+
+
+class DatasetUse(BaseModel):
+    """One dataset version a model was trained or evaluated on, with its digest."""
+
+    model_config = ConfigDict(frozen=True)
+
+    role: str
+    ref: str
+    sha256: str
+    rows: int | None = None
+
+
+class ModelVersionRecord(BaseModel):
+    """A registered model version as `trunkml models show` presents it."""
+
+    model_config = ConfigDict(frozen=True)
+
+    name: str
+    version: int
+    aliases: list[str]
+    status: str
+    created_ms: int
+    run_id: str | None
+    source: str
+    kind: str | None = None
+    git_sha: str | None = None
+    git_dirty: bool | None = None
+    git_branch: str | None = None
+    job: str | None = None
+    job_hash: str | None = None
+    env_hash: str | None = None
+    ct_key: str | None = None
+    model_digest: str | None = None
+    datasets: list[DatasetUse] = []
+    split: dict[str, object] | None = None
+    artifact_digests: dict[str, str] = {}
+    params: dict[str, str] = {}
+    metrics: dict[str, float] = {}
+    run_status: str | None = None
+
+    @property
+    def ref(self) -> str:
+        """``name/version`` for messages."""
+        return f"{self.name}/{self.version}"
