@@ -96,6 +96,13 @@ class LeakageError(ValidationFailedError):
     """Evaluation data overlaps training data beyond the allowance."""
 
 
+class TrainingFailedError(TrunkmlError):
+    """The project's training code raised; the run is marked FAILED and nothing is registered."""
+
+    exit_code = EXIT_REFUSED
+    http_status = 500
+
+
 class UnavailableError(TrunkmlError):
     """A dependency (store, remote, server) could not be reached."""
 

@@ -1,0 +1,56 @@
+"""The contract between trunkml and a project's training code.
+
+A job's ``entrypoint`` is a function ``train(job: TrainingJob) -> ModelPackage``.
+It gets the verified training rows and the params, and returns an MLflow pyfunc
+*model-from-code* (a Python file that calls ``mlflow.models.set_model``) with its
+artifacts. trunkml logs, evaluates and registers it; the training code never
+sees the evaluation set, so it cannot tune on it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+
+def _say(_: str) -> None:
+    return None
+
+
+@dataclass(frozen=True)
+class TrainingJob:
+    """What the training function receives."""
+
+    train: pd.DataFrame
+    """Verified, validated rows: ``text`` (str) and ``label`` (int, 1 = positive)."""
+    params: Mapping[str, Any]
+    """Hyper-parameters from the job's params file plus command-line overrides."""
+    seed: int
+    """Seed for anything random in training."""
+    workdir: Path
+    """An empty folder for the artifacts the function writes."""
+    report: Callable[[str], None] = _say
+    """Call with a short phase description ("fitting features") to show progress."""
+
+
+@dataclass(frozen=True)
+class ModelPackage:
+    """What the training function returns: a pyfunc model-from-code and everything it needs."""
+
+    python_model: Path
+    """A Python file that defines the model and calls ``mlflow.models.set_model(...)``."""
+    artifacts: dict[str, Path]
+    """Files or folders the model loads in ``load_context`` (safe formats: JSON, npz, ...)."""
+    code_paths: list[Path] = field(default_factory=list)
+    """Packages the model file imports, shipped with the model."""
+    pip_requirements: list[str] = field(default_factory=list)
+    """Pinned requirements for serving the model elsewhere."""
+    params: dict[str, Any] = field(default_factory=dict)
+    """Resolved values worth recording (the tuned threshold, vocabulary size, ...)."""
+    metrics: dict[str, float] = field(default_factory=dict)
+    """Training-time metrics (e.g. out-of-fold scores on the training data)."""

@@ -1,0 +1,38 @@
+"""Importing the project's training function named by ``entrypoint: module:function``."""
+
+from __future__ import annotations
+
+import importlib
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from trunkml.errors import ConfigError, UnsafePathError
+
+
+def code_dir(project_root: Path, relative: str) -> Path:
+    """The folder user code is imported from; it must be inside the project."""
+    folder = (project_root / relative).resolve()
+    if not folder.is_relative_to(project_root.resolve()):
+        raise UnsafePathError(f"code_dir '{relative}' is outside the project")
+    return folder
+
+
+def load_entrypoint(project_root: Path, entrypoint: str, relative_code_dir: str) -> Callable[..., Any]:
+    """Import ``module:function`` with the job's ``code_dir`` first on the import path."""
+    module_name, _, function_name = entrypoint.partition(":")
+    folder = code_dir(project_root, relative_code_dir)
+    if str(folder) not in sys.path:
+        sys.path.insert(0, str(folder))
+    try:
+        module = importlib.import_module(module_name)
+    except ImportError as exc:
+        raise ConfigError(
+            f"entrypoint module '{module_name}' does not import: {exc}",
+            hint=f"check 'entrypoint' in the job spec and that the module is under {folder}",
+        ) from exc
+    function = getattr(module, function_name, None)
+    if not callable(function):
+        raise ConfigError(f"entrypoint '{entrypoint}': module '{module_name}' has no function '{function_name}'")
+    return function  # type: ignore[no-any-return]

@@ -1,0 +1,63 @@
+"""Turning a job's dataset inputs into verified, validated, leak-checked frames."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from trunkml.config import load_project
+from trunkml.datasets import DataService
+from trunkml.datasets.leakage import find_leakage
+from trunkml.datasets.split import SplitRecord, split_frame
+from trunkml.errors import LeakageError
+from trunkml.registry import DatasetUse
+from trunkml.training.jobspec import JobSpec
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+
+@dataclass(frozen=True)
+class PreparedData:
+    """Training and evaluation rows (``text``, integer ``label``) and where they came from."""
+
+    train: pd.DataFrame
+    eval: pd.DataFrame
+    uses: list[DatasetUse]
+    split: SplitRecord | None
+
+    @property
+    def digests(self) -> list[str]:
+        """``role=ref@sha256`` strings, the data part of the CT idempotency key."""
+        return sorted(f"{use.role}={use.ref}:{use.sha256}" for use in self.uses)
+
+
+def prepare_data(service: DataService, spec: JobSpec) -> PreparedData:
+    """Load (verify), validate and split or leak-check the job's inputs; refuse leakage."""
+    train = service.load_valid(spec.inputs["train"])
+    train_frame = train.labelled()
+    if spec.split is not None:
+        fit, held_out, record = split_frame(train_frame, spec.split)
+        uses = [
+            DatasetUse(role="train", ref=train.pointer.ref, sha256=train.pointer.sha256, rows=record.train_rows),
+            DatasetUse(
+                role="eval", ref=f"{train.pointer.ref}#split", sha256=train.pointer.sha256, rows=record.eval_rows
+            ),
+        ]
+        return PreparedData(train=fit, eval=held_out, uses=uses, split=record)
+    held = service.load_valid(spec.inputs["eval"])
+    allowance = load_project(service.settings.project_root).data.max_eval_overlap
+    leakage = find_leakage(
+        train.frame["text"], held.frame["text"], train=train.pointer.ref, eval=held.pointer.ref, allowance=allowance
+    )
+    if not leakage.ok:
+        raise LeakageError(
+            f"{leakage.overlapping_rows} of {leakage.eval_rows} rows of eval dataset {held.pointer.ref} "
+            f"({leakage.share:.2%}) also occur in training dataset {train.pointer.ref}; allowance {allowance:.2%}",
+            hint=f"see `trunkml data validate {train.pointer.ref} --against {held.pointer.ref}`",
+        )
+    uses = [
+        DatasetUse(role="train", ref=train.pointer.ref, sha256=train.pointer.sha256, rows=len(train_frame)),
+        DatasetUse(role="eval", ref=held.pointer.ref, sha256=held.pointer.sha256, rows=len(held.frame)),
+    ]
+    return PreparedData(train=train_frame, eval=held.labelled(), uses=uses, split=None)

@@ -1,0 +1,314 @@
+"""`trunkml train` and `trunkml ct`: one MLflow run that trains, evaluates and registers a version.
+
+The model is evaluated through the artifact as stored: trunkml downloads the
+logged pyfunc, hashes every file, loads the model from those same files and
+predicts the evaluation set. The metrics therefore describe exactly the bytes
+whose digests are recorded on the version.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import matplotlib.pyplot as plt
+import mlflow
+import pandas as pd
+from mlflow.data.pandas_dataset import from_pandas
+from mlflow.exceptions import MlflowException
+from mlflow.models.signature import ModelSignature
+from mlflow.types.schema import ColSpec, Schema
+from pydantic import BaseModel, ConfigDict
+
+from trunkml.config import Environment, Settings
+from trunkml.datasets import DataService
+from trunkml.errors import RefusedError, TrainingFailedError, TrunkmlError, UsageError
+from trunkml.registry import CHALLENGER, DatasetUse, Registry, find_by_ct_key, register
+from trunkml.registry import lineage as tags
+from trunkml.registry.versions import delete_version
+from trunkml.training.contract import ModelPackage, TrainingJob
+from trunkml.training.entry import load_entrypoint
+from trunkml.training.inputs import PreparedData, prepare_data
+from trunkml.training.jobspec import ResolvedJob, load_job
+from trunkml.training.lineage import GitState, environment_hash, environment_lock, git_state
+from trunkml.training.metrics import binary_metrics
+from trunkml.training.plots import confusion_figure, pr_figure
+
+Report = Callable[[str], None]
+SIGNATURE = ModelSignature(
+    inputs=Schema([ColSpec("string", "text")]),
+    outputs=Schema([ColSpec("long", "label"), ColSpec("double", "score")]),
+)
+
+
+class TrainRequest(BaseModel):
+    """What the user asked for: a job, optional overrides, and whether this is CT."""
+
+    model_config = ConfigDict(frozen=True)
+
+    job: str
+    inputs: list[str] = []
+    params: list[str] = []
+    ct: bool = False
+
+
+class TrainResult(BaseModel):
+    """The registered version (new, or the existing one CT reused) and its evaluation."""
+
+    model_config = ConfigDict(frozen=True)
+
+    model: str
+    version: int
+    run_id: str | None
+    reused: bool
+    metrics: dict[str, float]
+    git_sha: str | None
+    ct_key: str | None
+    model_digest: str | None
+    datasets: list[DatasetUse]
+    seconds: float
+
+
+def _ct_key(git: GitState, job: ResolvedJob, data: PreparedData) -> str | None:
+    if not git.identified:
+        return None
+    payload = json.dumps({"git": git.sha, "job": job.job_hash, "data": data.digests}, sort_keys=True)
+    return hashlib.sha256(payload.encode()).hexdigest()
+
+
+def _check_request(settings: Settings, request: TrainRequest, git: GitState) -> None:
+    if request.ct and (request.inputs or request.params):
+        raise UsageError("ct trains the committed job spec", hint="use `trunkml train` for experiments with overrides")
+    if request.ct and not git.identified and settings.env is not Environment.DEV:
+        state = "is not a git repository" if git.sha is None else "has uncommitted changes"
+        raise RefusedError(
+            f"the working tree {state}; CT in '{settings.env.value}' trains committed code only",
+            hint="commit (or stash) the changes, or run with TRUNKML_ENV=dev",
+        )
+
+
+def _lineage_tags(
+    job: ResolvedJob,
+    git: GitState,
+    data: PreparedData,
+    ct_key: str | None,
+    kind: str,
+    env_hash: str,
+    settings: Settings,
+) -> dict[str, str]:
+    values = {
+        tags.GIT_SHA: git.sha or tags.NO_GIT,
+        tags.GIT_DIRTY: str(git.dirty).lower(),
+        tags.GIT_BRANCH: git.branch or "",
+        tags.JOB: job.path,
+        tags.JOB_HASH: job.job_hash,
+        tags.ENV_HASH: env_hash,
+        tags.KIND: kind,
+        tags.DATASETS: json.dumps([use.model_dump() for use in data.uses]),
+        tags.ENVIRONMENT: settings.env.value,
+    }
+    if data.split is not None:
+        values[tags.SPLIT] = data.split.model_dump_json()
+    if ct_key:
+        values[tags.CT_KEY] = ct_key
+    return values
+
+
+def _log_inputs(job: ResolvedJob, data: PreparedData) -> None:
+    params: dict[str, Any] = {f"input.{use.role}": use.ref for use in data.uses}
+    if data.split is not None:
+        params.update({"split.seed": data.split.seed, "split.eval_fraction": data.split.eval_fraction})
+    mlflow.log_params({**{str(k): v for k, v in job.params.items()}, **params})
+    for use, frame in zip(data.uses, (data.train, data.eval), strict=True):
+        dataset = from_pandas(frame, name=use.ref, digest=use.sha256[:32], targets="label")
+        mlflow.log_input(
+            dataset,
+            context="training" if use.role == "train" else "evaluation",
+            tags={"sha256": use.sha256, "role": use.role},
+        )
+
+
+def _call_user_code(
+    settings: Settings, job: ResolvedJob, data: PreparedData, workdir: Path, report: Report
+) -> ModelPackage:
+    function = load_entrypoint(settings.project_root, job.spec.entrypoint, job.spec.code_dir)
+    seed = data.split.seed if data.split else int(job.params.get("seed", 0))
+    try:
+        package = function(TrainingJob(train=data.train, params=job.params, seed=seed, workdir=workdir, report=report))
+    except TrunkmlError:
+        raise
+    except Exception as exc:
+        raise TrainingFailedError(
+            f"training function {job.spec.entrypoint} raised {type(exc).__name__}: {exc}",
+            hint="the MLflow run is marked FAILED and nothing was registered; fix the code and re-run",
+        ) from exc
+    if not isinstance(package, ModelPackage):
+        raise TrainingFailedError(f"{job.spec.entrypoint} returned {type(package).__name__}, not a ModelPackage")
+    return package
+
+
+def _log_model(package: ModelPackage, sample: list[str]) -> Any:
+    try:
+        return mlflow.pyfunc.log_model(
+            name="model",
+            python_model=str(package.python_model),
+            artifacts={key: str(value) for key, value in package.artifacts.items()},
+            code_paths=[str(path) for path in package.code_paths] or None,
+            pip_requirements=package.pip_requirements or None,
+            signature=SIGNATURE,
+            input_example=pd.DataFrame({"text": sample}),
+        )
+    except MlflowException as exc:
+        raise TrainingFailedError(
+            f"the model package could not be logged: {str(exc).splitlines()[0][:400]}",
+            hint="the MLflow run is marked FAILED and nothing was registered; check the model file and artifacts",
+        ) from exc
+
+
+def file_digests(folder: Path) -> dict[str, str]:
+    """sha256 of every file under ``folder``, keyed by its relative POSIX path."""
+    return {
+        path.relative_to(folder).as_posix(): hashlib.sha256(path.read_bytes()).hexdigest()
+        for path in sorted(folder.rglob("*"))
+        if path.is_file()
+    }
+
+
+def _evaluate_stored(
+    model_uri: str, data: PreparedData, scratch: Path
+) -> tuple[dict[str, str], dict[str, float], pd.DataFrame]:
+    """Download the logged model, hash it, load it from those files, and predict the eval set."""
+    local = Path(mlflow.artifacts.download_artifacts(artifact_uri=model_uri, dst_path=str(scratch)))
+    digests = file_digests(local)
+    predictions = mlflow.pyfunc.load_model(str(local)).predict(pd.DataFrame({"text": data.eval["text"]}))
+    metrics = binary_metrics(data.eval["label"], predictions["label"], predictions["score"])
+    return digests, metrics, predictions
+
+
+def _log_evaluation(
+    data: PreparedData, predictions: pd.DataFrame, metrics: dict[str, float], package: ModelPackage
+) -> None:
+    threshold = package.params.get("threshold")
+    mlflow.log_metrics({**metrics, **({"threshold": float(threshold)} if threshold is not None else {})})
+    if package.metrics:
+        mlflow.log_metrics({f"train.{key}": value for key, value in package.metrics.items()})
+    if package.params:
+        mlflow.log_params({f"model.{key}": value for key, value in package.params.items()})
+    figures = {
+        "plots/confusion_matrix.png": confusion_figure(data.eval["label"], predictions["label"], "evaluation"),
+        "plots/pr_curve.png": pr_figure({"model": (data.eval["label"], predictions["score"], threshold)}, "evaluation"),
+    }
+    for path, figure in figures.items():
+        mlflow.log_figure(figure, path)
+        plt.close(figure)
+
+
+def _model_digest(digests: dict[str, str]) -> str:
+    return hashlib.sha256(json.dumps(digests, sort_keys=True).encode()).hexdigest()
+
+
+def _reuse(registry: Registry, model: str, ct_key: str, data: PreparedData, started: float) -> TrainResult | None:
+    existing = find_by_ct_key(registry, model, ct_key)
+    if not existing:
+        return None
+    first = existing[0]
+    run = registry.client.get_run(first.run_id) if first.run_id else None
+    return TrainResult(
+        model=model,
+        version=int(first.version),
+        run_id=first.run_id,
+        reused=True,
+        metrics=dict(run.data.metrics) if run else {},
+        git_sha=(first.tags or {}).get(tags.GIT_SHA),
+        ct_key=ct_key,
+        model_digest=(first.tags or {}).get(tags.MODEL_DIGEST),
+        datasets=data.uses,
+        seconds=time.perf_counter() - started,
+    )
+
+
+def train(settings: Settings, request: TrainRequest, report: Report) -> TrainResult:
+    """Train one job: verify and validate inputs, run the user's code, evaluate, log and register."""
+    started = time.perf_counter()
+    job = load_job(settings.project_root, request.job, request.inputs, request.params)
+    git = git_state(settings.project_root)
+    _check_request(settings, request, git)
+    report("verifying and validating inputs")
+    data = prepare_data(DataService(settings), job.spec)
+    ct_key = _ct_key(git, job, data) if request.ct else None
+    report(f"connecting to {settings.tracking_uri}")
+    registry = Registry(settings)
+    if ct_key and (reused := _reuse(registry, job.spec.model, ct_key, data, started)):
+        return reused
+    return _run(settings, registry, job, git, data, ct_key, request, report, started)
+
+
+def _run(
+    settings: Settings,
+    registry: Registry,
+    job: ResolvedJob,
+    git: GitState,
+    data: PreparedData,
+    ct_key: str | None,
+    request: TrainRequest,
+    report: Report,
+    started: float,
+) -> TrainResult:
+    lock = environment_lock()
+    run_tags = _lineage_tags(
+        job, git, data, ct_key, tags.KIND_CT if request.ct else tags.KIND_EXPERIMENT, environment_hash(lock), settings
+    )
+    run_name = f"{job.spec.model}@{(git.sha or 'nogit')[:8]}{'+dirty' if git.dirty else ''}"
+    with (
+        tempfile.TemporaryDirectory(prefix="trunkml-train-") as scratch,
+        mlflow.start_run(experiment_id=registry.experiment_id(job.spec.model), run_name=run_name, tags=run_tags) as run,
+    ):
+        _log_inputs(job, data)
+        mlflow.log_text(lock, "environment/requirements.lock.txt")
+        mlflow.log_dict(job.spec.model_dump(mode="json"), "job/train.json")
+        work = Path(scratch) / "work"
+        work.mkdir()
+        report(f"training {job.spec.entrypoint}")
+        package = _call_user_code(settings, job, data, work, report)
+        report("logging the model")
+        info = _log_model(package, data.eval["text"].head(2).tolist())
+        report("evaluating the stored model")
+        digests, metrics, predictions = _evaluate_stored(info.model_uri, data, Path(scratch) / "stored")
+        _log_evaluation(data, predictions, metrics, package)
+        if "threshold" in package.params:
+            metrics["threshold"] = float(package.params["threshold"])
+        mlflow.log_dict(digests, "model_digests.json")
+        model_digest = _model_digest(digests)
+        version_tags = {**run_tags, tags.MODEL_DIGEST: model_digest, tags.ARTIFACT_DIGESTS: json.dumps(digests)}
+        report("registering")
+        version = register(registry, job.spec.model, info.model_uri, run.info.run_id, version_tags)
+        version = _keep_first(registry, job.spec.model, ct_key, version)
+        mlflow.set_tag("trunkml.version", str(version))
+    return TrainResult(
+        model=job.spec.model,
+        version=version,
+        run_id=run.info.run_id,
+        reused=False,
+        metrics=metrics,
+        git_sha=git.sha,
+        ct_key=ct_key,
+        model_digest=model_digest,
+        datasets=data.uses,
+        seconds=time.perf_counter() - started,
+    )
+
+
+def _keep_first(registry: Registry, model: str, ct_key: str | None, version: int) -> int:
+    """If a concurrent CT run registered the same key first, drop ours so one version remains."""
+    if not ct_key:
+        return version
+    first = int(find_by_ct_key(registry, model, ct_key)[0].version)
+    if first != version:
+        delete_version(registry, model, version)
+        registry.client.set_registered_model_alias(model, CHALLENGER, str(first))
+    return first
