@@ -1,0 +1,91 @@
+"""The hate-speech classifier: TF-IDF features + class-weighted logistic regression.
+
+Scores are P(hate). Texts longer than ``window_words`` are scored in overlapping
+word windows and the highest window score counts (a long post is hateful if any
+part of it is), as the seed did for its transformer. The decision threshold is
+part of the model.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from sklearn.feature_extraction.text import TfidfVectorizer
+
+from hatedetection import features
+
+
+def windows(text: str, size: int, stride: int) -> list[str]:
+    """Split ``text`` into overlapping windows of ``size`` words (one window if it is short)."""
+    words = text.split()
+    if len(words) <= size:
+        return [text]
+    starts = range(0, max(len(words) - size, 0) + stride, stride)
+    return [" ".join(words[start : start + size]) for start in starts if start < len(words)]
+
+
+@dataclass
+class HateSpeechModel:
+    """A fitted model: vectorizers, linear weights, threshold and windowing settings."""
+
+    vectorizers: dict[str, TfidfVectorizer]
+    coef: np.ndarray
+    intercept: float
+    threshold: float
+    window_words: int = 64
+    window_stride: int = 48
+
+    def _raw_scores(self, texts: list[str]) -> np.ndarray:
+        logits = features.transform(self.vectorizers, texts) @ self.coef + self.intercept
+        return np.asarray(1.0 / (1.0 + np.exp(-logits)), dtype=np.float64).ravel()
+
+    def scores(self, texts: list[str]) -> np.ndarray:
+        """P(hate) for each text, maximised over windows for long texts."""
+        pieces: list[str] = []
+        owners: list[int] = []
+        for index, text in enumerate(texts):
+            chunks = windows(text, self.window_words, self.window_stride)
+            pieces.extend(chunks)
+            owners.extend([index] * len(chunks))
+        if not pieces:
+            return np.zeros(0)
+        piece_scores = self._raw_scores(pieces)
+        result = np.zeros(len(texts))
+        np.maximum.at(result, np.asarray(owners), piece_scores)
+        return result
+
+    def predict(self, texts: list[str]) -> tuple[np.ndarray, np.ndarray]:
+        """(labels, scores): label 1 where the score reaches the threshold."""
+        scores = self.scores(texts)
+        return (scores >= self.threshold).astype(np.int64), scores
+
+    def save(self, folder: Path) -> None:
+        """Write the model as JSON + npz files (safe to load: no pickle)."""
+        features.save(self.vectorizers, folder)
+        np.savez(folder / "linear.npz", coef=self.coef.astype(np.float64), intercept=np.array([self.intercept]))
+        config = {
+            "threshold": self.threshold,
+            "window_words": self.window_words,
+            "window_stride": self.window_stride,
+            "vectorizers": sorted(self.vectorizers),
+        }
+        (folder / "model.json").write_text(json.dumps(config, indent=2), encoding="utf-8")
+
+    @classmethod
+    def load(cls, folder: Path) -> HateSpeechModel:
+        """Read a model written by :meth:`save`."""
+        config: dict[str, Any] = json.loads((folder / "model.json").read_text(encoding="utf-8"))
+        with np.load(folder / "linear.npz", allow_pickle=False) as arrays:
+            coef, intercept = arrays["coef"], float(arrays["intercept"][0])
+        return cls(
+            vectorizers=features.load(folder, tuple(config["vectorizers"])),
+            coef=coef,
+            intercept=intercept,
+            threshold=float(config["threshold"]),
+            window_words=int(config["window_words"]),
+            window_stride=int(config["window_stride"]),
+        )

@@ -1,0 +1,34 @@
+"""MLflow model-from-code for the hate-speech model: input column ``text``, output ``label`` and ``score``.
+
+Loaded by MLflow (``mlflow.pyfunc.load_model``, ``mlflow models serve``); the
+weights come from JSON/npz artifacts, never from a pickle.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import mlflow
+import pandas as pd
+from mlflow.pyfunc import PythonModel
+from mlflow.pyfunc.model import PythonModelContext
+
+from hatedetection.model import HateSpeechModel
+
+
+class HateSpeechPyfunc(PythonModel):
+    """pyfunc wrapper: ``predict(DataFrame[text]) -> DataFrame[label, score]``."""
+
+    def load_context(self, context: PythonModelContext) -> None:
+        self.model = HateSpeechModel.load(Path(context.artifacts["model"]))
+
+    # No type hints on predict: MLflow would try to derive a schema from them; the
+    # signature logged with the model is the contract.
+    def predict(self, context, model_input, params=None):  # type: ignore[no-untyped-def]
+        frame = model_input if isinstance(model_input, pd.DataFrame) else pd.DataFrame({"text": list(model_input)})
+        texts = frame["text"].fillna("").astype(str).tolist()
+        labels, scores = self.model.predict(texts)
+        return pd.DataFrame({"label": labels, "score": scores})
+
+
+mlflow.models.set_model(HateSpeechPyfunc())
