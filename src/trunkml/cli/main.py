@@ -13,7 +13,7 @@ import typer
 from pydantic import ValidationError
 
 from trunkml import __version__
-from trunkml.cli import data, demo
+from trunkml.cli import data, demo, models, train
 from trunkml.cli.output import err, print_error
 from trunkml.errors import EXIT_OK, EXIT_USAGE, TrunkmlError, UsageError
 
@@ -24,6 +24,9 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 app.add_typer(data.app, name="data")
+app.add_typer(models.app, name="models")
+app.command("train")(train.train_command)
+app.command("ct")(train.ct_command)
 app.command("demo")(demo.demo)
 
 

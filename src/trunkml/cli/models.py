@@ -1,0 +1,92 @@
+"""``trunkml models list|show``: registered versions and their lineage."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+from rich.table import Table
+
+from trunkml.cli.context import load_settings
+from trunkml.cli.output import out, print_json
+
+if TYPE_CHECKING:  # the registry (MLflow) loads only when a models command runs
+    from trunkml.registry import ModelVersionRecord
+
+app = typer.Typer(help="Registered model versions and their lineage.", no_args_is_help=True)
+ModelOpt = Annotated[str, typer.Option("--model", "-m", help="Registered model name.")]
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON document to stdout.")]
+DEFAULT_MODEL = "hate-pt-speech"
+
+
+def _when(record: ModelVersionRecord) -> str:
+    return datetime.fromtimestamp(record.created_ms / 1000, tz=UTC).strftime("%Y-%m-%d %H:%M")
+
+
+@app.command("list")
+def list_(model: ModelOpt = DEFAULT_MODEL, json_: JsonOpt = False) -> None:
+    """List versions, newest first, with aliases, commit and headline metrics."""
+    from trunkml.registry import Registry, list_records
+
+    records = list_records(Registry(load_settings()), model)
+    if json_:
+        print_json(records)
+        return
+    table = Table("version", "aliases", "created (UTC)", "commit", "kind", "recall", "precision", "f1", "data")
+    for r in records:
+        commit = (r.git_sha or "-")[:8] + ("+dirty" if r.git_dirty else "")
+        data = ", ".join(f"{u.ref}" for u in r.datasets if u.role == "train")
+        table.add_row(
+            str(r.version),
+            " ".join(f"@{a}" for a in r.aliases),
+            _when(r),
+            commit,
+            r.kind or "-",
+            *(f"{r.metrics[k]:.3f}" if k in r.metrics else "-" for k in ("recall", "precision", "f1")),
+            data,
+        )
+    out.print(table if records else f"no versions of '{model}' yet: run `trunkml ct`")
+
+
+@app.command("show")
+def show_(
+    ref: Annotated[str, typer.Argument(help="@champion, @challenger, latest, N or sha:<git sha>.")] = "latest",
+    model: ModelOpt = DEFAULT_MODEL,
+    json_: JsonOpt = False,
+) -> None:
+    """Show one version's full lineage: commit, data digests, params, metrics, artifact digests."""
+    from trunkml.registry import Registry, show
+
+    record = show(Registry(load_settings()), model, ref)
+    if json_:
+        print_json(record)
+        return
+    head = Table(show_header=False, box=None, title=f"{record.name} version {record.version}")
+    for key, value in (
+        ("aliases", " ".join(f"@{a}" for a in record.aliases) or "-"),
+        ("created (UTC)", _when(record)),
+        ("commit", f"{record.git_sha} {'(dirty)' if record.git_dirty else ''}"),
+        ("branch", record.git_branch),
+        ("kind", record.kind),
+        ("job", f"{record.job} {record.job_hash}"),
+        ("environment hash", record.env_hash),
+        ("run", f"{record.run_id} ({record.run_status})"),
+        ("model digest", record.model_digest),
+        ("split", record.split),
+    ):
+        head.add_row(f"[bold]{key}[/]", str(value if value is not None else "-"))
+    out.print(head)
+    _section(
+        "datasets", ["role", "ref", "sha256", "rows"], [[u.role, u.ref, u.sha256, str(u.rows)] for u in record.datasets]
+    )
+    _section("metrics", ["metric", "value"], [[k, f"{v:.4f}"] for k, v in sorted(record.metrics.items())])
+    _section("params", ["param", "value"], [[k, v] for k, v in sorted(record.params.items())])
+    _section("artifact digests", ["file", "sha256"], [[k, v] for k, v in record.artifact_digests.items()])
+
+
+def _section(title: str, columns: list[str], rows: list[list[str]]) -> None:
+    table = Table(*columns, title=title, title_justify="left")
+    for row in rows:
+        table.add_row(*row)
+    out.print(table)
