@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -56,6 +57,14 @@ class Project:
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_bytes(text.encode(encoding))
         return path
+
+
+@pytest.fixture(autouse=True)
+def clean_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Tests never see the caller's TRUNKML_* or MLFLOW_* settings."""
+    for name in list(os.environ):
+        if name.startswith(("TRUNKML_", "MLFLOW_")):
+            monkeypatch.delenv(name)
 
 
 @pytest.fixture

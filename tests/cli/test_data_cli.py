@@ -132,10 +132,13 @@ def test_malformed_pointer_yaml_names_file_and_line(project: Project) -> None:
     add(project)
     pointer = project.root / "datasets/demo/dataset.yaml"
     pointer.write_text(pointer.read_text(encoding="utf-8") + "labels: [oops\n", encoding="utf-8")
-    result = project.cli("data", "verify")
-    assert result.code == 2
-    assert "datasets/demo/dataset.yaml:" in result.stderr
-    assert "malformed YAML" in result.stderr
+    shown = project.cli("data", "show", "demo")
+    assert shown.code == 2
+    assert "datasets/demo/dataset.yaml:" in shown.stderr
+    assert "malformed YAML" in shown.stderr
+    verified = project.cli("data", "verify", "--json")
+    assert verified.code == 2
+    assert "malformed YAML" in verified.json()["results"][0]["detail"]
 
 
 def test_unknown_pointer_field_is_named(project: Project) -> None:

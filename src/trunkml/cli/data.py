@@ -28,6 +28,9 @@ if TYPE_CHECKING:  # pandas-backed; imported lazily so hashing-only commands sta
 
 app = typer.Typer(help="Dataset pointers, the verified content store, validation and demo data.", no_args_is_help=True)
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON document to stdout.")]
+AllVersionsOpt = Annotated[
+    bool, typer.Option("--all-versions", help="Every archived version, not just the current one of each dataset.")
+]
 RefsArg = Annotated[Optional[list[str]], typer.Argument(help="NAME or NAME@VERSION (default: every dataset).")]  # noqa: UP045
 
 
@@ -103,10 +106,13 @@ def add(
 def list_(json_: JsonOpt = False) -> None:
     """List current dataset pointers and whether their content is in the local store."""
     service = _service()
-    pointers = service.catalog.current()
+    pointers, errors = service.catalog.current_or_errors()
     if json_:
-        print_json([{**p.model_dump(mode="json"), "in_store": service.store.contains(p.sha256)} for p in pointers])
-        return
+        print_json(
+            [{**p.model_dump(mode="json"), "in_store": service.store.contains(p.sha256)} for p in pointers]
+            + [{"name": name, "error": error.to_dict()} for name, error in errors.items()]
+        )
+        raise typer.Exit(max((e.exit_code for e in errors.values()), default=0))
     table = Table("dataset", "version", "size", "sha256", "format", "in store", "license")
     for p in pointers:
         name = f"{p.name} [magenta](demo)[/]" if p.synthetic else p.name
@@ -114,9 +120,15 @@ def list_(json_: JsonOpt = False) -> None:
         table.add_row(
             name, str(p.version), human_bytes(p.size_bytes), p.sha256[:12], p.format.value, in_store, p.license
         )
+    for name, error in errors.items():
+        table.add_row(f"[red]{name}[/]", "-", "-", "-", "-", "-", f"[red]{error.message}[/]")
     out.print(
-        table if pointers else "no datasets yet: add one with `trunkml data add` or `trunkml data synth --add demo`"
+        table
+        if pointers or errors
+        else "no datasets yet: add one with `trunkml data add` or `trunkml data synth --add demo`"
     )
+    if errors:
+        raise typer.Exit(max(e.exit_code for e in errors.values()))
 
 
 @app.command("show")
@@ -164,18 +176,18 @@ def _finish_sync(summary: SyncSummary, verb: str, json_: bool) -> None:
 
 
 @app.command("verify")
-def verify(refs: RefsArg = None, json_: JsonOpt = False) -> None:
+def verify(refs: RefsArg = None, all_versions: AllVersionsOpt = False, json_: JsonOpt = False) -> None:
     """Re-hash every dataset's content; exit 0 only if all match their pointers (else 1)."""
     with RichProgress() as progress:
-        summary = _service(progress).verify(refs)
+        summary = _service(progress).verify(refs, all_versions)
     _finish_sync(summary, "verified", json_)
 
 
 @app.command("pull")
-def pull(refs: RefsArg = None, json_: JsonOpt = False) -> None:
+def pull(refs: RefsArg = None, all_versions: AllVersionsOpt = False, json_: JsonOpt = False) -> None:
     """Fill the store from the mirror or the pointer's uri, hashing everything on the way in."""
     with RichProgress() as progress:
-        summary = _service(progress).pull(refs)
+        summary = _service(progress).pull(refs, all_versions)
     _finish_sync(summary, "pulled", json_)
 
 
@@ -211,7 +223,8 @@ def validate(
     ref: Annotated[str, typer.Argument(help="Dataset to validate (NAME or NAME@VERSION).")],
     against: Annotated[str | None, typer.Option("--against", help="Evaluation dataset to check for leakage.")] = None,
     max_overlap: Annotated[
-        float | None, typer.Option(help="Allowed eval share overlapping training (default: trunkml.yaml, 0).")
+        float | None,
+        typer.Option(min=0.0, max=1.0, help="Allowed eval share overlapping training, 0-1 (default: trunkml.yaml)."),
     ] = None,
     json_: JsonOpt = False,
 ) -> None:

@@ -6,6 +6,7 @@ carries (see ``trunkml.errors``); click's own usage errors exit 2.
 
 from __future__ import annotations
 
+import os
 import sys
 from typing import Annotated
 
@@ -15,7 +16,7 @@ from pydantic import ValidationError
 from trunkml import __version__
 from trunkml.cli import data, demo, models, train
 from trunkml.cli.output import err, print_error
-from trunkml.errors import EXIT_OK, EXIT_USAGE, TrunkmlError, UsageError
+from trunkml.errors import EXIT_OK, EXIT_UNAVAILABLE, EXIT_USAGE, TrunkmlError, UnavailableError, UsageError
 
 app = typer.Typer(
     name="trunkml",
@@ -68,6 +69,15 @@ def run(argv: list[str] | None = None) -> int:
     except typer.Abort:
         err.print("aborted")
         return 130
+    except BrokenPipeError:  # the reader went away (e.g. `| head`): nothing more to say
+        sys.stdout = open(os.devnull, "w")  # noqa: SIM115 - keeps interpreter shutdown from raising again
+        return EXIT_OK
+    except OSError as exc:  # the file system said no (TRUNKML_HOME unwritable, disk full, ...)
+        where = f" ({exc.filename})" if exc.filename else ""
+        print_error(
+            UnavailableError(f"{exc.strerror or exc}{where}", hint="check TRUNKML_HOME and disk space"), as_json=as_json
+        )
+        return EXIT_UNAVAILABLE
     except typer.TyperException as exc:  # argument parsing errors from the CLI framework
         show = getattr(exc, "show", None)
         if callable(show):

@@ -43,6 +43,7 @@ class Settings(BaseSettings):
     * ``MLFLOW_TRACKING_URI``: tracking + registry (default ``sqlite:///<home>/mlflow.db``).
     * ``TRUNKML_DATA_MIRROR``: offline folder searched for dataset files (default: none).
     * ``TRUNKML_API_KEY``: serving/admin key (default: none).
+    * ``TRUNKML_HTTP_TIMEOUT_S``: connect/read timeout for HTTP dataset sources (default 60).
     """
 
     model_config = SettingsConfigDict(env_prefix="TRUNKML_", extra="ignore", frozen=True)
@@ -55,11 +56,24 @@ class Settings(BaseSettings):
     )
     data_mirror: Path | None = None
     api_key: SecretStr | None = None
+    http_timeout_s: float = Field(default=60.0, gt=0, le=3600)
 
     @field_validator("data_mirror", "home", mode="before")
     @classmethod
     def _empty_is_unset(cls, value: object) -> object:
         return None if isinstance(value, str) and not value.strip() else value
+
+    @field_validator("data_mirror", "home", "project", mode="after")
+    @classmethod
+    def _expand_user(cls, value: Path | None) -> Path | None:
+        return value.expanduser() if value is not None else None
+
+    @field_validator("project", mode="after")
+    @classmethod
+    def _project_is_a_folder(cls, value: Path) -> Path:
+        if not value.is_dir():
+            raise ValueError(f"{value} is not an existing folder")
+        return value
 
     @property
     def project_root(self) -> Path:

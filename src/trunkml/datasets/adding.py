@@ -6,8 +6,11 @@ name writes the next version and leaves the old one archived and retrievable.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path, PurePosixPath
 
+from filelock import FileLock, Timeout
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from trunkml.datasets.pointer import DataFormat, DatasetPointer, DatasetRef, check_name, check_uri
@@ -24,6 +27,7 @@ SUFFIX_FORMATS = {
     ".jsonl": DataFormat.JSONL,
     ".ndjson": DataFormat.JSONL,
 }
+LOCK_TIMEOUT_S = 120
 BINARY_LABELS = ({"0", "1"}, {"false", "true"}, {"False", "True"})
 
 
@@ -87,7 +91,7 @@ def _ingest(service: DataService, request: AddRequest) -> tuple[str, int, str, s
         raise UsageError("nothing to add", hint="pass --file PATH or --uri URI")
     uri = check_uri(request.uri)
     try:
-        with open_uri(uri, request.name, root) as stream:
+        with open_uri(uri, request.name, root, service.settings.http_timeout_s) as stream:
             sha, size = service.store.ingest(stream, label=request.name)
         return sha, size, uri, uri
     except UnavailableError:
@@ -95,6 +99,11 @@ def _ingest(service: DataService, request: AddRequest) -> tuple[str, int, str, s
         candidates = mirror_candidates(mirror, uri) if mirror else []
         if not candidates:
             raise
+        if len(candidates) > 1:
+            raise UsageError(
+                f"the mirror has {len(candidates)} files named '{uri_file_name(uri)}'; cannot tell which one {uri} is",
+                hint="add it with --file PATH --uri URI",
+            ) from None
         sha, size = service.store.ingest_file(candidates[0], label=request.name)
         return sha, size, uri, f"mirror: {candidates[0]}"
 
@@ -105,6 +114,8 @@ def _next_version(service: DataService, request: AddRequest) -> tuple[DatasetPoi
     except NotFoundError:
         current = None
     latest = max(service.catalog.versions(request.name), default=0) if current else 0
+    if request.version is not None and request.version < 1:
+        raise UsageError("dataset versions start at 1")
     if request.version is not None and request.version <= latest:
         raise UsageError(
             f"dataset '{request.name}' is already at version {latest}",
@@ -123,6 +134,38 @@ def add_dataset(service: DataService, request: AddRequest) -> AddResult:
     data = service.store.read_verified(sha, request.name)
     frame = read_table(data, fmt, request.text_column, request.label_column, request.name)
     labels = request.labels or infer_labels(set(frame[LABEL].unique()), request.label_column)
+    with _dataset_lock(service, request.name):
+        return _write_version(service, request, sha, size, uri, fmt, labels, read_from)
+
+
+@contextmanager
+def _dataset_lock(service: DataService, name: str) -> Iterator[None]:
+    """One writer per dataset at a time, across processes, so version numbers are never shared."""
+    locks = service.settings.home_dir / "locks"
+    try:
+        locks.mkdir(parents=True, exist_ok=True)
+        with FileLock(str(locks / f"dataset-{name}.lock"), timeout=LOCK_TIMEOUT_S):
+            yield
+    except Timeout as exc:
+        raise UnavailableError(f"dataset '{name}' is being written by another process", hint="try again") from exc
+
+
+def _same_content(a: DatasetPointer, b: DatasetPointer) -> bool:
+    """Same bytes read the same way (descriptions may differ)."""
+    keys = ("sha256", "uri", "format", "text_column", "label_column", "labels")
+    return all(getattr(a, key) == getattr(b, key) for key in keys)
+
+
+def _write_version(
+    service: DataService,
+    request: AddRequest,
+    sha: str,
+    size: int,
+    uri: str,
+    fmt: DataFormat,
+    labels: dict[str, int],
+    read_from: str,
+) -> AddResult:
     current, version = _next_version(service, request)
     fields = request.model_dump(
         include={"name", "text_column", "label_column", "description", "source", "license", "synthetic"}
@@ -133,7 +176,7 @@ def add_dataset(service: DataService, request: AddRequest) -> AddResult:
         )
     except ValidationError as exc:
         raise ConfigError(f"cannot write pointer for '{request.name}': {exc.errors()[0]['msg']}") from exc
-    if current is not None and current.model_copy(update={"version": version}) == pointer:
+    if current is not None and _same_content(current, pointer):
         return AddResult(pointer=current, created=False, previous_version=current.version, read_from=read_from)
     service.catalog.save(pointer)
     return AddResult(

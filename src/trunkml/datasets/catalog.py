@@ -11,7 +11,7 @@ from pathlib import Path
 
 from trunkml.config.yamlfile import dump_model, load_model
 from trunkml.datasets.pointer import DatasetPointer, DatasetRef, check_name
-from trunkml.errors import ConfigError, NotFoundError, UnsafePathError
+from trunkml.errors import ConfigError, NotFoundError, TrunkmlError, UnsafePathError
 
 POINTER_FILE = "dataset.yaml"
 VERSIONS_DIR = "versions"
@@ -74,15 +74,42 @@ class Catalog:
         """The current pointer of every dataset."""
         return [self.get(DatasetRef(name=name)) for name in self.names()]
 
+    def current_or_errors(self) -> tuple[list[DatasetPointer], dict[str, TrunkmlError]]:
+        """Every current pointer that loads, and the error of each one that does not."""
+        pointers: list[DatasetPointer] = []
+        errors: dict[str, TrunkmlError] = {}
+        for name in self.names():
+            try:
+                pointers.append(self.get(DatasetRef(name=name)))
+            except TrunkmlError as exc:
+                errors[name] = exc
+        return pointers, errors
+
+    def all_versions(self) -> list[DatasetPointer]:
+        """Every archived version of every dataset (what ``verify --all-versions`` checks)."""
+        return [self.get(DatasetRef(name=name, version=v)) for name in self.names() for v in self.versions(name)]
+
     def save(self, pointer: DatasetPointer) -> Path:
-        """Write ``pointer`` as the current version and archive it; an archived version is never rewritten."""
+        """Write ``pointer`` as the current version and archive it; an archived version is never rewritten.
+
+        The archive file is created exclusively, so two writers can never both own one version number.
+        """
         folder = self.folder(pointer.name)
-        archived = folder / VERSIONS_DIR / f"{pointer.version}.yaml"
-        if archived.exists() and self._read(archived, pointer.name) != pointer:
+        archive = folder / VERSIONS_DIR
+        archive.mkdir(parents=True, exist_ok=True)
+        if not archive.resolve().is_relative_to(self.root.resolve()):
+            raise UnsafePathError(f"datasets/{pointer.name}/{VERSIONS_DIR} resolves outside the datasets folder")
+        archived = archive / f"{pointer.version}.yaml"
+        try:
+            with archived.open("x", encoding="utf-8"):
+                pass
+        except FileExistsError:
+            if archived.stat().st_size and self._read(archived, pointer.name) == pointer:
+                return folder / POINTER_FILE
             raise ConfigError(
                 f"dataset '{pointer.name}' version {pointer.version} already exists with other content",
                 hint="versions are immutable: add a new version instead",
-            )
+            ) from None
         dump_model(archived, pointer)
         dump_model(folder / POINTER_FILE, pointer)
         return folder / POINTER_FILE

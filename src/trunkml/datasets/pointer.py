@@ -113,6 +113,12 @@ class DatasetPointer(BaseModel):
             raise ValueError("must be 64 lower-case hex characters")
         return value
 
+    @field_validator("labels", mode="before")
+    @classmethod
+    def _label_keys_as_text(cls, value: object) -> object:
+        # Raw labels are compared as text; YAML reads an unquoted `0:` key as an integer.
+        return {str(key): item for key, item in value.items()} if isinstance(value, dict) else value
+
     @field_validator("labels")
     @classmethod
     def _labels_binary(cls, value: dict[str, int]) -> dict[str, int]:
@@ -148,7 +154,7 @@ class DatasetRef(BaseModel):
         check_name(name)
         if not sep:
             return cls(name=name)
-        if not version.isdigit() or int(version) < 1:
+        if not re.fullmatch(r"[0-9]+", version) or int(version) < 1:
             raise UsageError(f"bad dataset reference '{text}'", hint="use NAME or NAME@VERSION, e.g. demo@2")
         return cls(name=name, version=int(version))
 

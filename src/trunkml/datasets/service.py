@@ -80,26 +80,23 @@ class DataService:
             check = self.store.check(pointer.sha256, advance)
         if check.state.value != "missing":
             return self._result(pointer, check, Where.STORE, started)
-        for candidate in (
-            mirror_candidates(self.settings.mirror_dir, pointer.uri, pointer.sha256) if self.settings.mirror_dir else []
-        ):
+        mirror = self.settings.mirror_dir
+        wrong: list[str] = []
+        for candidate in mirror_candidates(mirror, pointer.uri, pointer.sha256) if mirror else []:
             digest, size = self._check_file(pointer, candidate)
             if digest == pointer.sha256:
                 return _sync_result(
-                    pointer,
-                    started,
-                    ok=True,
-                    where=Where.MIRROR,
-                    detail=str(candidate),
-                    size_bytes=size,
+                    pointer, started, ok=True, where=Where.MIRROR, detail=str(candidate), size_bytes=size
                 )
+            wrong.append(f"mirror file {candidate} has sha256 {digest[:12]}…, not {pointer.sha256[:12]}…")
+        detail = "; ".join(wrong) or "not in the local store or the mirror"
         return _sync_result(
             pointer,
             started,
             ok=False,
             where=Where.NOWHERE,
-            detail=f"not in the local store or the mirror; run `trunkml data pull {pointer.ref}`",
             exit_code=EXIT_REFUSED,
+            detail=f"{detail}; run `trunkml data pull {pointer.ref}`",
         )
 
     def _result(self, pointer: DatasetPointer, check: ObjectCheck, where: Where, started: float) -> SyncResult:
@@ -121,11 +118,36 @@ class DataService:
             exit_code=0 if ok else EXIT_REFUSED,
         )
 
-    def verify(self, refs: list[str] | None = None) -> SyncSummary:
+    def targets(
+        self, refs: list[str] | None, all_versions: bool = False
+    ) -> tuple[list[DatasetPointer], list[SyncResult]]:
+        """Pointers to act on, plus a failed result for each pointer file that does not load.
+
+        Named refs must all load. Without names: every dataset's current version (or every
+        archived version), and one broken pointer is reported without hiding the others.
+        """
+        if refs:
+            return self.resolve(refs), []
+        pointers, errors = self.catalog.current_or_errors()
+        if all_versions:
+            wanted = [DatasetRef(name=p.name, version=v) for p in pointers for v in self.catalog.versions(p.name)]
+            pointers = []
+            for ref in wanted:
+                try:
+                    pointers.append(self.catalog.get(ref))
+                except TrunkmlError as exc:
+                    errors[str(ref)] = exc
+        failed = [
+            SyncResult(dataset=name, sha256="", ok=False, where=Where.NOWHERE, detail=str(exc), exit_code=exc.exit_code)
+            for name, exc in errors.items()
+        ]
+        return pointers, failed
+
+    def verify(self, refs: list[str] | None = None, all_versions: bool = False) -> SyncSummary:
         """Re-hash each dataset's content (store, else mirror); ok only if every hash matches."""
-        pointers = self.resolve(refs)
+        pointers, failed = self.targets(refs, all_versions)
         with ThreadPoolExecutor(max_workers=VERIFY_WORKERS) as pool:
-            return SyncSummary(results=list(pool.map(self._verify_one, pointers)))
+            return SyncSummary(results=[*failed, *pool.map(self._verify_one, pointers)])
 
     # -- pull -------------------------------------------------------------------
     def _fetch(self, pointer: DatasetPointer) -> tuple[Where, str]:
@@ -141,7 +163,7 @@ class DataService:
                 problems.append(f"{candidate}: {exc.message}")
         try:
             with (
-                open_uri(pointer.uri, pointer.ref, self.settings.project_root) as stream,
+                open_uri(pointer.uri, pointer.ref, self.settings.project_root, self.settings.http_timeout_s) as stream,
                 self.progress(f"pulling {pointer.ref}", pointer.size_bytes) as advance,
             ):
                 self.store.ingest(stream, expected=pointer.sha256, label=pointer.ref, progress=advance)
@@ -182,9 +204,10 @@ class DataService:
             size_bytes=pointer.size_bytes,
         )
 
-    def pull(self, refs: list[str] | None = None) -> SyncSummary:
+    def pull(self, refs: list[str] | None = None, all_versions: bool = False) -> SyncSummary:
         """Make sure the store holds verified content for each dataset; repairs corrupt objects."""
-        return SyncSummary(results=[self._pull_one(pointer) for pointer in self.resolve(refs)])
+        pointers, failed = self.targets(refs, all_versions)
+        return SyncSummary(results=[*failed, *(self._pull_one(pointer) for pointer in pointers)])
 
     # -- load and validate --------------------------------------------------------
     def load(self, ref: str | DatasetPointer) -> LoadedDataset:

@@ -6,6 +6,7 @@ The store never trusts a source: whatever is opened here is streamed through
 
 from __future__ import annotations
 
+import glob
 import io
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -14,10 +15,11 @@ from typing import BinaryIO
 from urllib.parse import unquote, urlsplit
 
 import fsspec
+import httpx
 
 from trunkml.datasets.pointer import LOCAL_SCHEMES, SYNTH_SCHEME
 from trunkml.datasets.synth import SynthSpec, generate_csv
-from trunkml.errors import UnavailableError, UnsafePathError
+from trunkml.errors import TrunkmlError, UnavailableError, UnsafePathError
 
 MIRROR_SCAN_LIMIT = 100_000
 
@@ -41,7 +43,7 @@ def mirror_candidates(mirror: Path, uri: str, sha256: str | None = None) -> list
     found = [path for path in by_digest if path.is_file() and _inside(path, mirror)]
     wanted = uri_file_name(uri)
     if wanted:
-        for index, path in enumerate(mirror.rglob(wanted)):
+        for index, path in enumerate(mirror.rglob(glob.escape(wanted))):
             if index >= MIRROR_SCAN_LIMIT:
                 break
             if path.is_file() and _inside(path, mirror) and path not in found:
@@ -61,7 +63,7 @@ def local_path(uri: str, project_root: Path) -> Path:
 
 
 @contextmanager
-def open_uri(uri: str, label: str, project_root: Path) -> Iterator[BinaryIO]:
+def open_uri(uri: str, label: str, project_root: Path, timeout_s: float = 60.0) -> Iterator[BinaryIO]:
     """Open ``uri`` for binary streaming; unreachable sources raise exit-3 errors naming ``label``."""
     scheme = urlsplit(uri).scheme.lower()
     if scheme == SYNTH_SCHEME:
@@ -76,6 +78,10 @@ def open_uri(uri: str, label: str, project_root: Path) -> Iterator[BinaryIO]:
         with path.open("rb") as stream:
             yield stream
         return
+    if scheme in {"http", "https"}:
+        with _open_http(uri, label, timeout_s) as stream:
+            yield stream
+        return
     try:
         with fsspec.open(uri, "rb") as stream:
             yield stream
@@ -84,8 +90,54 @@ def open_uri(uri: str, label: str, project_root: Path) -> Iterator[BinaryIO]:
             f"no filesystem driver for '{scheme}://' ({exc})",
             hint="install the matching extra, e.g. pip install 'trunkml[s3]'",
         ) from exc
-    except (OSError, ValueError) as exc:
+    except (TrunkmlError, GeneratorExit):
+        raise
+    except Exception as exc:  # any transport failure: refused, reset, truncated, HTTP 4xx/5xx, timeout
         raise UnavailableError(
-            f"cannot read dataset '{label}' from {uri}: {exc}",
+            f"cannot read dataset '{label}' from {uri}: {_describe(exc)}",
             hint="check the network, or set TRUNKML_DATA_MIRROR to a folder holding the file",
         ) from exc
+
+
+class _HttpBody(io.RawIOBase):
+    """A readable stream over an httpx response body (what the store hashes as it copies)."""
+
+    def __init__(self, response: httpx.Response) -> None:
+        self._chunks = response.iter_bytes()
+        self._pending = b""
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: memoryview) -> int:  # type: ignore[override]
+        while not self._pending:
+            self._pending = next(self._chunks, b"")
+            if not self._pending:
+                return 0
+        count = min(len(buffer), len(self._pending))
+        buffer[:count] = self._pending[:count]
+        self._pending = self._pending[count:]
+        return count
+
+
+@contextmanager
+def _open_http(uri: str, label: str, timeout_s: float) -> Iterator[BinaryIO]:
+    """Stream an HTTP(S) body with bounded timeouts; HTTP errors and broken transfers are exit-3 errors."""
+    hint = "check the URL and the network, or set TRUNKML_DATA_MIRROR to a folder holding the file"
+    try:
+        with httpx.stream("GET", uri, timeout=httpx.Timeout(timeout_s), follow_redirects=True) as response:
+            if response.status_code >= 400:
+                raise UnavailableError(
+                    f"cannot read dataset '{label}' from {uri}: HTTP {response.status_code}", hint=hint
+                )
+            yield _HttpBody(response)  # type: ignore[misc]
+    except httpx.HTTPError as exc:  # refused, reset, truncated body, timeout
+        raise UnavailableError(
+            f"cannot read dataset '{label}' from {uri}: {type(exc).__name__}: {exc}", hint=hint
+        ) from exc
+
+
+def _describe(exc: BaseException) -> str:
+    if isinstance(exc, FileNotFoundError):
+        return "no such object"
+    return f"{type(exc).__name__}: {str(exc) or 'no detail'}"

@@ -16,6 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from trunkml.datasets.leakage import normalize_text
 from trunkml.datasets.tabular import LABEL, TEXT
+from trunkml.errors import UsageError
 
 
 class SplitSpec(BaseModel):
@@ -70,6 +71,11 @@ def split_frame(frame: pd.DataFrame, spec: SplitSpec) -> tuple[pd.DataFrame, pd.
                 taken += len(group)
     eval_set = sorted(eval_rows)
     train_set = sorted(set(range(len(frame))) - set(eval_set))
+    if not eval_set or not train_set:
+        raise UsageError(
+            f"a split of {len(frame)} rows with eval_fraction {spec.eval_fraction} leaves one side empty",
+            hint="use more data or an eval_fraction nearer 0.2",
+        )
     digest = hashlib.sha256(",".join(map(str, eval_set)).encode()).hexdigest()
     record = SplitRecord(
         eval_fraction=spec.eval_fraction,

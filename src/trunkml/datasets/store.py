@@ -18,7 +18,7 @@ from typing import BinaryIO
 
 from trunkml.datasets.hashing import Progress, hash_bytes, hash_file, hash_stream
 from trunkml.datasets.pointer import SHA256_PATTERN
-from trunkml.errors import IntegrityError, UnsafePathError
+from trunkml.errors import IntegrityError, UnavailableError, UnsafePathError
 
 STALE_TEMP_SECONDS = 3600
 
@@ -67,8 +67,14 @@ class ContentStore:
             raise UnsafePathError(
                 f"store object {sha256[:12]} is a symlink; refusing to follow it", hint=f"delete {path}"
             )
-        if path.exists() and not path.resolve().is_relative_to(self.root.resolve()):
-            raise UnsafePathError(f"store object {sha256[:12]} resolves outside the store", hint=f"delete {path}")
+        root = self.root.resolve()
+        if (path.parent.exists() and not path.parent.resolve().is_relative_to(root)) or (
+            path.exists() and not path.resolve().is_relative_to(root)
+        ):
+            raise UnsafePathError(
+                f"store object {sha256[:12]} resolves outside the store (symlinked folder?)",
+                hint=f"remove the link at {path.parent}",
+            )
         return path
 
     def contains(self, sha256: str) -> bool:
@@ -113,9 +119,14 @@ class ContentStore:
     ) -> tuple[str, int]:
         """Copy ``stream`` into the store; return (sha256, size). A mismatch leaves nothing behind."""
         tmp_dir = self.root / "tmp"
-        tmp_dir.mkdir(parents=True, exist_ok=True)
-        self._sweep_stale(tmp_dir)
-        handle, tmp_name = tempfile.mkstemp(dir=tmp_dir, prefix="incoming-")
+        try:
+            tmp_dir.mkdir(parents=True, exist_ok=True)
+            self._sweep_stale(tmp_dir)
+            handle, tmp_name = tempfile.mkstemp(dir=tmp_dir, prefix="incoming-")
+        except OSError as exc:
+            raise UnavailableError(
+                f"cannot write to the data store at {self.root}: {exc.strerror}", hint="check TRUNKML_HOME"
+            ) from exc
         tmp = Path(tmp_name)
         try:
             with os.fdopen(handle, "wb") as sink:
@@ -144,6 +155,7 @@ class ContentStore:
         target.parent.mkdir(parents=True, exist_ok=True)
         if target.is_symlink():
             target.unlink()
+        self._safe_path(digest)  # the shard folder itself must not lead outside the store
         os.chmod(tmp, 0o444)
         os.replace(tmp, target)  # atomic: readers see the old object or the new, never half
 

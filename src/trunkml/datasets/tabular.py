@@ -6,7 +6,9 @@ a tweet, and label values are compared with the pointer's mapping as written.
 
 from __future__ import annotations
 
+import csv
 import io
+import warnings
 
 import pandas as pd
 
@@ -33,9 +35,25 @@ def _read_csv(data: bytes, label: str) -> pd.DataFrame:
     if not text.strip():
         raise DataFormatError(f"dataset '{label}' is empty (no header, no rows)")
     try:
-        return pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False)
+        with warnings.catch_warnings():
+            # index_col=False: a row with an extra field must never turn the first column into an index.
+            warnings.simplefilter("error", pd.errors.ParserWarning)
+            return pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False, index_col=False)
+    except pd.errors.ParserWarning as exc:
+        raise DataFormatError(
+            f"dataset '{label}' has rows with more fields than its header{_ragged_line(text)}"
+        ) from exc
     except pd.errors.ParserError as exc:
         raise DataFormatError(f"dataset '{label}' is not valid CSV: {exc}") from exc
+
+
+def _ragged_line(text: str) -> str:
+    rows = csv.reader(io.StringIO(text))
+    width = len(next(rows, []))
+    for number, row in enumerate(rows, start=2):
+        if len(row) > width:
+            return f" (first at record {number}: {len(row)} fields, header has {width})"
+    return ""
 
 
 def _read_other(data: bytes, fmt: DataFormat, label: str) -> pd.DataFrame:
@@ -67,7 +85,24 @@ def read_table(data: bytes, fmt: DataFormat, text_column: str, label_column: str
     require_columns(frame, [text_column, label_column], label)
     if frame.empty:
         raise DataFormatError(f"dataset '{label}' has a header but no rows")
-    out = pd.DataFrame({TEXT: frame[text_column], LABEL: frame[label_column]})
-    for column in (TEXT, LABEL):
-        out[column] = out[column].map(lambda value: "" if value is None or value != value else str(value))
+    not_text = [i for i, value in enumerate(frame[text_column]) if not (_missing(value) or isinstance(value, str))]
+    if not_text:
+        rows = ", ".join(str(i + 1) for i in not_text[:5])
+        raise DataFormatError(
+            f"dataset '{label}': {len(not_text)} value(s) of '{text_column}' are not text (rows {rows})"
+        )
+    out = pd.DataFrame({TEXT: frame[text_column].map(_as_text), LABEL: frame[label_column].map(_as_text)})
     return out.reset_index(drop=True)
+
+
+def _missing(value: object) -> bool:
+    return value is None or (isinstance(value, float) and value != value)
+
+
+def _as_text(value: object) -> str:
+    """Missing → "", whole floats → "1" (JSON and parquet may widen int labels to float), else str()."""
+    if _missing(value):
+        return ""
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)

@@ -93,16 +93,17 @@ class _Story:
         detail = "all hashes match" if summary.ok else f"fails closed on {', '.join(failed)} (exit {summary.exit_code})"
         self.record(f"verify {' '.join(refs) or '(all)'}", summary.ok == expect_ok, detail)
 
-    def validate(self, train: str, held_out: str) -> None:
-        outcome = self.service.validate(train, held_out)
+    def validate(self, train: str, held_out: str, max_overlap: float | None, expect_ok: bool) -> None:
+        outcome = self.service.validate(train, held_out, max_overlap)
         report, leak = outcome.reports[0], outcome.leakage
         assert leak is not None
+        verdict = "accepted" if outcome.ok else "refused (exit 1)"
         detail = (
-            f"{report.rows} rows, {report.positive_share:.0%} positive, {len(report.warnings)} warning(s); "
-            f"leakage {leak.overlapping_rows}/{leak.eval_rows} eval rows "
-            f"({leak.share:.1%}, allowed {leak.allowance:.0%})"
+            f"{report.rows} rows, {report.positive_share:.0%} positive; {leak.overlapping_rows}/{leak.eval_rows} "
+            f"eval rows also in training ({leak.share:.1%}), allowance {leak.allowance:.0%}: {verdict}"
         )
-        self.record(f"validate {train} --against {held_out}", outcome.ok, detail)
+        allowance = "default 0%" if max_overlap == 0 else "trunkml.yaml allowance"
+        self.record(f"validate {train} --against {held_out} ({allowance})", outcome.ok == expect_ok, detail)
 
     def tamper(self, ref: str) -> None:
         """Flip one byte of a stored object, to show verification fails closed and pull repairs it."""
@@ -128,7 +129,8 @@ def run_demo(workdir: Path, emit: Emit) -> DemoReport:
     story.add_synthetic("demo-tweets", SynthSpec(rows=1500, seed=7))
     story.add_synthetic("demo-eval", SynthSpec(rows=600, seed=99))
     story.verify([], expect_ok=True)
-    story.validate("demo-tweets", "demo-eval")
+    story.validate("demo-tweets", "demo-eval", max_overlap=0.0, expect_ok=False)
+    story.validate("demo-tweets", "demo-eval", max_overlap=None, expect_ok=True)
     story.add_synthetic("demo-tweets", SynthSpec(rows=3000, seed=8))
     story.verify(["demo-tweets@1", "demo-tweets@2"], expect_ok=True)
     story.tamper("demo-eval")
