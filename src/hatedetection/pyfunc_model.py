@@ -7,6 +7,7 @@ weights come from JSON/npz artifacts, never from a pickle.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import mlflow
 import pandas as pd
@@ -22,9 +23,11 @@ class HateSpeechPyfunc(PythonModel):
     def load_context(self, context: PythonModelContext) -> None:
         self.model = HateSpeechModel.load(Path(context.artifacts["model"]))
 
-    # No type hints on predict: MLflow would try to derive a schema from them; the
+    # `pd.DataFrame` is a hint MLflow accepts without deriving a schema from it: the
     # signature logged with the model is the contract.
-    def predict(self, context, model_input, params=None):  # type: ignore[no-untyped-def]
+    def predict(
+        self, context: PythonModelContext, model_input: pd.DataFrame, params: dict[str, Any] | None = None
+    ) -> pd.DataFrame:
         frame = model_input if isinstance(model_input, pd.DataFrame) else pd.DataFrame({"text": list(model_input)})
         texts = frame["text"].fillna("").astype(str).tolist()
         labels, scores = self.model.predict(texts)

@@ -1,0 +1,32 @@
+"""Refs resolve the way the CLI documents: @alias, latest, N, sha:<prefix>."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.conftest import Project
+from tests.training.conftest import ml_project  # noqa: F401 - fixture reuse
+from trunkml.errors import NotFoundError, UsageError
+from trunkml.registry import Registry, resolve_version, show
+
+
+def test_refs(ml_project: Project) -> None:  # noqa: F811
+    assert ml_project.cli("ct", "demo-model").code == 0
+    assert ml_project.cli("train", "demo-model", "--param", "C=1").code == 0
+    registry = Registry(ml_project.settings())
+    assert int(resolve_version(registry, "demo-model", "latest").version) == 2
+    assert int(resolve_version(registry, "demo-model", "@challenger").version) == 2
+    assert int(resolve_version(registry, "demo-model", "1").version) == 1
+    sha = show(registry, "demo-model", "1").git_sha
+    assert sha is not None
+    assert int(resolve_version(registry, "demo-model", f"sha:{sha[:7]}").version) == 2
+    with pytest.raises(NotFoundError, match="no version with alias @champion"):
+        resolve_version(registry, "demo-model", "@champion")
+    with pytest.raises(NotFoundError, match="has no version 9"):
+        resolve_version(registry, "demo-model", "9")
+    with pytest.raises(NotFoundError, match="commit starting with"):
+        resolve_version(registry, "demo-model", "sha:abcdef0")
+    with pytest.raises(UsageError, match="bad model ref"):
+        resolve_version(registry, "demo-model", "champion")
+    with pytest.raises(NotFoundError, match="no versions yet"):
+        resolve_version(registry, "other-model", "latest")

@@ -1,0 +1,168 @@
+"""`trunkml ct` / `trunkml train` end to end: real git repo, real MLflow (SQLite) in tmp_path."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import Project
+from tests.training.conftest import commit_all, git
+
+TRUNKML = str(Path(sys.executable).with_name("trunkml"))
+
+
+def test_ct_registers_one_version_with_complete_lineage(ml_project: Project) -> None:
+    result = ml_project.cli("ct", "demo-model", "--json")
+    assert result.code == 0, result.stderr
+    trained = result.json()
+    assert trained["version"] == 1
+    assert trained["reused"] is False
+    assert trained["git_sha"] == git(ml_project.root, "rev-parse", "HEAD")
+    assert {"precision", "recall", "f1", "macro_f1", "accuracy", "support_positive", "threshold"} <= set(
+        trained["metrics"]
+    )
+
+    shown = ml_project.cli("models", "show", "@challenger", "-m", "demo-model", "--json").json()
+    assert shown["version"] == 1
+    assert shown["aliases"] == ["challenger"]
+    assert shown["git_sha"] == trained["git_sha"]
+    assert shown["git_dirty"] is False
+    assert shown["kind"] == "ct"
+    assert shown["run_status"] == "FINISHED"
+    assert [d["role"] for d in shown["datasets"]] == ["train", "eval"]
+    assert shown["datasets"][0]["sha256"] == ml_project.cli("data", "show", "demo", "--json").json()["sha256"]
+    assert shown["split"]["seed"] == 3
+    assert shown["params"]["C"] == "8.0"
+    assert shown["metrics"]["f1"] == pytest.approx(trained["metrics"]["f1"])
+    assert "artifacts/model/linear.npz" in shown["artifact_digests"]
+    assert shown["model_digest"] == trained["model_digest"]
+    assert shown["env_hash"]
+    assert shown["job_hash"]
+    assert not any("pycache" in name for name in shown["artifact_digests"])
+
+    human = ml_project.cli("models", "show", "1", "-m", "demo-model")
+    for expected in ("commit", "datasets", "metrics", "params", "artifact digests", trained["git_sha"][:12]):
+        assert expected in human.stdout
+    artifacts = ml_project.root / ".trunkml" / "artifacts"
+    assert artifacts.is_dir()
+    assert not (ml_project.root / "mlruns").exists()
+
+
+def test_ct_twice_at_one_commit_yields_one_version(ml_project: Project) -> None:
+    first = ml_project.cli("ct", "demo-model", "--json").json()
+    second = ml_project.cli("ct", "demo-model", "--json").json()
+    assert second["reused"] is True
+    assert second["version"] == first["version"]
+    assert [r["version"] for r in ml_project.cli("models", "list", "-m", "demo-model", "--json").json()] == [1]
+    (ml_project.root / "jobs/demo-model/params.yaml").write_text(
+        "C: 2.0\ncv_folds: 2\nprecision_floor: 0.6\n", encoding="utf-8"
+    )
+    commit_all(ml_project.root, "commit B: new params")
+    third = ml_project.cli("ct", "demo-model", "--json").json()
+    assert (third["version"], third["reused"]) == (2, False)
+    assert (
+        ml_project.cli("models", "show", "sha:" + third["git_sha"][:7], "-m", "demo-model", "--json").json()["version"]
+        == 2
+    )
+
+
+def test_dirty_trees_train_in_dev_and_are_refused_in_test(ml_project: Project, monkeypatch: pytest.MonkeyPatch) -> None:
+    (ml_project.root / "src/hatedetection/NOTE.md").write_text("uncommitted", encoding="utf-8")
+    monkeypatch.setenv("TRUNKML_ENV", "test")
+    refused = ml_project.cli("ct", "demo-model")
+    assert refused.code == 1
+    assert "uncommitted changes" in refused.stderr
+    monkeypatch.setenv("TRUNKML_ENV", "dev")
+    trained = ml_project.cli("ct", "demo-model", "--json")
+    assert trained.code == 0
+    shown = ml_project.cli("models", "show", "latest", "-m", "demo-model", "--json").json()
+    assert shown["git_dirty"] is True
+    assert shown["ct_key"] is None
+
+
+def test_train_accepts_overrides_and_ct_does_not(ml_project: Project) -> None:
+    result = ml_project.cli("train", "demo-model", "--param", "C=2", "--json")
+    assert result.code == 0
+    shown = ml_project.cli("models", "show", "latest", "-m", "demo-model", "--json").json()
+    assert shown["params"]["C"] == "2"
+    assert shown["kind"] == "experiment"
+    assert ml_project.cli("ct", "demo-model", "--param", "C=2").code == 2
+
+
+def test_unknown_input_and_bad_entrypoint(ml_project: Project) -> None:
+    unknown = ml_project.cli("train", "demo-model", "--input", "holdout=demo")
+    assert unknown.code == 2
+    assert "unknown input name 'holdout'" in unknown.stderr
+    spec = ml_project.root / "jobs/demo-model/train.yaml"
+    spec.write_text(
+        spec.read_text(encoding="utf-8").replace("hatedetection.train:train", "nosuch.module:train"), encoding="utf-8"
+    )
+    missing = ml_project.cli("train", "demo-model")
+    assert missing.code == 2
+    assert "entrypoint module 'nosuch.module' does not import" in missing.stderr
+
+
+def test_a_failing_training_function_registers_nothing(ml_project: Project) -> None:
+    spec = ml_project.root / "jobs/demo-model/train.yaml"
+    spec.write_text(
+        spec.read_text(encoding="utf-8").replace("hatedetection.train:train", "testhooks:broken"), encoding="utf-8"
+    )
+    result = ml_project.cli("train", "demo-model")
+    assert result.code == 1
+    assert "RuntimeError: feature extraction exploded" in result.stderr
+    assert "marked FAILED" in result.stderr
+    assert ml_project.cli("models", "list", "-m", "demo-model", "--json").json() == []
+    import mlflow
+
+    runs = mlflow.search_runs(search_all_experiments=True, output_format="list")
+    assert [run.info.status for run in runs] == ["FAILED"]
+
+
+def test_leaking_eval_input_is_refused_with_the_count(ml_project: Project) -> None:
+    result = ml_project.cli("train", "demo-model", "--input", "eval=demo")
+    assert result.code == 1
+    assert "600 of 600 rows of eval dataset demo@1" in result.stderr
+
+
+def test_unreachable_tracking_store_is_exit_3_with_the_uri(
+    ml_project: Project, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", "http://127.0.0.1:9")
+    result = ml_project.cli("ct", "demo-model")
+    assert result.code == 3
+    assert "http://127.0.0.1:9" in result.stderr
+    listed = ml_project.cli("models", "list", "-m", "demo-model")
+    assert listed.code == 3
+
+
+def test_kill_9_during_training_registers_nothing_and_a_rerun_completes(ml_project: Project, tmp_path: Path) -> None:
+    spec = ml_project.root / "jobs/demo-model/train.yaml"
+    spec.write_text(
+        spec.read_text(encoding="utf-8").replace("hatedetection.train:train", "testhooks:train"), encoding="utf-8"
+    )
+    commit_all(ml_project.root, "slow hook")
+    marker = tmp_path / "training-started"
+    env = {**os.environ, "TEST_TRAINING_MARKER": str(marker)}
+    proc = subprocess.Popen(
+        [TRUNKML, "ct", "demo-model"],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    deadline = time.monotonic() + 120
+    while not marker.exists() and proc.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert marker.exists(), "training never started"
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait(timeout=30)
+    assert ml_project.cli("models", "list", "-m", "demo-model", "--json").json() == []
+    rerun = ml_project.cli("ct", "demo-model", "--json")
+    assert rerun.code == 0
+    assert rerun.json()["version"] == 1
