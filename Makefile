@@ -41,6 +41,7 @@ test: lint typecheck pytest
 
 bench: $(STAMP)
 	$(BIN)/python bench/hashing.py
+	$(BIN)/python bench/quality.py
 
 # Re-resolve the pinned, hashed dependency set after changing pyproject.toml.
 lock: $(STAMP)

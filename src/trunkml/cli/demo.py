@@ -9,8 +9,7 @@ import typer
 from rich.table import Table
 
 from trunkml.cli.context import load_settings
-from trunkml.cli.output import out, print_json
-from trunkml.pipelines.demo import run_demo
+from trunkml.cli.output import err, out, print_json
 
 
 def demo(
@@ -18,7 +17,10 @@ def demo(
     json_: Annotated[bool, typer.Option("--json", help="Print one JSON document to stdout.")] = False,
 ) -> None:
     """Run the trunk-based story offline on SYNTHETIC DEMO DATA in a throw-away workspace."""
-    target = workdir or load_settings().home_dir / "demo"
+    from trunkml.pipelines.demo import run_demo  # loads MLflow: only when the demo runs
+
+    settings = load_settings()
+    target = workdir or settings.home_dir / "demo"
 
     def emit(step: str, detail: str) -> None:
         if not json_:
@@ -26,7 +28,8 @@ def demo(
 
     if not json_:
         out.print(f"[magenta bold]trunkml demo[/] in {target} (SYNTHETIC DEMO DATA, offline)")
-    report = run_demo(target, emit)
+    with err.status("preparing the demo workspace", spinner="dots") as status:
+        report = run_demo(target, settings.project_root, emit, lambda phase: status.update(phase))
     if json_:
         print_json(report)
         return
