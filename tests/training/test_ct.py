@@ -17,6 +17,12 @@ from tests.training.conftest import commit_all, git
 TRUNKML = str(Path(sys.executable).with_name("trunkml"))
 
 
+def use_entrypoint(project: Project, entrypoint: str) -> None:
+    """Point the demo job at another training function."""
+    spec = project.root / "jobs/demo-model/train.yaml"
+    spec.write_text(spec.read_text(encoding="utf-8").replace("hatedetection.train:train", entrypoint), encoding="utf-8")
+
+
 def test_ct_registers_one_version_with_complete_lineage(ml_project: Project) -> None:
     result = ml_project.cli("ct", "demo-model", "--json")
     assert result.code == 0, result.stderr
@@ -99,20 +105,14 @@ def test_unknown_input_and_bad_entrypoint(ml_project: Project) -> None:
     unknown = ml_project.cli("train", "demo-model", "--input", "holdout=demo")
     assert unknown.code == 2
     assert "unknown input name 'holdout'" in unknown.stderr
-    spec = ml_project.root / "jobs/demo-model/train.yaml"
-    spec.write_text(
-        spec.read_text(encoding="utf-8").replace("hatedetection.train:train", "nosuch.module:train"), encoding="utf-8"
-    )
+    use_entrypoint(ml_project, "nosuch.module:train")
     missing = ml_project.cli("train", "demo-model")
     assert missing.code == 2
     assert "entrypoint module 'nosuch.module' does not import" in missing.stderr
 
 
 def test_a_failing_training_function_registers_nothing(ml_project: Project) -> None:
-    spec = ml_project.root / "jobs/demo-model/train.yaml"
-    spec.write_text(
-        spec.read_text(encoding="utf-8").replace("hatedetection.train:train", "testhooks:broken"), encoding="utf-8"
-    )
+    use_entrypoint(ml_project, "testhooks:broken")
     result = ml_project.cli("train", "demo-model")
     assert result.code == 1
     assert "RuntimeError: feature extraction exploded" in result.stderr
@@ -142,10 +142,7 @@ def test_unreachable_tracking_store_is_exit_3_with_the_uri(
 
 
 def test_kill_9_during_training_registers_nothing_and_a_rerun_completes(ml_project: Project, tmp_path: Path) -> None:
-    spec = ml_project.root / "jobs/demo-model/train.yaml"
-    spec.write_text(
-        spec.read_text(encoding="utf-8").replace("hatedetection.train:train", "testhooks:train"), encoding="utf-8"
-    )
+    use_entrypoint(ml_project, "testhooks:train")
     commit_all(ml_project.root, "slow hook")
     marker = tmp_path / "training-started"
     env = {**os.environ, "TEST_TRAINING_MARKER": str(marker)}
