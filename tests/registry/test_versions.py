@@ -19,7 +19,9 @@ def test_refs(ml_project: Project) -> None:  # noqa: F811
     assert int(resolve_version(registry, "demo-model", "1").version) == 1
     sha = show(registry, "demo-model", "1").git_sha
     assert sha is not None
-    assert int(resolve_version(registry, "demo-model", f"sha:{sha[:7]}").version) == 2
+    # sha:<prefix> names the version CT trained at that commit, not a later experiment
+    assert int(resolve_version(registry, "demo-model", f"sha:{sha[:7]}").version) == 1
+    assert int(resolve_version(registry, "demo-model", f"sha:{sha[:7].upper()}").version) == 1
     with pytest.raises(NotFoundError, match="no version with alias @champion"):
         resolve_version(registry, "demo-model", "@champion")
     with pytest.raises(NotFoundError, match="has no version 9"):
@@ -30,3 +32,10 @@ def test_refs(ml_project: Project) -> None:  # noqa: F811
         resolve_version(registry, "demo-model", "champion")
     with pytest.raises(NotFoundError, match="no versions yet"):
         resolve_version(registry, "other-model", "latest")
+
+
+def test_redact_hides_passwords() -> None:
+    from trunkml.registry.connection import redact
+
+    assert redact("postgresql://u:secret@db:5432/mlflow") == "postgresql://u:***@db:5432/mlflow"
+    assert redact("sqlite:////tmp/x.db") == "sqlite:////tmp/x.db"

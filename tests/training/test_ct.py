@@ -163,3 +163,74 @@ def test_kill_9_during_training_registers_nothing_and_a_rerun_completes(ml_proje
     rerun = ml_project.cli("ct", "demo-model", "--json")
     assert rerun.code == 0
     assert rerun.json()["version"] == 1
+
+
+def test_an_uncommitted_or_outside_spec_counts_as_dirty(
+    ml_project: Project, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    outside = tmp_path / "elsewhere"
+    outside.mkdir()
+    for name in ("train.yaml", "params.yaml"):
+        (outside / name).write_text(
+            (ml_project.root / "jobs/demo-model" / name).read_text(encoding="utf-8"), encoding="utf-8"
+        )
+    monkeypatch.setenv("TRUNKML_ENV", "prod")
+    refused = ml_project.cli("ct", str(outside / "train.yaml"))
+    assert refused.code == 1
+    assert "uncommitted changes (code, job spec or params)" in refused.stderr
+    monkeypatch.setenv("TRUNKML_ENV", "dev")
+    assert ml_project.cli("ct", str(outside / "train.yaml")).code == 0
+    shown = ml_project.cli("models", "show", "latest", "-m", "demo-model", "--json").json()
+    assert shown["git_dirty"] is True
+    assert shown["ct_key"] is None
+
+
+def test_experiments_outside_dev_need_a_clean_tree_too(ml_project: Project, monkeypatch: pytest.MonkeyPatch) -> None:
+    (ml_project.root / "scratch.txt").write_text("untracked", encoding="utf-8")
+    monkeypatch.setenv("TRUNKML_ENV", "prod")
+    assert ml_project.cli("train", "demo-model", "--param", "C=0.01").code == 1
+    assert ml_project.cli("models", "list", "-m", "demo-model", "--json").json() == []
+
+
+def test_reserved_and_long_params(ml_project: Project) -> None:
+    reserved = ml_project.cli("train", "demo-model", "--param", "trunkml.model.threshold=0.5")
+    assert reserved.code == 2
+    assert "reserved prefix" in reserved.stderr
+    long_value = "x" * 7000
+    assert ml_project.cli("train", "demo-model", "--param", f"note={long_value}").code == 0
+    shown = ml_project.cli("models", "show", "latest", "-m", "demo-model", "--json").json()
+    assert shown["params"]["note"].startswith("sha256:")
+    assert shown["params"]["trunkml.split.seed"] == "3"
+    import mlflow
+
+    assert mlflow.artifacts.load_dict(f"runs:/{shown['run_id']}/job/params.json")["note"] == long_value
+
+
+def test_entrypoint_that_fails_while_importing(ml_project: Project) -> None:
+    (ml_project.root / "src" / "synerr.py").write_text("def train(job:\n", encoding="utf-8")
+    use_entrypoint(ml_project, "synerr:train")
+    result = ml_project.cli("train", "demo-model")
+    assert result.code == 2
+    assert "failed while importing: SyntaxError" in result.stderr
+
+
+def test_recorded_digests_match_the_stored_model(ml_project: Project) -> None:
+    import hashlib
+
+    import mlflow
+
+    assert ml_project.cli("ct", "demo-model").code == 0
+    shown = ml_project.cli("models", "show", "1", "-m", "demo-model", "--json").json()
+    local = Path(mlflow.artifacts.download_artifacts(f"models:/demo-model/{shown['version']}"))
+    stored = {
+        path.relative_to(local).as_posix(): hashlib.sha256(path.read_bytes()).hexdigest()
+        for path in local.rglob("*")
+        if path.is_file() and path.name != "registered_model_meta"
+    }
+    assert stored == shown["artifact_digests"]
+
+
+def test_bad_model_names_are_usage_errors(ml_project: Project) -> None:
+    result = ml_project.cli("models", "list", "-m", "it's")
+    assert result.code == 2
+    assert "bad model name" in result.stderr

@@ -77,3 +77,14 @@ def test_missing_job_and_params(root: Path) -> None:
     (root / "jobs/m/params.yaml").unlink()
     with pytest.raises(ConfigError, match=r"params file .* does not exist"):
         load_job(root, "m")
+
+
+def test_hash_handles_mixed_key_types(root: Path) -> None:
+    (root / "jobs/m/params.yaml").write_text("nested: {1: a, b: 2}\n", encoding="utf-8")
+    assert len(load_job(root, "m").job_hash) == 64
+
+
+def test_reserved_params_in_the_file_are_refused(root: Path) -> None:
+    (root / "jobs/m/params.yaml").write_text("trunkml.input.train: x\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match="reserved prefix"):
+        load_job(root, "m")

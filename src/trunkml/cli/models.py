@@ -73,6 +73,7 @@ def show_(
         ("environment hash", record.env_hash),
         ("run", f"{record.run_id} ({record.run_status})"),
         ("model digest", record.model_digest),
+        ("CT key", record.ct_key or "- (experiment or uncommitted code)"),
         ("split", record.split),
     ):
         head.add_row(f"[bold]{key}[/]", str(value if value is not None else "-"))

@@ -25,6 +25,20 @@ PREFLIGHT_TIMEOUT_S = 5.0
 EXPERIMENT_PREFIX = "trunkml/"
 
 
+def redact(uri: str) -> str:
+    """``uri`` without a password, for messages (``postgresql://user:secret@host`` → ``postgresql://user:***@host``)."""
+    parts = urlsplit(uri)
+    if parts.password is None:
+        return uri
+    netloc = parts.netloc.replace(f":{parts.password}@", ":***@", 1)
+    return parts._replace(netloc=netloc).geturl()
+
+
+def _scrub(text: str, uri: str) -> str:
+    password = urlsplit(uri).password
+    return text.replace(password, "***") if password else text
+
+
 def _quiet_mlflow() -> None:
     """MLflow logs table creation and registration chatter at INFO; trunkml prints its own summary."""
     for name in ("mlflow", "alembic", "mlflow.store.db.utils", "mlflow.tracking.fluent"):
@@ -37,10 +51,11 @@ def _preflight_http(uri: str) -> None:
         response = httpx.get(f"{uri.rstrip('/')}/health", timeout=PREFLIGHT_TIMEOUT_S)
     except httpx.HTTPError as exc:
         raise UnavailableError(
-            f"MLflow tracking server {uri} is unreachable: {exc}", hint="start it, or fix MLFLOW_TRACKING_URI"
+            f"MLflow tracking server {redact(uri)} is unreachable: {_scrub(str(exc), uri)}",
+            hint="start it, or fix MLFLOW_TRACKING_URI",
         ) from exc
     if response.status_code >= 500:
-        raise UnavailableError(f"MLflow tracking server {uri} answered {response.status_code} on /health")
+        raise UnavailableError(f"MLflow tracking server {redact(uri)} answered {response.status_code} on /health")
 
 
 def _preflight_sqlite(uri: str) -> None:
@@ -48,7 +63,7 @@ def _preflight_sqlite(uri: str) -> None:
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
-        raise UnavailableError(f"cannot create the tracking store {uri}: {exc.strerror}") from exc
+        raise UnavailableError(f"cannot create the tracking store {redact(uri)}: {exc.strerror}") from exc
 
 
 class Registry:
@@ -73,7 +88,7 @@ class Registry:
             client.search_experiments(max_results=1)
         except Exception as exc:  # any backend failure here means the store is unavailable
             raise UnavailableError(
-                f"tracking store {self.uri} is unavailable: {str(exc).splitlines()[0][:300]}",
+                f"tracking store {redact(self.uri)} is unavailable: {_scrub(str(exc).splitlines()[0][:300], self.uri)}",
                 hint="check MLFLOW_TRACKING_URI and that the store is reachable",
             ) from exc
         return client

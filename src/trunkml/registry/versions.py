@@ -19,7 +19,8 @@ from trunkml.registry.connection import Registry
 from trunkml.registry.records import DatasetUse, ModelVersionRecord
 
 ALIAS = re.compile(r"^@([A-Za-z][\w-]*)$")
-SHA = re.compile(r"^sha:([0-9a-f]{4,40})$")
+SHA = re.compile(r"^sha:([0-9a-fA-F]{4,40})$")
+MODEL_NAME = re.compile(r"^[A-Za-z0-9][\w.-]{0,127}$")
 CHALLENGER = "challenger"
 CHAMPION = "champion"
 
@@ -77,9 +78,16 @@ def _record(
     )
 
 
+def check_model_name(name: str) -> str:
+    """Registered model names are letters, digits, '.', '_' and '-' (they go into registry queries)."""
+    if not MODEL_NAME.match(name):
+        raise UsageError(f"bad model name '{name}'", hint="use letters, digits, '.', '_' or '-', e.g. hate-pt-speech")
+    return name
+
+
 def all_versions(registry: Registry, name: str) -> list[ModelVersion]:
     """Every version of ``name``, oldest first (empty if the model is not registered yet)."""
-    found = registry.client.search_model_versions(f"name = '{name}'")
+    found = registry.client.search_model_versions(f"name = '{check_model_name(name)}'")
     return sorted(found, key=lambda version: int(version.version))
 
 
@@ -91,13 +99,19 @@ def _by_number(registry: Registry, name: str, number: int) -> ModelVersion:
 
 
 def _by_sha(registry: Registry, name: str, prefix: str) -> ModelVersion:
+    """The version CT trained at the commit starting with ``prefix`` (experiments only if CT made none)."""
+    prefix = prefix.lower()
     matches = [v for v in all_versions(registry, name) if (v.tags or {}).get(lineage.GIT_SHA, "").startswith(prefix)]
     if not matches:
         raise NotFoundError(f"no version of '{name}' was trained at a commit starting with {prefix}")
     commits = {(v.tags or {})[lineage.GIT_SHA] for v in matches}
     if len(commits) > 1:
         raise UsageError(f"sha:{prefix} is ambiguous: {', '.join(sorted(commits))}", hint="give more characters")
-    return matches[-1]
+    by_ct = [v for v in matches if (v.tags or {}).get(lineage.KIND) == lineage.KIND_CT]
+    if len(by_ct) == 1 or (not by_ct and len(matches) == 1):
+        return (by_ct or matches)[0]
+    numbers = ", ".join(str(v.version) for v in (by_ct or matches))
+    raise UsageError(f"several versions were trained at {prefix}: {numbers}", hint="name one by its version number")
 
 
 def resolve_version(registry: Registry, name: str, ref: str) -> ModelVersion:

@@ -32,6 +32,11 @@ def load_entrypoint(project_root: Path, entrypoint: str, relative_code_dir: str)
             f"entrypoint module '{module_name}' does not import: {exc}",
             hint=f"check 'entrypoint' in the job spec and that the module is under {folder}",
         ) from exc
+    except Exception as exc:  # a SyntaxError or an error raised while the module runs
+        raise ConfigError(
+            f"entrypoint module '{module_name}' failed while importing: {type(exc).__name__}: {exc}",
+            hint="fix the module; nothing was trained",
+        ) from exc
     function = getattr(module, function_name, None)
     if not callable(function):
         raise ConfigError(f"entrypoint '{entrypoint}': module '{module_name}' has no function '{function_name}'")

@@ -23,6 +23,7 @@ from trunkml.datasets.split import SplitSpec
 from trunkml.errors import ConfigError, NotFoundError, UsageError
 
 INPUT_NAMES = ("train", "eval")
+RESERVED_PREFIX = "trunkml."  # trunkml logs its own params (inputs, split, model) under this prefix
 ENTRYPOINT = re.compile(r"^[A-Za-z_][\w.]*:[A-Za-z_]\w*$")
 
 
@@ -75,11 +76,26 @@ class ResolvedJob(BaseModel):
     spec: JobSpec
     params: dict[str, Any]
 
+    files: list[str] = []
+    """The spec and params files, as given (relative to the project when inside it)."""
+
     @property
     def job_hash(self) -> str:
         """sha256 of the canonical spec and params: equal hashes mean the same job."""
-        payload = {"spec": self.spec.model_dump(mode="json", exclude={"description"}), "params": self.params}
+        payload = {
+            "spec": self.spec.model_dump(mode="json", exclude={"description"}),
+            "params": _canonical(self.params),
+        }
         return hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def _canonical(value: Any) -> Any:
+    """Params with every mapping key as text, so hashing never depends on YAML key types."""
+    if isinstance(value, dict):
+        return {str(key): _canonical(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_canonical(item) for item in value]
+    return value
 
 
 def job_path(project_root: Path, job: str) -> Path:
@@ -125,6 +141,8 @@ def _override_params(params: dict[str, Any], items: list[str]) -> dict[str, Any]
     merged = dict(params)
     for item in items:
         key, raw = _parse_override(item, "param")
+        if key.startswith(RESERVED_PREFIX):
+            raise UsageError(f"param '{key}' uses the reserved prefix '{RESERVED_PREFIX}'", hint="rename it")
         merged[key] = yaml.safe_load(raw) if raw else ""
     return merged
 
@@ -138,15 +156,17 @@ def load_job(
     values: dict[str, Any] = {}
     if spec.params:
         params_path = path.parent / spec.params
-        if not params_path.resolve().is_relative_to(project_root.resolve()):
-            raise ConfigError(f"{path}: params file {spec.params} is outside the project")
         if not params_path.is_file():
             raise ConfigError(f"{path}: params file {params_path} does not exist")
         values = load_mapping(params_path)[0]
+    reserved = sorted(str(key) for key in values if str(key).startswith(RESERVED_PREFIX))
+    if reserved:
+        raise ConfigError(f"{path}: params {reserved} use the reserved prefix '{RESERVED_PREFIX}'")
     resolved_params = _override_params(values, params or [])
     relative = (
         path.resolve().relative_to(project_root.resolve()).as_posix()
         if path.resolve().is_relative_to(project_root.resolve())
         else str(path)
     )
-    return ResolvedJob(name=path.parent.name, path=relative, spec=spec, params=resolved_params)
+    files = [relative] + ([str(Path(relative).parent / spec.params)] if spec.params else [])
+    return ResolvedJob(name=path.parent.name, path=relative, spec=spec, params=resolved_params, files=files)

@@ -48,6 +48,16 @@ def git_state(root: Path) -> GitState:
     return GitState(sha=sha, dirty=bool(status), branch=None if branch == "HEAD" else branch)
 
 
+def committed(root: Path, path: Path) -> bool:
+    """True when ``path`` is inside the repo at ``root``, tracked, and identical to HEAD (not ignored, not edited)."""
+    resolved = path.resolve()
+    if not resolved.is_relative_to(root.resolve()):
+        return False
+    relative = resolved.relative_to(root.resolve()).as_posix()
+    tracked = _git(root, "ls-files", "--error-unmatch", "--", relative) is not None
+    return tracked and _git(root, "diff", "--quiet", "HEAD", "--", relative) is not None
+
+
 def environment_lock() -> str:
     """The installed distributions as sorted ``name==version`` lines (what the env hash covers)."""
     lines = {f"{dist.metadata['Name']}=={dist.version}" for dist in metadata.distributions() if dist.metadata["Name"]}

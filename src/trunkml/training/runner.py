@@ -30,16 +30,20 @@ from trunkml.datasets import DataService
 from trunkml.errors import RefusedError, TrainingFailedError, TrunkmlError, UsageError
 from trunkml.registry import CHALLENGER, DatasetUse, Registry, find_by_ct_key, register
 from trunkml.registry import lineage as tags
+from trunkml.registry.connection import redact
 from trunkml.registry.versions import delete_version
 from trunkml.training.contract import ModelPackage, TrainingJob
 from trunkml.training.entry import load_entrypoint
 from trunkml.training.inputs import PreparedData, prepare_data
 from trunkml.training.jobspec import ResolvedJob, load_job
-from trunkml.training.lineage import GitState, environment_hash, environment_lock, git_state
+from trunkml.training.lineage import GitState, committed, environment_hash, environment_lock, git_state
 from trunkml.training.metrics import binary_metrics
 from trunkml.training.plots import confusion_figure, pr_figure
 
 Report = Callable[[str], None]
+OWN_PARAMS = "trunkml."  # params trunkml logs itself; user params may not use this prefix
+PARAM_LIMIT = 6000
+MLFLOW_WRITTEN = frozenset({"registered_model_meta"})
 SIGNATURE = ModelSignature(
     inputs=Schema([ColSpec("string", "text")]),
     outputs=Schema([ColSpec("long", "label"), ColSpec("double", "score")]),
@@ -82,14 +86,23 @@ def _ct_key(git: GitState, job: ResolvedJob, data: PreparedData) -> str | None:
 
 
 def _check_request(settings: Settings, request: TrainRequest, git: GitState) -> None:
+    """CT trains the committed spec; outside dev nothing trains from uncommitted code or specs."""
     if request.ct and (request.inputs or request.params):
         raise UsageError("ct trains the committed job spec", hint="use `trunkml train` for experiments with overrides")
-    if request.ct and not git.identified and settings.env is not Environment.DEV:
-        state = "is not a git repository" if git.sha is None else "has uncommitted changes"
+    if not git.identified and settings.env is not Environment.DEV:
+        state = "is not a git repository" if git.sha is None else "has uncommitted changes (code, job spec or params)"
         raise RefusedError(
-            f"the working tree {state}; CT in '{settings.env.value}' trains committed code only",
+            f"the working tree {state}; in '{settings.env.value}' trunkml trains committed code only",
             hint="commit (or stash) the changes, or run with TRUNKML_ENV=dev",
         )
+
+
+def _effective_git(root: Path, job: ResolvedJob) -> GitState:
+    """The repo state, counted dirty when the job spec or params file is not committed (or lives elsewhere)."""
+    git = git_state(root)
+    if git.dirty or all(committed(root, root / path) for path in job.files):
+        return git
+    return git.model_copy(update={"dirty": True})
 
 
 def _lineage_tags(
@@ -119,11 +132,21 @@ def _lineage_tags(
     return values
 
 
+def _param_value(value: Any) -> str:
+    """MLflow keeps 6000 characters of a param: longer values are logged by hash (full text in job/params.json)."""
+    text = value if isinstance(value, str) else json.dumps(value, sort_keys=True, default=str)
+    if len(text) <= PARAM_LIMIT:
+        return text
+    return f"sha256:{hashlib.sha256(text.encode()).hexdigest()} ({len(text)} chars; see job/params.json)"
+
+
 def _log_inputs(job: ResolvedJob, data: PreparedData) -> None:
-    params: dict[str, Any] = {f"input.{use.role}": use.ref for use in data.uses}
+    own: dict[str, Any] = {f"{OWN_PARAMS}input.{use.role}": use.ref for use in data.uses}
     if data.split is not None:
-        params.update({"split.seed": data.split.seed, "split.eval_fraction": data.split.eval_fraction})
-    mlflow.log_params({**{str(k): v for k, v in job.params.items()}, **params})
+        own[f"{OWN_PARAMS}split.seed"] = data.split.seed
+        own[f"{OWN_PARAMS}split.eval_fraction"] = data.split.eval_fraction
+    mlflow.log_params({**{str(k): _param_value(v) for k, v in job.params.items()}, **own})
+    mlflow.log_dict(job.params, "job/params.json")
     for use, frame in zip(data.uses, (data.train, data.eval), strict=True):
         dataset = from_pandas(frame, name=use.ref, digest=use.sha256[:32], targets="label")
         mlflow.log_input(
@@ -171,11 +194,15 @@ def _log_model(package: ModelPackage, sample: list[str]) -> Any:
 
 
 def file_digests(folder: Path) -> dict[str, str]:
-    """sha256 of every file under ``folder``, keyed by its relative POSIX path."""
+    """sha256 of every model file under ``folder``, keyed by its relative POSIX path.
+
+    ``registered_model_meta`` is left out: MLflow writes it when a model is downloaded
+    or served, so it is not part of what training stored.
+    """
     return {
         path.relative_to(folder).as_posix(): hashlib.sha256(path.read_bytes()).hexdigest()
         for path in sorted(folder.rglob("*"))
-        if path.is_file()
+        if path.is_file() and path.name not in MLFLOW_WRITTEN
     }
 
 
@@ -198,7 +225,7 @@ def _log_evaluation(
     if package.metrics:
         mlflow.log_metrics({f"train.{key}": value for key, value in package.metrics.items()})
     if package.params:
-        mlflow.log_params({f"model.{key}": value for key, value in package.params.items()})
+        mlflow.log_params({f"{OWN_PARAMS}model.{key}": _param_value(value) for key, value in package.params.items()})
     figures = {
         "plots/confusion_matrix.png": confusion_figure(data.eval["label"], predictions["label"], "evaluation"),
         "plots/pr_curve.png": pr_figure({"model": (data.eval["label"], predictions["score"], threshold)}, "evaluation"),
@@ -236,12 +263,12 @@ def train(settings: Settings, request: TrainRequest, report: Report) -> TrainRes
     """Train one job: verify and validate inputs, run the user's code, evaluate, log and register."""
     started = time.perf_counter()
     job = load_job(settings.project_root, request.job, request.inputs, request.params)
-    git = git_state(settings.project_root)
+    git = _effective_git(settings.project_root, job)
     _check_request(settings, request, git)
     report("verifying and validating inputs")
     data = prepare_data(DataService(settings), job.spec)
     ct_key = _ct_key(git, job, data) if request.ct else None
-    report(f"connecting to {settings.tracking_uri}")
+    report(f"connecting to {redact(settings.tracking_uri)}")
     registry = Registry(settings)
     if ct_key and (reused := _reuse(registry, job.spec.model, ct_key, data, started)):
         return reused
@@ -287,8 +314,12 @@ def _run(
         version_tags = {**run_tags, tags.MODEL_DIGEST: model_digest, tags.ARTIFACT_DIGESTS: json.dumps(digests)}
         report("registering")
         version = register(registry, job.spec.model, info.model_uri, run.info.run_id, version_tags)
-        version = _keep_first(registry, job.spec.model, ct_key, version)
-        mlflow.set_tag("trunkml.version", str(version))
+        kept = _keep_first(registry, job.spec.model, ct_key, version)
+        mlflow.set_tag("trunkml.version", str(kept))
+        if kept != version:
+            mlflow.set_tag("trunkml.superseded_by", str(kept))
+    if ct_key and kept != version and (first := _reuse(registry, job.spec.model, ct_key, data, started)):
+        return first  # a concurrent CT run registered this (commit, job, data) first
     return TrainResult(
         model=job.spec.model,
         version=version,
