@@ -42,6 +42,7 @@ test: lint typecheck pytest
 bench: $(STAMP)
 	$(BIN)/python bench/hashing.py
 	$(BIN)/python bench/quality.py
+	$(BIN)/python bench/gate.py
 
 # Re-resolve the pinned, hashed dependency set after changing pyproject.toml.
 lock: $(STAMP)

@@ -22,13 +22,22 @@ def tracked(*patterns: str) -> list[str]:
 
 
 def test_committed_pointers_are_valid_and_attributed() -> None:
-    pointers = Catalog(REPO_ROOT / "datasets").current()
-    assert {p.name for p in pointers} >= {"fortuna-2019", "hatebr"}
-    for pointer in pointers:
+    pointers = {p.name: p for p in Catalog(REPO_ROOT / "datasets").current()}
+    assert set(pointers) >= {"fortuna-2019", "hatebr", "fortuna-2019-train", "fortuna-2019-eval"}
+    for pointer in pointers.values():
         assert not pointer.synthetic
-        assert pointer.uri.startswith("https://")
+        assert pointer.uri.startswith(("https://", f"split:{pointers['fortuna-2019'].ref}?"))
         assert pointer.source
         assert pointer.license
+
+
+def test_the_reference_job_trains_and_gates_on_the_frozen_split() -> None:
+    from trunkml.config import load_project
+    from trunkml.training.jobspec import load_job
+
+    job = load_job(REPO_ROOT, "hate-pt-speech")
+    assert job.spec.inputs == {"train": "fortuna-2019-train", "eval": "fortuna-2019-eval"}
+    assert load_project(REPO_ROOT).gate.eval == job.spec.inputs["eval"]
 
 
 def test_no_secrets_in_yaml() -> None:

@@ -27,8 +27,10 @@ def test_demo_runs_offline_and_every_step_is_as_expected(project: Project) -> No
     assert all(step["ok"] for step in report["steps"])
     assert "fails closed" in steps["verify demo-eval"]["detail"]
     ct_steps = [step["detail"] for step in report["steps"] if step["name"].startswith("trunkml ct")]
-    assert [detail.split()[0] for detail in ct_steps] == ["v1", "v1", "v2"]
+    assert [detail.split()[0] for detail in ct_steps] == ["v1", "v1", "v2", "v3"]
     assert "reused" in ct_steps[1]
+    gates = [step["detail"].split(":")[0] for step in report["steps"] if step["name"].startswith("trunkml evaluate")]
+    assert gates == ["PROMOTE", "PROMOTE", "REJECT"]
     workspace = Path(report["workdir"])
     assert (workspace / "datasets/demo-tweets/versions/2.yaml").is_file()
     assert (workspace / ".git").is_dir()

@@ -31,5 +31,15 @@ def test_ct_on_fortuna(make_project: Callable[..., Project], shared_data: Path) 
     assert trained["metrics"]["f1"] >= 0.65  # breakage floor; quality is measured by bench/quality.py
     assert trained["metrics"]["support_positive"] == pytest.approx(246, abs=5)
     shown = project.cli("models", "show", "@challenger", "--json").json()
-    assert shown["datasets"][0]["sha256"] == FORTUNA_SHA256
-    assert shown["split"]["seed"] == 42
+    train_pointer = project.cli("data", "show", "fortuna-2019-train", "--json").json()
+    assert shown["datasets"][0] == {
+        "role": "train",
+        "ref": "fortuna-2019-train@1",
+        "sha256": train_pointer["sha256"],
+        "rows": 4534,
+    }
+    assert train_pointer["source"].endswith(f"(sha256 {FORTUNA_SHA256})")
+    gate = project.cli("evaluate", "--json")
+    assert gate.code == 0, gate.stderr
+    assert gate.json()["decision"]["mode"] == "cold_start"
+    assert gate.json()["predictions"] == {"v1": "local cache"}

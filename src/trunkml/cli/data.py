@@ -250,11 +250,23 @@ def split(
     ref: Annotated[str, typer.Argument(help="Dataset to split (NAME or NAME@VERSION).")],
     eval_fraction: Annotated[float, typer.Option(help="Share held out for evaluation.")] = 0.2,
     seed: Annotated[int, typer.Option(help="Seed recorded in lineage.")] = 42,
+    add_as: Annotated[
+        Optional[str],  # noqa: UP045
+        typer.Option("--add", help="Add the parts as datasets PREFIX-train and PREFIX-eval (split: pointers)."),
+    ] = None,
     json_: JsonOpt = False,
 ) -> None:
-    """Preview the seeded, stratified, duplicate-aware train/eval split a job would use."""
+    """Preview the seeded, stratified, duplicate-aware train/eval split, or add its parts as datasets."""
+    from trunkml.datasets import add_split
     from trunkml.datasets.split import SplitSpec, split_frame
 
+    if add_as is not None:
+        results = add_split(_service(), ref, SplitSpec(eval_fraction=eval_fraction, seed=seed), add_as)
+        if json_:
+            print_json(results)
+        for result in [] if json_ else results:
+            _render_add(result)
+        return
     loaded = _service().load_valid(ref)
     train, held_out, record = split_frame(loaded.labelled(), SplitSpec(eval_fraction=eval_fraction, seed=seed))
     summary = {

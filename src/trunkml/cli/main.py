@@ -14,7 +14,7 @@ import typer
 from pydantic import ValidationError
 
 from trunkml import __version__
-from trunkml.cli import data, demo, models, train
+from trunkml.cli import data, demo, evaluate, models, train
 from trunkml.cli.output import err, print_error
 from trunkml.errors import EXIT_OK, EXIT_UNAVAILABLE, EXIT_USAGE, TrunkmlError, UnavailableError, UsageError
 
@@ -28,6 +28,7 @@ app.add_typer(data.app, name="data")
 app.add_typer(models.app, name="models")
 app.command("train")(train.train_command)
 app.command("ct")(train.ct_command)
+app.command("evaluate")(evaluate.evaluate_command)
 app.command("demo")(demo.demo)
 
 

@@ -78,6 +78,9 @@ def show_(
     ):
         head.add_row(f"[bold]{key}[/]", str(value if value is not None else "-"))
     out.print(head)
+    if record.gate:
+        gate_rows = [[key.removeprefix("trunkml.gate."), value] for key, value in sorted(record.gate.items())]
+        _section("gate decision", ["field", "value"], gate_rows)
     _section(
         "datasets", ["role", "ref", "sha256", "rows"], [[u.role, u.ref, u.sha256, str(u.rows)] for u in record.datasets]
     )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -23,6 +24,15 @@ class DataPolicy(BaseModel):
     )
 
 
+class GateConfig(BaseModel):
+    """Where the champion/challenger gate looks: the frozen eval set and the policy (validated by the gate)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    eval: str | None = Field(default=None, description="Dataset pointer (NAME or NAME@V) of the frozen eval set.")
+    policy: dict[str, Any] = Field(default_factory=dict, description="GatePolicy fields; defaults when empty.")
+
+
 class ProjectConfig(BaseModel):
     """The parsed ``trunkml.yaml``; unknown fields are refused so typos surface at once."""
 
@@ -30,7 +40,9 @@ class ProjectConfig(BaseModel):
 
     name: str = Field(min_length=1)
     description: str = ""
+    model: str | None = Field(default=None, description="Default registered model for model commands.")
     data: DataPolicy = DataPolicy()
+    gate: GateConfig = GateConfig()
 
 
 def load_project(root: Path) -> ProjectConfig:

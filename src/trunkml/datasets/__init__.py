@@ -4,7 +4,7 @@ Parsing, validation and splits (pandas, pandera) live in ``tabular``, ``validati
 ``split`` and are imported where used, so commands that only hash stay fast to start.
 """
 
-from trunkml.datasets.adding import AddRequest, add_dataset, synth_dataset
+from trunkml.datasets.adding import AddRequest, add_dataset, add_split, synth_dataset
 from trunkml.datasets.pointer import DataFormat, DatasetPointer, DatasetRef
 from trunkml.datasets.records import AddResult, SyncResult, SyncSummary
 from trunkml.datasets.service import DataService, LoadedDataset
@@ -25,6 +25,7 @@ __all__ = [
     "SynthSpec",
     "ValidationOutcome",
     "add_dataset",
+    "add_split",
     "split_frame",
     "synth_dataset",
 ]

@@ -6,6 +6,7 @@ name writes the next version and leaves the old one archived and retrievable.
 
 from __future__ import annotations
 
+import io
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path, PurePosixPath
@@ -17,6 +18,7 @@ from trunkml.datasets.pointer import DataFormat, DatasetPointer, DatasetRef, che
 from trunkml.datasets.records import AddResult
 from trunkml.datasets.service import DataService
 from trunkml.datasets.sources import mirror_candidates, open_uri, uri_file_name
+from trunkml.datasets.split import SplitSpec
 from trunkml.datasets.synth import DEMO_LICENSE, DEMO_SOURCE, SynthSpec, generate_csv
 from trunkml.errors import ConfigError, NotFoundError, TrunkmlError, UnavailableError, UsageError
 
@@ -126,7 +128,8 @@ def _next_version(service: DataService, request: AddRequest) -> tuple[DatasetPoi
 
 def add_dataset(service: DataService, request: AddRequest) -> AddResult:
     """Hash and store the data, check its columns, and write the next pointer version."""
-    from trunkml.datasets.tabular import LABEL, read_table  # pandas loads only when data is parsed
+    from trunkml.datasets.columns import LABEL
+    from trunkml.datasets.tabular import read_table  # pandas loads only when data is parsed
 
     check_name(request.name)
     sha, size, uri, read_from = _ingest(service, request)
@@ -210,4 +213,34 @@ def synth_dataset(service: DataService, spec: SynthSpec, *, out: Path | None, ad
     return add_dataset(service, request)
 
 
-__all__ = ["AddRequest", "add_dataset", "infer_format", "infer_labels", "synth_dataset", "uri_file_name"]
+def add_split(service: DataService, ref: str, spec: SplitSpec, prefix: str) -> list[AddResult]:
+    """Add ``PREFIX-train`` and ``PREFIX-eval``: the parts of a seeded split of ``ref`` as their own pointers."""
+    from trunkml.datasets.derived import PARTS, derive, split_uri
+
+    check_name(f"{prefix}-train")
+    parent = service.catalog.get(DatasetRef.parse(ref))
+    results = []
+    for part in PARTS:
+        uri = split_uri(parent.ref, part, spec)
+        data, record = derive(service, uri)
+        sha, size = service.store.ingest(io.BytesIO(data), label=f"{prefix}-{part}")
+        rows = record.train_rows if part == "train" else record.eval_rows
+        request = AddRequest(
+            name=f"{prefix}-{part}",
+            uri=uri,
+            text_column="text",
+            label_column="label",
+            labels={"0": 0, "1": 1},
+            description=f"{part} part ({rows} rows) of {parent.ref}: seeded, stratified, duplicate-aware split "
+            f"(seed {spec.seed}, eval fraction {spec.eval_fraction})",
+            source=f"derived from {parent.ref} (sha256 {parent.sha256})",
+            license=parent.license,
+            synthetic=parent.synthetic,
+        )
+        with _dataset_lock(service, request.name):
+            results.append(
+                _write_version(
+                    service, request, sha, size, uri, DataFormat.CSV, request.labels or {}, f"derived from {parent.ref}"
+                )
+            )
+    return results

@@ -19,6 +19,7 @@ MENTION = re.compile(r"@\w+")
 RETWEET = re.compile(r"^\s*rt\b\s*(?:@\w+)?\s*:?\s*", re.IGNORECASE)
 NON_WORD = re.compile(r"[^\w]+")
 EXAMPLES = 5
+NORMALISATION_VERSION = "1"  # bump when normalize_text changes: cached overlap counts are keyed by it
 
 
 def normalize_text(text: str) -> str:
@@ -59,8 +60,9 @@ def find_leakage(
     """Compare two text collections and report their normalised overlap."""
     train_keys = {normalize_text(text) for text in train_texts}
     eval_list = list(eval_texts)
-    hits = [text for text in eval_list if normalize_text(text) in train_keys]
-    distinct = {normalize_text(text) for text in hits}
+    eval_keys = [normalize_text(text) for text in eval_list]
+    hits = [text for text, key in zip(eval_list, eval_keys, strict=True) if key in train_keys]
+    distinct = {key for key in eval_keys if key in train_keys}
     return LeakageReport(
         train=train,
         eval=eval,

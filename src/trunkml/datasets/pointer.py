@@ -21,6 +21,7 @@ SHA256_PATTERN = re.compile(r"^[0-9a-f]{64}$")
 REMOTE_SCHEMES = frozenset({"http", "https", "s3", "gs", "gcs", "az", "abfs", "abfss"})
 LOCAL_SCHEMES = frozenset({"", "file"})
 SYNTH_SCHEME = "synth"
+SPLIT_SCHEME = "split"
 
 
 class DataFormat(StrEnum):
@@ -67,10 +68,10 @@ def check_uri(uri: str) -> str:
                 f"uri '{uri}' is an absolute local path",
                 hint="pointers are shared through git: use a path relative to the project root or a remote uri",
             )
-    elif scheme not in REMOTE_SCHEMES and scheme != SYNTH_SCHEME:
+    elif scheme not in REMOTE_SCHEMES and scheme not in {SYNTH_SCHEME, SPLIT_SCHEME}:
         raise UsageError(
             f"uri '{uri}' has unsupported scheme '{scheme}'",
-            hint="use a relative path, file:, http(s)://, s3://, gs://, az:// or synth:",
+            hint="use a relative path, file:, http(s)://, s3://, gs://, az://, synth: or split:",
         )
     return uri
 

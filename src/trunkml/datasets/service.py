@@ -7,6 +7,7 @@ first. There is no way to get a frame of unverified data from this module.
 
 from __future__ import annotations
 
+import io
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -15,12 +16,13 @@ from typing import TYPE_CHECKING
 
 from trunkml.config import Settings, load_project
 from trunkml.datasets.catalog import Catalog
-from trunkml.datasets.hashing import hash_file
-from trunkml.datasets.pointer import DatasetPointer, DatasetRef
+from trunkml.datasets.hashing import hash_bytes, hash_file
+from trunkml.datasets.pointer import SPLIT_SCHEME, SYNTH_SCHEME, DatasetPointer, DatasetRef
 from trunkml.datasets.progress import ProgressFactory, no_progress
 from trunkml.datasets.records import SyncResult, SyncSummary, Where
 from trunkml.datasets.sources import mirror_candidates, open_uri
 from trunkml.datasets.store import ContentStore, ObjectCheck
+from trunkml.datasets.synth import SynthSpec, generate_csv
 from trunkml.errors import EXIT_REFUSED, IntegrityError, TrunkmlError, ValidationFailedError
 
 if TYPE_CHECKING:  # pandas and pandera load lazily: verify/pull/list never parse data and start 3x faster
@@ -49,7 +51,7 @@ class LoadedDataset:
         """Return ``text`` plus integer ``label`` (0/1) mapped through the pointer."""
         import pandas as pd
 
-        from trunkml.datasets.tabular import LABEL, TEXT
+        from trunkml.datasets.columns import LABEL, TEXT
 
         return pd.DataFrame({TEXT: self.frame[TEXT], LABEL: self.frame[LABEL].map(self.pointer.labels).astype(int)})
 
@@ -89,6 +91,18 @@ class DataService:
                     pointer, started, ok=True, where=Where.MIRROR, detail=str(candidate), size_bytes=size
                 )
             wrong.append(f"mirror file {candidate} has sha256 {digest[:12]}…, not {pointer.sha256[:12]}…")
+        generated = self._generated(pointer)
+        if generated is not None:
+            ok = hash_bytes(generated) == pointer.sha256
+            return _sync_result(
+                pointer,
+                started,
+                ok=ok,
+                where=Where.URI,
+                size_bytes=len(generated),
+                detail="regenerated from " + pointer.uri if ok else f"regenerating {pointer.uri} gives other bytes",
+                exit_code=0 if ok else EXIT_REFUSED,
+            )
         detail = "; ".join(wrong) or "not in the local store or the mirror"
         return _sync_result(
             pointer,
@@ -150,8 +164,23 @@ class DataService:
             return SyncSummary(results=[*failed, *pool.map(self._verify_one, pointers)])
 
     # -- pull -------------------------------------------------------------------
+    def _generated(self, pointer: DatasetPointer) -> bytes | None:
+        """The bytes of a dataset this machine can regenerate (``split:`` parts, ``synth:`` data), else None."""
+        scheme = pointer.uri.partition(":")[0]
+        if scheme == SPLIT_SCHEME:
+            from trunkml.datasets.derived import derive
+
+            return derive(self, pointer.uri)[0]
+        if scheme == SYNTH_SCHEME:
+            return generate_csv(SynthSpec.from_uri(pointer.uri))
+        return None
+
     def _fetch(self, pointer: DatasetPointer) -> tuple[Where, str]:
         """Fill the store from the mirror, else the URI; every source is hashed on the way in."""
+        generated = self._generated(pointer)
+        if generated is not None:
+            self.store.ingest(io.BytesIO(generated), expected=pointer.sha256, label=pointer.ref)
+            return Where.URI, pointer.uri
         problems: list[str] = []
         mirror = self.settings.mirror_dir
         for candidate in mirror_candidates(mirror, pointer.uri, pointer.sha256) if mirror else []:
@@ -225,8 +254,8 @@ class DataService:
 
     def validate(self, ref: str, against: str | None = None, max_overlap: float | None = None) -> ValidationOutcome:
         """Validate ``ref`` (and ``against``), and check leakage from ``ref`` into ``against``."""
+        from trunkml.datasets.columns import TEXT
         from trunkml.datasets.leakage import find_leakage
-        from trunkml.datasets.tabular import TEXT
         from trunkml.datasets.validation import ValidationOutcome, validate_frame
 
         train = self.load(ref)
@@ -247,11 +276,24 @@ class DataService:
         )
         return ValidationOutcome(reports=reports, leakage=leakage)
 
+    def _validated_marker(self, pointer: DatasetPointer) -> Path:
+        from trunkml.datasets.validation import VALIDATION_VERSION
+
+        key = hash_bytes(f"{pointer.sha256}:{sorted(pointer.labels.items())}:{VALIDATION_VERSION}".encode())
+        return self.settings.home_dir / "cache" / "validated" / key
+
     def load_valid(self, ref: str | DatasetPointer) -> LoadedDataset:
-        """Load ``ref`` and refuse it if validation finds errors (what training uses)."""
+        """Load ``ref`` (always re-verified) and refuse it if validation finds errors (what training uses).
+
+        Validation is a pure function of the verified bytes and the label mapping, so a pass is
+        remembered per (sha256, mapping, validation code version) and not recomputed.
+        """
         from trunkml.datasets.validation import validate_frame
 
         loaded = self.load(ref)
+        marker = self._validated_marker(loaded.pointer)
+        if marker.is_file():
+            return loaded
         report = validate_frame(loaded.frame, loaded.pointer.labels, loaded.pointer.ref)
         if not report.ok:
             problems = "; ".join(issue.message for issue in report.errors)
@@ -259,4 +301,9 @@ class DataService:
                 f"dataset '{loaded.pointer.ref}' failed validation: {problems}",
                 hint=f"run `trunkml data validate {loaded.pointer.ref}` for details",
             )
+        try:
+            marker.parent.mkdir(parents=True, exist_ok=True)
+            marker.write_text(report.model_dump_json(), encoding="utf-8")
+        except OSError:
+            pass  # a cache that cannot be written only costs time
         return loaded

@@ -10,13 +10,16 @@ from __future__ import annotations
 import hashlib
 import random
 from collections import defaultdict
+from typing import TYPE_CHECKING
 
-import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field
 
+from trunkml.datasets.columns import LABEL, TEXT
 from trunkml.datasets.leakage import normalize_text
-from trunkml.datasets.tabular import LABEL, TEXT
 from trunkml.errors import UsageError
+
+if TYPE_CHECKING:  # pandas loads with the data, not with the CLI
+    import pandas as pd
 
 
 class SplitSpec(BaseModel):

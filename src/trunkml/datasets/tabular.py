@@ -12,11 +12,9 @@ import warnings
 
 import pandas as pd
 
+from trunkml.datasets.columns import LABEL, TEXT
 from trunkml.datasets.pointer import DataFormat
 from trunkml.errors import DataFormatError
-
-TEXT = "text"
-LABEL = "label"
 
 
 def _decode(data: bytes, label: str) -> str:

@@ -12,10 +12,11 @@ import pandera.pandas as pa
 from pandera.errors import SchemaErrors
 from pydantic import BaseModel, ConfigDict
 
+from trunkml.datasets.columns import LABEL, TEXT
 from trunkml.datasets.leakage import LeakageReport, normalize_text
-from trunkml.datasets.tabular import LABEL, TEXT
 
 EXAMPLES = 5
+VALIDATION_VERSION = "1"  # bump when a check changes: remembered passes are keyed by it
 MIN_MINORITY_SHARE = 0.05
 
 

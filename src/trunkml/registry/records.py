@@ -43,6 +43,8 @@ class ModelVersionRecord(BaseModel):
     params: dict[str, str] = {}
     metrics: dict[str, float] = {}
     run_status: str | None = None
+    gate: dict[str, str] = {}
+    """The latest gate decision's tags (``trunkml.gate.*``)."""
 
     @property
     def ref(self) -> str:

@@ -75,6 +75,7 @@ def _record(
         params=dict(run.data.params) if run else {},
         metrics={key: float(value) for key, value in run.data.metrics.items()} if run else {},
         run_status=run.info.status if run else None,
+        gate={key: value for key, value in tags.items() if key.startswith("trunkml.gate.")},
     )
 
 

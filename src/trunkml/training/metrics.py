@@ -1,27 +1,41 @@
-"""Binary classification metrics for the positive (hate) class, computed the same way everywhere."""
+"""Binary classification metrics for the positive (hate) class, computed the same way everywhere.
+
+Plain numpy (scikit-learn only for average precision), so the gate loads fast.
+"""
 
 from __future__ import annotations
 
 import numpy as np
 from numpy.typing import ArrayLike
-from sklearn.metrics import accuracy_score, average_precision_score, f1_score, precision_score, recall_score
+
+
+def _ratio(numerator: float, denominator: float) -> float:
+    return float(numerator / denominator) if denominator else 0.0
 
 
 def binary_metrics(y_true: ArrayLike, y_pred: ArrayLike, scores: ArrayLike | None = None) -> dict[str, float]:
-    """Precision, recall and F1 of class 1, macro-F1, accuracy, supports and (with scores) average precision."""
+    """Precision, recall, F1 (class 1), macro-F1, accuracy, specificity, supports; with scores, average precision."""
     truth = np.asarray(y_true, dtype=int)
     predicted = np.asarray(y_pred, dtype=int)
+    tp = float(np.sum((truth == 1) & (predicted == 1)))
+    fp = float(np.sum((truth == 0) & (predicted == 1)))
+    fn = float(np.sum((truth == 1) & (predicted == 0)))
+    tn = float(np.sum((truth == 0) & (predicted == 0)))
+    precision, recall = _ratio(tp, tp + fp), _ratio(tp, tp + fn)
+    f1 = _ratio(2 * tp, 2 * tp + fp + fn)
+    f1_negative = _ratio(2 * tn, 2 * tn + fn + fp)
     metrics = {
-        "precision": float(precision_score(truth, predicted, pos_label=1, zero_division=0)),
-        "recall": float(recall_score(truth, predicted, pos_label=1, zero_division=0)),
-        "f1": float(f1_score(truth, predicted, pos_label=1, zero_division=0)),
-        "macro_f1": float(f1_score(truth, predicted, average="macro", zero_division=0)),
-        "accuracy": float(accuracy_score(truth, predicted)),
-        "support_positive": float(truth.sum()),
-        "support_negative": float(len(truth) - truth.sum()),
+        "precision": precision,
+        "recall": recall,
+        "f1": f1,
+        "macro_f1": (f1 + f1_negative) / 2,
+        "accuracy": _ratio(tp + tn, len(truth)),
+        "specificity": _ratio(tn, tn + fp),
+        "support_positive": tp + fn,
+        "support_negative": tn + fp,
     }
-    negatives = truth == 0
-    metrics["specificity"] = float((predicted[negatives] == 0).mean()) if negatives.any() else 0.0
-    if scores is not None and 0 < int(truth.sum()) < len(truth):
+    if scores is not None and 0 < tp + fn < len(truth):
+        from sklearn.metrics import average_precision_score
+
         metrics["average_precision"] = float(average_precision_score(truth, np.asarray(scores, dtype=float)))
     return metrics

@@ -1,4 +1,8 @@
-"""Pictures of a model's evaluation: confusion matrix and precision-recall curve (PNG)."""
+"""Pictures of a model's evaluation: confusion matrix and precision-recall curve (PNG).
+
+Figures are built with matplotlib's object API (no pyplot): headless, thread-safe, and
+nothing to close afterwards.
+"""
 
 from __future__ import annotations
 
@@ -6,19 +10,21 @@ import matplotlib
 
 matplotlib.use("Agg")  # headless: CI and servers have no display
 
-import matplotlib.pyplot as plt
+from collections.abc import Mapping
+
 import numpy as np
 from matplotlib.figure import Figure
 from numpy.typing import ArrayLike
-from sklearn.metrics import confusion_matrix, precision_recall_curve
 
 LABELS = ["not hate (0)", "hate (1)"]
 
 
 def confusion_figure(y_true: ArrayLike, y_pred: ArrayLike, title: str) -> Figure:
     """A 2×2 confusion matrix with counts and row shares."""
-    matrix = confusion_matrix(y_true, y_pred, labels=[0, 1])
-    figure, axes = plt.subplots(figsize=(4.2, 3.8))
+    truth, predicted = np.asarray(y_true, dtype=int), np.asarray(y_pred, dtype=int)
+    matrix = np.array([[np.sum((truth == t) & (predicted == p)) for p in (0, 1)] for t in (0, 1)])
+    figure = Figure(figsize=(4.2, 3.8))
+    axes = figure.subplots()
     axes.imshow(matrix, cmap="Blues")
     for (row, col), count in np.ndenumerate(matrix):
         share = count / max(matrix[row].sum(), 1)
@@ -33,11 +39,26 @@ def confusion_figure(y_true: ArrayLike, y_pred: ArrayLike, title: str) -> Figure
     return figure
 
 
-def pr_figure(curves: dict[str, tuple[ArrayLike, ArrayLike, float | None]], title: str) -> Figure:
+def precision_recall_points(y_true: ArrayLike, scores: ArrayLike) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(precision, recall, thresholds) at every distinct score, thresholds ascending (as scikit-learn orders them)."""
+    truth = np.asarray(y_true, dtype=int)
+    values = np.asarray(scores, dtype=float)
+    order = np.argsort(-values, kind="mergesort")
+    truth, values = truth[order], values[order]
+    last_of_each = np.r_[np.flatnonzero(np.diff(values)), len(values) - 1]
+    tp = np.cumsum(truth)[last_of_each]
+    fp = (last_of_each + 1) - tp
+    precision = tp / np.maximum(tp + fp, 1)
+    recall = tp / max(int(truth.sum()), 1)
+    return precision[::-1], recall[::-1], values[last_of_each][::-1]
+
+
+def pr_figure(curves: Mapping[str, tuple[ArrayLike, ArrayLike, float | None]], title: str) -> Figure:
     """Precision-recall curves, one per named model: (labels, scores, operating threshold)."""
-    figure, axes = plt.subplots(figsize=(4.8, 4.0))
+    figure = Figure(figsize=(4.8, 4.0))
+    axes = figure.subplots()
     for name, (y_true, scores, threshold) in curves.items():
-        precision, recall, thresholds = precision_recall_curve(y_true, scores)
+        precision, recall, thresholds = precision_recall_points(y_true, scores)
         (line,) = axes.plot(recall, precision, label=name)
         if threshold is not None and len(thresholds):
             index = int(np.clip(np.searchsorted(thresholds, threshold), 0, len(thresholds) - 1))

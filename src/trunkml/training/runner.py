@@ -16,7 +16,6 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import matplotlib.pyplot as plt
 import mlflow
 import pandas as pd
 from mlflow.data.pandas_dataset import from_pandas
@@ -30,7 +29,9 @@ from trunkml.datasets import DataService
 from trunkml.errors import RefusedError, TrainingFailedError, TrunkmlError, UsageError
 from trunkml.registry import CHALLENGER, DatasetUse, Registry, find_by_ct_key, register
 from trunkml.registry import lineage as tags
+from trunkml.registry.artifacts import file_digests, model_digest
 from trunkml.registry.connection import redact
+from trunkml.registry.predictions import PredictionCache
 from trunkml.registry.versions import delete_version
 from trunkml.training.contract import ModelPackage, TrainingJob
 from trunkml.training.entry import load_entrypoint
@@ -43,7 +44,6 @@ from trunkml.training.plots import confusion_figure, pr_figure
 Report = Callable[[str], None]
 OWN_PARAMS = "trunkml."  # params trunkml logs itself; user params may not use this prefix
 PARAM_LIMIT = 6000
-MLFLOW_WRITTEN = frozenset({"registered_model_meta"})
 SIGNATURE = ModelSignature(
     inputs=Schema([ColSpec("string", "text")]),
     outputs=Schema([ColSpec("long", "label"), ColSpec("double", "score")]),
@@ -193,19 +193,6 @@ def _log_model(package: ModelPackage, sample: list[str]) -> Any:
         ) from exc
 
 
-def file_digests(folder: Path) -> dict[str, str]:
-    """sha256 of every model file under ``folder``, keyed by its relative POSIX path.
-
-    ``registered_model_meta`` is left out: MLflow writes it when a model is downloaded
-    or served, so it is not part of what training stored.
-    """
-    return {
-        path.relative_to(folder).as_posix(): hashlib.sha256(path.read_bytes()).hexdigest()
-        for path in sorted(folder.rglob("*"))
-        if path.is_file() and path.name not in MLFLOW_WRITTEN
-    }
-
-
 def _evaluate_stored(
     model_uri: str, data: PreparedData, scratch: Path
 ) -> tuple[dict[str, str], dict[str, float], pd.DataFrame]:
@@ -232,11 +219,6 @@ def _log_evaluation(
     }
     for path, figure in figures.items():
         mlflow.log_figure(figure, path)
-        plt.close(figure)
-
-
-def _model_digest(digests: dict[str, str]) -> str:
-    return hashlib.sha256(json.dumps(digests, sort_keys=True).encode()).hexdigest()
 
 
 def _reuse(registry: Registry, model: str, ct_key: str, data: PreparedData, started: float) -> TrainResult | None:
@@ -310,8 +292,9 @@ def _run(
         if "threshold" in package.params:
             metrics["threshold"] = float(package.params["threshold"])
         mlflow.log_dict(digests, "model_digests.json")
-        model_digest = _model_digest(digests)
-        version_tags = {**run_tags, tags.MODEL_DIGEST: model_digest, tags.ARTIFACT_DIGESTS: json.dumps(digests)}
+        digest = model_digest(digests)
+        version_tags = {**run_tags, tags.MODEL_DIGEST: digest, tags.ARTIFACT_DIGESTS: json.dumps(digests)}
+        _cache_eval_predictions(settings, registry, data, digest, run.info.run_id, predictions)
         report("registering")
         version = register(registry, job.spec.model, info.model_uri, run.info.run_id, version_tags)
         kept = _keep_first(registry, job.spec.model, ct_key, version)
@@ -328,10 +311,21 @@ def _run(
         metrics=metrics,
         git_sha=git.sha,
         ct_key=ct_key,
-        model_digest=model_digest,
+        model_digest=digest,
         datasets=data.uses,
         seconds=time.perf_counter() - started,
     )
+
+
+def _cache_eval_predictions(
+    settings: Settings, registry: Registry, data: PreparedData, digest: str, run_id: str, predictions: pd.DataFrame
+) -> None:
+    """The gate needs this model's eval-set predictions: keep the ones just computed from the stored model."""
+    evaluated = next(use for use in data.uses if use.role == "eval")
+    if data.split is not None:  # a split's eval rows have no pointer digest of their own
+        return
+    cache = PredictionCache(registry, settings.home_dir / "cache" / "predictions")
+    cache.store(digest, run_id, evaluated.sha256, predictions["label"].to_numpy(), predictions["score"].to_numpy())
 
 
 def _keep_first(registry: Registry, model: str, ct_key: str | None, version: int) -> int:

@@ -1,0 +1,57 @@
+"""Datasets derived from another pointer: the train and eval parts of a seeded split.
+
+A derived pointer's ``uri`` is ``split:PARENT@V?part=eval&seed=42&eval_fraction=0.2``.
+Its bytes are regenerated from the verified parent (a canonical ``text,label`` CSV) and
+must hash to the derived pointer's own sha256, so a frozen evaluation set is a pointer
+like any other: pinned, verifiable, and shareable without committing data.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from typing import TYPE_CHECKING
+from urllib.parse import parse_qsl, urlencode, urlsplit
+
+from trunkml.datasets.pointer import DatasetRef
+from trunkml.datasets.split import SplitRecord, SplitSpec, split_frame
+from trunkml.errors import UsageError
+
+if TYPE_CHECKING:
+    from trunkml.datasets.service import DataService
+
+PARTS = ("train", "eval")
+
+
+def split_uri(parent: str, part: str, spec: SplitSpec) -> str:
+    """The ``split:`` URI of one part of ``parent`` (``NAME@V``)."""
+    return f"split:{parent}?" + urlencode({"part": part, "seed": spec.seed, "eval_fraction": spec.eval_fraction})
+
+
+def parse_split_uri(uri: str) -> tuple[DatasetRef, str, SplitSpec]:
+    """(parent ref, part, spec) from a ``split:`` URI; the parent must name a version."""
+    parts = urlsplit(uri)
+    query = dict(parse_qsl(parts.query))
+    parent = DatasetRef.parse(parts.path)
+    part = query.pop("part", "")
+    if parent.version is None or part not in PARTS:
+        raise UsageError(f"bad split uri '{uri}'", hint="split:NAME@VERSION?part=train|eval&seed=S&eval_fraction=F")
+    return parent, part, SplitSpec.model_validate(query)
+
+
+def canonical_csv(texts: list[str], labels: list[int]) -> bytes:
+    """``text,label`` CSV bytes written the same way on every machine."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(["text", "label"])
+    writer.writerows(zip(texts, labels, strict=True))
+    return out.getvalue().encode("utf-8")
+
+
+def derive(service: DataService, uri: str) -> tuple[bytes, SplitRecord]:
+    """Regenerate the bytes of a ``split:`` dataset from its verified, validated parent."""
+    parent, part, spec = parse_split_uri(uri)
+    frame = service.load_valid(str(parent)).labelled()
+    train, held_out, record = split_frame(frame, spec)
+    chosen = train if part == "train" else held_out
+    return canonical_csv(chosen["text"].tolist(), chosen["label"].astype(int).tolist()), record

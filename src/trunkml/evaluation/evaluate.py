@@ -1,0 +1,248 @@
+"""`trunkml evaluate`: predict both models on one verified eval set, decide, record, report."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+
+import numpy as np
+from pydantic import BaseModel, ConfigDict, ValidationError
+
+from trunkml.config import Settings, load_project
+from trunkml.config.settings import PROJECT_FILE
+from trunkml.config.yamlfile import describe_validation_error, load_mapping
+from trunkml.datasets import DataService, LoadedDataset
+from trunkml.datasets.leakage import NORMALISATION_VERSION, find_leakage
+from trunkml.datasets.split import SplitSpec, split_frame
+from trunkml.errors import ConfigError, IntegrityError, LeakageError, NotFoundError, RefusedError, UsageError
+from trunkml.evaluation import records
+from trunkml.evaluation.gate import GateDecision, compare_predictions
+from trunkml.evaluation.policy import GatePolicy
+from trunkml.evaluation.report import ReportInput, write_reports
+from trunkml.registry import ModelVersionRecord, Registry, show
+from trunkml.registry.artifacts import record_on_version, upload_run_file
+from trunkml.registry.predictions import PredictionCache, Predictions
+
+Report = Callable[[str], None]
+DEFAULT_CHAMPION = "@champion"
+
+
+class EvaluateRequest(BaseModel):
+    """Which versions to compare, on which eval set, and where reports go."""
+
+    model_config = ConfigDict(frozen=True)
+
+    model: str | None = None
+    champion: str = DEFAULT_CHAMPION
+    challenger: str = "@challenger"
+    eval: str | None = None
+    report_dir: Path | None = None
+
+
+class EvaluationResult(BaseModel):
+    """The decision and everything needed to reproduce or audit it."""
+
+    model_config = ConfigDict(frozen=True)
+
+    model: str
+    challenger: int
+    champion: int | None
+    eval_dataset: str
+    eval_sha256: str
+    decision: GateDecision
+    predictions: dict[str, str]
+    reports: dict[str, str]
+    record: str
+    seconds: float
+
+
+def load_policy(project_root: Path) -> GatePolicy:
+    """The gate policy from ``trunkml.yaml`` (``gate.policy``); errors name the file and line."""
+    path = project_root / PROJECT_FILE
+    if not path.is_file():
+        return GatePolicy()
+    data, lines = load_mapping(path)
+    raw = (data.get("gate") or {}).get("policy") or {}
+    try:
+        return GatePolicy.model_validate(raw)
+    except ValidationError as exc:
+        shifted = {key[2:]: line for key, line in lines.items() if key[:2] == ("gate", "policy")}
+        raise ConfigError(
+            describe_validation_error(path, exc, shifted).replace("field '", "field 'gate.policy.")
+        ) from exc
+
+
+def _champion(registry: Registry, model: str, ref: str) -> ModelVersionRecord | None:
+    try:
+        return show(registry, model, ref)
+    except NotFoundError:
+        if ref == DEFAULT_CHAMPION:
+            return None  # no champion yet: cold start
+        raise
+
+
+def _training_texts(service: DataService, record: ModelVersionRecord, seen: dict[str, list[str]]) -> list[str]:
+    """The texts a version was trained on, re-read and re-verified from its lineage (each dataset once)."""
+    texts: list[str] = []
+    for use in (u for u in record.datasets if u.role == "train"):
+        key = f"{use.ref}:{use.sha256}:{record.split}"
+        if key not in seen:
+            seen[key] = _read_training(service, record, use.ref, use.sha256)
+        texts.extend(seen[key])
+    return texts
+
+
+def _read_training(service: DataService, record: ModelVersionRecord, ref: str, sha256: str) -> list[str]:
+    base = ref.removesuffix("#split")
+    loaded = service.load(base)
+    if loaded.pointer.sha256 != sha256:
+        raise IntegrityError(
+            f"{record.ref} was trained on {base} with sha256 {sha256[:12]}…, "
+            f"but that pointer now has {loaded.pointer.sha256[:12]}…"
+        )
+    split_of_this = any(use.ref == f"{base}#split" for use in record.datasets)
+    if record.split and split_of_this:  # trained on the split's train part only
+        spec = SplitSpec(eval_fraction=float(str(record.split["eval_fraction"])), seed=int(str(record.split["seed"])))
+        return list(split_frame(loaded.labelled(), spec)[0]["text"])
+    return list(loaded.frame["text"])
+
+
+def _overlap(
+    service: DataService, record: ModelVersionRecord, evaluation: LoadedDataset, seen: dict[str, list[str]]
+) -> tuple[int, int]:
+    """(overlapping rows, eval rows) between a version's training data and the eval set, cached by digests."""
+    train = sorted(f"{u.ref}:{u.sha256}" for u in record.datasets if u.role == "train")
+    key = hashlib.sha256(
+        json.dumps(
+            [train, record.split, evaluation.pointer.sha256, NORMALISATION_VERSION], sort_keys=True, default=str
+        ).encode()
+    ).hexdigest()
+    cached = service.settings.home_dir / "cache" / "leakage" / f"{key}.json"
+    if cached.is_file():
+        counts = json.loads(cached.read_text(encoding="utf-8"))
+        return int(counts["overlapping_rows"]), int(counts["eval_rows"])
+    report = find_leakage(
+        _training_texts(service, record, seen),
+        evaluation.frame["text"],
+        train=record.ref,
+        eval=evaluation.pointer.ref,
+        allowance=0.0,
+    )
+    cached.parent.mkdir(parents=True, exist_ok=True)
+    cached.write_text(json.dumps({"overlapping_rows": report.overlapping_rows, "eval_rows": report.eval_rows}))
+    return report.overlapping_rows, report.eval_rows
+
+
+def _refuse_leakage(
+    service: DataService, versions: list[ModelVersionRecord], evaluation: LoadedDataset, allowance: float
+) -> None:
+    seen: dict[str, list[str]] = {}
+    for record in versions:
+        overlapping, rows = _overlap(service, record, evaluation, seen)
+        share = overlapping / rows if rows else 0.0
+        if overlapping and not (allowance > 0 and share <= allowance):
+            raise LeakageError(
+                f"{overlapping} of {rows} rows of {evaluation.pointer.ref} ({share:.2%}) occur in the training data "
+                f"of {record.ref}; a comparison on them would flatter it",
+                hint="evaluate on a set disjoint from both models' training data (--eval)",
+            )
+
+
+def _record(registry: Registry, result: EvaluationResult) -> None:
+    document = {
+        **result.model_dump(mode="json", exclude={"record", "seconds"}),
+        "decided_at": datetime.now(UTC).isoformat(),
+    }
+    tags = {
+        records.DECISION: "promote" if result.decision.promote else "reject",
+        records.P_VALUE: "" if result.decision.p_value is None else f"{result.decision.p_value:.6g}",
+        records.EVAL: result.eval_dataset,
+        records.EVAL_SHA256: result.eval_sha256,
+        records.CHAMPION: str(result.champion) if result.champion is not None else "none",
+        records.POLICY: result.decision.policy_digest,
+        records.RECORD: result.record,
+        records.DECIDED_AT: document["decided_at"],
+    }
+    record_on_version(registry, result.model, result.challenger, document, result.record, tags)
+
+
+def evaluate(settings: Settings, request: EvaluateRequest, report: Report) -> EvaluationResult:
+    """Compare challenger and champion on the frozen eval set; record and report the decision."""
+    started = time.perf_counter()
+    project = load_project(settings.project_root)
+    model = request.model or project.model
+    if not model:
+        raise UsageError("which model?", hint="pass --model or set 'model' in trunkml.yaml")
+    eval_ref = request.eval or project.gate.eval
+    if not eval_ref:
+        raise UsageError("no evaluation set", hint="pass --eval DATASET or set gate.eval in trunkml.yaml")
+    policy = load_policy(settings.project_root)
+    report("resolving versions")
+    registry = Registry(settings)
+    challenger = show(registry, model, request.challenger)
+    champion = _champion(registry, model, request.champion)
+    if champion is not None and champion.version == challenger.version:
+        raise RefusedError(
+            f"champion and challenger are the same version ({challenger.ref})",
+            hint="a version cannot be compared with itself; train a new one or name another",
+        )
+    report(f"verifying {eval_ref}")
+    service = DataService(settings)
+    evaluation = service.load_valid(eval_ref)
+    versions = [challenger] + ([champion] if champion is not None else [])
+    _refuse_leakage(service, versions, evaluation, project.data.max_eval_overlap)
+    frame = evaluation.labelled()
+    texts, truth = frame["text"].tolist(), frame["label"].to_numpy(dtype=np.int64)
+    cache = PredictionCache(registry, settings.home_dir / "cache" / "predictions")
+
+    def predict(record: ModelVersionRecord) -> Predictions:
+        report(f"predictions of v{record.version}")
+        return cache.predictions(
+            model, record.version, record.model_digest, record.run_id, evaluation.pointer.sha256, texts
+        )
+
+    new = predict(challenger)
+    old = predict(champion) if champion is not None else None
+    decision = compare_predictions(truth, old.labels if old else None, new.labels, policy)
+    report("writing reports")
+    against = f"v{champion.version}" if champion else "none"
+    folder = request.report_dir or settings.home_dir / "reports" / model / f"v{challenger.version}-vs-{against}"
+    info = ReportInput(
+        model=model,
+        challenger=challenger.version,
+        champion=champion.version if champion else None,
+        eval_ref=evaluation.pointer.ref,
+        eval_sha256=evaluation.pointer.sha256,
+        texts=texts,
+        y_true=truth,
+        challenger_labels=new.labels,
+        challenger_scores=new.scores,
+        champion_labels=old.labels if old else None,
+        champion_scores=old.scores if old else None,
+        challenger_threshold=challenger.metrics.get("threshold"),
+        champion_threshold=champion.metrics.get("threshold") if champion else None,
+    )
+    paths = write_reports(info, decision, folder)
+    result = EvaluationResult(
+        model=model,
+        challenger=challenger.version,
+        champion=champion.version if champion else None,
+        eval_dataset=evaluation.pointer.ref,
+        eval_sha256=evaluation.pointer.sha256,
+        decision=decision,
+        predictions={
+            f"v{challenger.version}": new.source.value,
+            **({f"v{champion.version}": old.source.value} if champion and old else {}),
+        },
+        reports={kind: str(path) for kind, path in paths.items()},
+        record=f"trunkml/decisions/{evaluation.pointer.sha256[:12]}-vs-{against}.json",
+        seconds=time.perf_counter() - started,
+    )
+    _record(registry, result)
+    if challenger.run_id:
+        upload_run_file(registry, challenger.run_id, paths["html"], f"trunkml/reports/vs-{against}")
+    return result

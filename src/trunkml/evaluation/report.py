@@ -1,0 +1,250 @@
+"""Gate reports: Markdown (for a CI job summary or PR comment) and a self-contained HTML page.
+
+Both show the verdict and reasons, the metrics side by side, the discordance table on
+the positives, the test and its confidence interval, every guard, and a sample of the
+examples the two models disagree on. The HTML page embeds its pictures: both confusion
+matrices, both PR curves and the confidence interval of the recall difference.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import io
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from matplotlib.figure import Figure
+from numpy.typing import NDArray
+
+from trunkml.evaluation.gate import GateDecision
+from trunkml.training.plots import confusion_figure, pr_figure
+
+SHOWN_METRICS = ("recall", "precision", "f1", "specificity", "accuracy", "macro_f1")
+EXAMPLES = 5
+
+
+@dataclass(frozen=True)
+class ReportInput:
+    """Everything a report shows besides the decision itself."""
+
+    model: str
+    challenger: int
+    champion: int | None
+    eval_ref: str
+    eval_sha256: str
+    texts: list[str]
+    y_true: NDArray[np.int64]
+    challenger_labels: NDArray[np.int64]
+    challenger_scores: NDArray[np.float64]
+    champion_labels: NDArray[np.int64] | None
+    champion_scores: NDArray[np.float64] | None
+    challenger_threshold: float | None = None
+    champion_threshold: float | None = None
+
+
+def _title(info: ReportInput, decision: GateDecision) -> str:
+    against = f"v{info.champion} (champion)" if info.champion is not None else "no champion (cold start)"
+    verdict = "PROMOTE" if decision.promote else "REJECT"
+    return f"{info.model} v{info.challenger} (challenger) vs {against}: {verdict}"
+
+
+def _metric_rows(decision: GateDecision) -> list[list[str]]:
+    rows = []
+    for metric in SHOWN_METRICS:
+        new = decision.challenger_metrics.get(metric)
+        old = decision.champion_metrics.get(metric) if decision.champion_metrics else None
+        delta = f"{(new - old) * 100:+.1f} pts" if new is not None and old is not None else ""
+        rows.append([metric, f"{old:.3f}" if old is not None else "-", f"{new:.3f}" if new is not None else "-", delta])
+    return rows
+
+
+def _discordance(info: ReportInput) -> list[list[str]] | None:
+    if info.champion_labels is None:
+        return None
+    positives = info.y_true == 1
+    champ, chall = info.champion_labels[positives] == 1, info.challenger_labels[positives] == 1
+
+    def count(champion_right: bool, challenger_right: bool) -> str:
+        return str(int(np.sum((champ == champion_right) & (chall == challenger_right))))
+
+    return [
+        ["champion right", count(True, True) + " (a)", count(True, False) + " (b)"],
+        ["champion wrong", count(False, True) + " (c)", count(False, False) + " (d)"],
+    ]
+
+
+def _examples(info: ReportInput) -> dict[str, list[str]]:
+    if info.champion_labels is None:
+        return {}
+    right_new = (info.challenger_labels == info.y_true) & (info.champion_labels != info.y_true)
+    right_old = (info.champion_labels == info.y_true) & (info.challenger_labels != info.y_true)
+
+    def pick(mask: NDArray[np.bool_]) -> list[str]:
+        return [f"[y={int(info.y_true[i])}] {info.texts[i][:200]}" for i in np.flatnonzero(mask)[:EXAMPLES]]
+
+    return {"only the challenger is right": pick(right_new), "only the champion is right": pick(right_old)}
+
+
+def _md_table(header: list[str], rows: list[list[str]]) -> str:
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    lines += ["| " + " | ".join(cell.replace("|", "\\|") for cell in row) + " |" for row in rows]
+    return "\n".join(lines)
+
+
+def _test_line(decision: GateDecision) -> str:
+    p_value, diff = decision.p_value or 0.0, decision.difference or 0.0
+    low, high, level = decision.ci_low or 0.0, decision.ci_high or 0.0, decision.ci_level or 0.0
+    return (
+        f"One-sided {decision.test} McNemar: p = {p_value:.4g} (alpha {decision.alpha}); recall difference "
+        f"{diff * 100:+.1f} pts, {level:.0%} CI [{low * 100:+.1f}, {high * 100:+.1f}] pts ({decision.ci_method})."
+    )
+
+
+def markdown(info: ReportInput, decision: GateDecision, images: dict[str, str]) -> str:
+    """The report as Markdown; ``images`` maps a caption to a PNG file name next to the report."""
+    parts = [
+        f"## {_title(info, decision)}",
+        "",
+        *[f"- {reason}" for reason in decision.reasons],
+        "",
+        f"Evaluation set: `{info.eval_ref}` (sha256 `{info.eval_sha256[:16]}…`), {decision.n} rows, "
+        f"{decision.positives} positives. Policy digest `{decision.policy_digest[:12]}`.",
+        "",
+        "### Metrics",
+        _md_table(["metric", "champion", "challenger", "change"], _metric_rows(decision)),
+    ]
+    table = _discordance(info)
+    if table:
+        parts += [
+            "",
+            "### Discordance on the positives",
+            _md_table(["", "challenger right", "challenger wrong"], table),
+            "",
+            _test_line(decision),
+        ]
+    parts += [
+        "",
+        "### Guards" if decision.mode == "paired" else "### Cold-start floors",
+        _md_table(
+            ["metric", "challenger", "must be at least", "result"],
+            [
+                [g.metric, f"{g.challenger:.3f}", f"{g.threshold:.3f}", "holds" if g.ok else "FAILS"]
+                for g in decision.guards
+            ],
+        ),
+    ]
+    for caption, lines in _examples(info).items():
+        bullets = [f"- {html.escape(line)}" for line in lines] or ["- (none)"]
+        parts += ["", f"### Examples: {caption}", *bullets]
+    parts += ["", *[f"![{caption}]({name})" for caption, name in images.items()], ""]
+    return "\n".join(parts)
+
+
+def figures(info: ReportInput, decision: GateDecision) -> dict[str, Figure]:
+    """Confusion matrices, PR curves and (paired) the CI of the recall difference."""
+    result = {
+        "challenger confusion matrix": confusion_figure(
+            info.y_true, info.challenger_labels, f"challenger v{info.challenger}"
+        )
+    }
+    curves = {f"challenger v{info.challenger}": (info.y_true, info.challenger_scores, info.challenger_threshold)}
+    if info.champion_labels is not None and info.champion_scores is not None:
+        result["champion confusion matrix"] = confusion_figure(
+            info.y_true, info.champion_labels, f"champion v{info.champion}"
+        )
+        curves[f"champion v{info.champion}"] = (info.y_true, info.champion_scores, info.champion_threshold)
+        result["recall difference"] = _ci_figure(decision)
+    result["precision-recall curves"] = pr_figure(curves, "precision-recall on the eval set")
+    return result
+
+
+def _ci_figure(decision: GateDecision) -> Figure:
+    figure = Figure(figsize=(5.0, 1.8))
+    axes = figure.subplots()
+    low, high, point = (decision.ci_low or 0) * 100, (decision.ci_high or 0) * 100, (decision.difference or 0) * 100
+    colour = "tab:green" if decision.promote else "tab:red"
+    axes.plot([low, high], [0, 0], color=colour, linewidth=6, solid_capstyle="butt")
+    axes.plot([point], [0], "o", color="black")
+    axes.axvline(0, color="grey", linestyle="--")
+    axes.set_yticks([])
+    axes.set_xlabel(f"challenger − champion recall, points ({decision.ci_level:.0%} CI)")
+    span = max(abs(low), abs(high), 1.0) * 1.3
+    axes.set_xlim(-span, span)
+    figure.tight_layout()
+    return figure
+
+
+def _png(figure: Figure) -> bytes:
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png", dpi=110)
+    return buffer.getvalue()
+
+
+def _html_table(header: list[str], rows: list[list[str]]) -> str:
+    head = "".join(f"<th>{html.escape(cell)}</th>" for cell in header)
+    body = "".join("<tr>" + "".join(f"<td>{html.escape(cell)}</td>" for cell in row) + "</tr>" for row in rows)
+    return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+
+
+def html_page(info: ReportInput, decision: GateDecision, pngs: dict[str, bytes]) -> str:
+    """The report as one HTML file with its pictures embedded."""
+    colour = "#1a7f37" if decision.promote else "#cf222e"
+    sections = [
+        f"<h1 style='color:{colour}'>{html.escape(_title(info, decision))}</h1>",
+        "<ul>" + "".join(f"<li>{html.escape(r)}</li>" for r in decision.reasons) + "</ul>",
+        f"<p>Evaluation set <code>{html.escape(info.eval_ref)}</code>, sha256 <code>{info.eval_sha256}</code>, "
+        f"{decision.n} rows, {decision.positives} positives.</p>",
+        "<h2>Metrics</h2>",
+        _html_table(["metric", "champion", "challenger", "change"], _metric_rows(decision)),
+    ]
+    table = _discordance(info)
+    if table:
+        sections += [
+            "<h2>Discordance on the positives</h2>",
+            _html_table(["", "challenger right", "challenger wrong"], table),
+        ]
+    sections += [
+        "<h2>Checks</h2>",
+        _html_table(
+            ["metric", "challenger", "must be at least", "result"],
+            [
+                [g.metric, f"{g.challenger:.3f}", f"{g.threshold:.3f}", "holds" if g.ok else "FAILS"]
+                for g in decision.guards
+            ],
+        ),
+    ]
+    sections += [
+        f"<figure><img alt='{html.escape(c)}' src='data:image/png;base64,{base64.b64encode(p).decode()}'>"
+        f"<figcaption>{html.escape(c)}</figcaption></figure>"
+        for c, p in pngs.items()
+    ]
+    for caption, lines in _examples(info).items():
+        sections += [
+            f"<h2>Examples: {html.escape(caption)}</h2>",
+            "<ul>" + "".join(f"<li>{html.escape(line)}</li>" for line in lines) + "</ul>",
+        ]
+    style = (
+        "body{font-family:system-ui,sans-serif;max-width:1000px;margin:2em auto;padding:0 1em}"
+        "table{border-collapse:collapse;margin:.5em 0}td,th{border:1px solid #ccc;padding:.3em .6em}"
+        "figure{display:inline-block;margin:.5em}img{max-width:460px}"
+    )
+    return (
+        f"<!doctype html><html><head><meta charset='utf-8'><title>{html.escape(_title(info, decision))}</title>"
+        f"<style>{style}</style></head><body>{''.join(sections)}</body></html>"
+    )
+
+
+def write_reports(info: ReportInput, decision: GateDecision, folder: Path) -> dict[str, Path]:
+    """Write ``gate.md`` (+ PNGs beside it) and ``gate.html`` into ``folder``; return their paths."""
+    folder.mkdir(parents=True, exist_ok=True)
+    pngs = {caption: _png(figure) for caption, figure in figures(info, decision).items()}
+    names = {}
+    for caption, data in pngs.items():
+        name = caption.replace(" ", "_").replace("−", "-") + ".png"
+        (folder / name).write_bytes(data)
+        names[caption] = name
+    (folder / "gate.md").write_text(markdown(info, decision, names), encoding="utf-8")
+    (folder / "gate.html").write_text(html_page(info, decision, pngs), encoding="utf-8")
+    return {"markdown": folder / "gate.md", "html": folder / "gate.html"}

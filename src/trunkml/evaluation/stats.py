@@ -1,0 +1,77 @@
+"""The statistics of the gate, stated precisely.
+
+Paired comparison on the positives (y = 1) of one frozen evaluation set:
+
+* b = positives the champion gets right and the challenger gets wrong,
+* c = positives the challenger gets right and the champion gets wrong.
+
+Challenger recall minus champion recall is (c - b) / n_pos. Under H0 (the challenger's
+recall is at most the champion's) each discordant pair is at least as likely to be a
+``b`` as a ``c``; at the boundary X = c ~ Binomial(b + c, 1/2).
+
+* exact one-sided McNemar: p = P(X >= c)
+* mid-p variant:           p = P(X >= c) - P(X = c) / 2
+
+H1 is one-sided (the challenger is better), because the gate only ever asks "is it
+better?" — a two-sided test would spend half its alpha on "is it worse?".
+
+The confidence interval for the recall difference is Newcombe's (1998) method 10 for
+paired proportions: Wilson score limits for each recall, combined with the phi
+correlation of the paired outcomes. It is two-sided at level 1 - 2·alpha, so its lower
+bound is the one-sided (1 - alpha) bound that matches the test.
+"""
+
+from __future__ import annotations
+
+import math
+from statistics import NormalDist
+
+
+def mcnemar_one_sided(b: int, c: int, *, mid_p: bool = False) -> float:
+    """One-sided p-value that the challenger (``c`` wins) beats the champion (``b`` wins).
+
+    Computed exactly with integer arithmetic (sum of binomial coefficients over 2^n), so
+    there is no floating-point drift in the tail, whatever the counts.
+    """
+    if b < 0 or c < 0:
+        raise ValueError("discordant counts must be non-negative")
+    n = b + c
+    if n == 0:
+        return 1.0
+    tail = sum(math.comb(n, k) for k in range(c, n + 1))  # 2^n · P(X >= c)
+    if mid_p:
+        tail_twice = 2 * tail - math.comb(n, c)  # 2^(n+1) · (P(X >= c) - P(X = c) / 2)
+        return min(max(tail_twice / (1 << (n + 1)), 0.0), 1.0)
+    return min(max(tail / (1 << n), 0.0), 1.0)
+
+
+def wilson_interval(successes: int, n: int, z: float) -> tuple[float, float]:
+    """Wilson score interval for a binomial proportion."""
+    if n == 0:
+        return 0.0, 1.0
+    p = successes / n
+    denom = 1 + z * z / n
+    centre = (p + z * z / (2 * n)) / denom
+    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / denom
+    return max(0.0, centre - half), min(1.0, centre + half)
+
+
+def newcombe_paired_interval(a: int, b: int, c: int, d: int, level: float) -> tuple[float, float]:
+    """CI for p2 - p1 where p1 = (a + b) / n (champion) and p2 = (a + c) / n (challenger).
+
+    ``a``: both right, ``b``: only the champion right, ``c``: only the challenger right,
+    ``d``: both wrong (all on the positives). Newcombe (1998), method 10.
+    """
+    n = a + b + c + d
+    if n == 0:
+        return -1.0, 1.0
+    z = NormalDist().inv_cdf(0.5 + level / 2)
+    p1, p2 = (a + b) / n, (a + c) / n
+    l1, u1 = wilson_interval(a + b, n, z)
+    l2, u2 = wilson_interval(a + c, n, z)
+    denominator = (a + b) * (c + d) * (a + c) * (b + d)
+    phi = (a * d - b * c) / math.sqrt(denominator) if denominator > 0 else 0.0
+    diff = p2 - p1
+    lower = diff - math.sqrt(max((p2 - l2) ** 2 - 2 * phi * (p2 - l2) * (u1 - p1) + (u1 - p1) ** 2, 0.0))
+    upper = diff + math.sqrt(max((u2 - p2) ** 2 - 2 * phi * (u2 - p2) * (p1 - l1) + (p1 - l1) ** 2, 0.0))
+    return max(-1.0, lower), min(1.0, upper)

@@ -1,0 +1,102 @@
+"""Model and run artifacts: verified model loading, run files (prediction cache), decision records."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import mlflow
+import numpy as np
+import pandas as pd
+from mlflow.exceptions import MlflowException
+
+from trunkml.errors import IntegrityError
+from trunkml.registry import lineage
+from trunkml.registry.connection import Registry
+
+MLFLOW_WRITTEN = frozenset({"registered_model_meta"})
+
+
+def file_digests(folder: Path) -> dict[str, str]:
+    """sha256 of every model file under ``folder``, keyed by its relative POSIX path.
+
+    ``registered_model_meta`` is left out: MLflow writes it when a model is downloaded
+    or served, so it is not part of what training stored.
+    """
+    return {
+        path.relative_to(folder).as_posix(): hashlib.sha256(path.read_bytes()).hexdigest()
+        for path in sorted(folder.rglob("*"))
+        if path.is_file() and path.name not in MLFLOW_WRITTEN
+    }
+
+
+def model_digest(digests: dict[str, str]) -> str:
+    """One digest for a model: sha256 of its sorted per-file digests."""
+    return hashlib.sha256(json.dumps(digests, sort_keys=True).encode()).hexdigest()
+
+
+class VerifiedModel:
+    """A registered model version loaded from files whose digests match the ones recorded at registration."""
+
+    def __init__(self, registry: Registry, name: str, version: int) -> None:
+        details = registry.client.get_model_version(name, str(version))
+        recorded = json.loads((details.tags or {}).get(lineage.ARTIFACT_DIGESTS, "{}"))
+        self._scratch = tempfile.mkdtemp(prefix="trunkml-model-")
+        local = Path(mlflow.artifacts.download_artifacts(f"models:/{name}/{version}", dst_path=self._scratch))
+        actual = file_digests(local)
+        if recorded and actual != recorded:
+            changed = sorted(k for k in set(actual) | set(recorded) if actual.get(k) != recorded.get(k))
+            shutil.rmtree(self._scratch, ignore_errors=True)
+            raise IntegrityError(
+                f"model {name} version {version} does not match its recorded artifact digests: "
+                f"{', '.join(changed[:5])}",
+                hint="the stored model was changed after registration; do not use it",
+            )
+        self.digest = model_digest(actual)
+        self._model = mlflow.pyfunc.load_model(str(local))
+
+    def predict(self, texts: list[str]) -> tuple[np.ndarray, np.ndarray]:
+        """(labels, scores) for ``texts``."""
+        output = self._model.predict(pd.DataFrame({"text": texts}))
+        return output["label"].to_numpy(dtype=np.int64), output["score"].to_numpy(dtype=np.float64)
+
+    def close(self) -> None:
+        """Remove the downloaded files."""
+        shutil.rmtree(self._scratch, ignore_errors=True)
+
+
+def download_run_file(registry: Registry, run_id: str, artifact_path: str, destination: Path) -> Path | None:
+    """Fetch one file from a run's artifacts into ``destination`` (a folder); None if it is not there."""
+    try:
+        local = registry.client.download_artifacts(run_id, artifact_path, str(destination))
+    except (MlflowException, OSError):
+        return None
+    path = Path(local)
+    return path if path.is_file() else None
+
+
+def upload_run_file(registry: Registry, run_id: str, local_file: Path, artifact_dir: str) -> None:
+    """Add ``local_file`` to a run's artifacts under ``artifact_dir``."""
+    registry.client.log_artifact(run_id, str(local_file), artifact_dir)
+
+
+def record_on_version(
+    registry: Registry, name: str, version: int, document: dict[str, Any], artifact_file: str, tags: dict[str, str]
+) -> None:
+    """Store ``document`` as a JSON artifact of the version's run and set ``tags`` on the version."""
+    details = registry.client.get_model_version(name, str(version))
+    if details.run_id:
+        registry.client.log_dict(details.run_id, document, artifact_file)
+    for key, value in tags.items():
+        registry.client.set_model_version_tag(name, str(version), key, value)
+
+
+def load_run_json(registry: Registry, run_id: str, artifact_file: str) -> dict[str, Any] | None:
+    """Read a JSON artifact of a run (None if absent)."""
+    with tempfile.TemporaryDirectory() as tmp:
+        path = download_run_file(registry, run_id, artifact_file, Path(tmp))
+        return json.loads(path.read_text(encoding="utf-8")) if path else None
