@@ -9,8 +9,9 @@ import pytest
 
 from tests.conftest import Project
 from tests.training.conftest import commit_all, ml_project  # noqa: F401 - fixture reuse
-from trunkml.errors import RefusedError
-from trunkml.evaluation.records import require_current_decision
+from trunkml.errors import IntegrityError, RefusedError
+from trunkml.evaluation.evaluate import load_policy
+from trunkml.evaluation.records import require_promotable_decision, summary
 from trunkml.registry import Registry, show
 
 GATE = """
@@ -104,18 +105,84 @@ def test_fail_on_reject(gate_project: Project) -> None:
     assert gate_project.cli("evaluate", "--champion", "1").code == 0
 
 
-def test_a_decision_on_stale_eval_data_is_refused(gate_project: Project) -> None:
-    assert gate_project.cli("evaluate").code == 0
-    settings = gate_project.settings()
-    record = show(Registry(settings), "demo-model", "1")
+def test_only_a_current_intact_promote_decision_counts(gate_project: Project) -> None:
     from trunkml.datasets import DataService
 
+    assert gate_project.cli("evaluate").code == 0
+    settings = gate_project.settings()
+    registry = Registry(settings)
     service = DataService(settings)
-    assert require_current_decision(record, service, "demo-eval").decision == "promote"
+    digest = load_policy(settings.project_root).digest
+    record = show(registry, "demo-model", "1")
+    assert require_promotable_decision(registry, record, service, "demo-eval", None, digest).decision == "promote"
+    with pytest.raises(RefusedError, match="compared with champion none, but the champion is now 7"):
+        require_promotable_decision(registry, record, service, "demo-eval", 7, digest)
+    with pytest.raises(RefusedError, match="another gate policy"):
+        require_promotable_decision(registry, record, service, "demo-eval", None, "0" * 64)
+    registry.client.set_model_version_tag(
+        "demo-model",
+        "1",
+        "trunkml.gate.summary",
+        summary(record)
+        .model_copy(update={"record_sha256": "f" * 64})  # type: ignore[union-attr]
+        .model_dump_json(),
+    )
+    forged = show(registry, "demo-model", "1")
+    with pytest.raises(IntegrityError, match="missing or was changed"):
+        require_promotable_decision(registry, forged, service, "demo-eval", None, digest)
+    assert gate_project.cli("evaluate").code == 0  # a fresh decision replaces the forged summary
     assert gate_project.cli("data", "synth", "--rows", "300", "--seed", "11", "--add", "other").code == 0
     assert gate_project.cli("data", "split", "other", "--add", "demo").code == 0  # demo-eval moves to v2
     with pytest.raises(RefusedError, match="gate decision was made on eval data"):
-        require_current_decision(record, service, "demo-eval")
+        require_promotable_decision(registry, show(registry, "demo-model", "1"), service, "demo-eval", None, digest)
+
+
+def test_a_rejection_is_not_promotable(gate_project: Project) -> None:
+    from trunkml.datasets import DataService
+
+    assert gate_project.cli("train", "demo-model", "--param", "C=0.001").code == 0
+    assert gate_project.cli("evaluate", "--champion", "1").code == 0
+    settings = gate_project.settings()
+    registry = Registry(settings)
+    with pytest.raises(RefusedError, match="gate decision is 'reject'"):
+        require_promotable_decision(
+            registry,
+            show(registry, "demo-model", "2"),
+            DataService(settings),
+            "demo-eval",
+            1,
+            load_policy(settings.project_root).digest,
+        )
+
+
+def test_damaged_or_forged_cache_entries_are_never_used(gate_project: Project, tmp_path: Path) -> None:
+    import numpy as np
+
+    cache = gate_project.root / ".trunkml" / "cache" / "predictions"
+    [entry] = list(cache.glob("*.npz"))
+    entry.write_bytes(b"")  # damaged locally: the verified shared copy is used
+    damaged = gate_project.cli("evaluate", "--json")
+    assert damaged.code == 0, damaged.stderr
+    assert damaged.json()["predictions"] == {"v1": "shared cache (artifact store)"}
+    forged = tmp_path / entry.name
+    np.savez(forged, labels=np.ones(150, dtype=np.int64), scores=np.ones(150))  # "perfect" predictions
+    registry = Registry(gate_project.settings())
+    registry.client.log_artifact(show(registry, "demo-model", "1").run_id, str(forged), "trunkml/predictions")
+    entry.write_bytes(forged.read_bytes())
+    recomputed = gate_project.cli("evaluate", "--json")
+    assert recomputed.json()["predictions"] == {"v1": "computed"}
+    assert recomputed.json()["decision"]["challenger_metrics"]["precision"] < 1.0
+
+
+def test_a_model_without_recorded_digests_is_refused(gate_project: Project) -> None:
+    registry = Registry(gate_project.settings())
+    registry.client.delete_model_version_tag("demo-model", "1", "trunkml.artifact_digests")
+    shutil.rmtree(gate_project.root / ".trunkml" / "cache" / "predictions")
+    for key in [k for k in registry.client.get_model_version("demo-model", "1").tags if k.startswith("trunkml.pred")]:
+        registry.client.delete_model_version_tag("demo-model", "1", key)
+    result = gate_project.cli("evaluate")
+    assert result.code == 1
+    assert "no recorded artifact digests" in result.stderr
 
 
 def test_bad_policy_in_project_file_names_the_line(gate_project: Project) -> None:

@@ -138,3 +138,39 @@ def test_policy_is_frozen_and_has_a_digest() -> None:
     with pytest.raises(ValueError, match="frozen"):
         policy.alpha = 0.1  # type: ignore[misc]
     assert policy.digest != GatePolicy(alpha=0.01).digest
+
+
+def test_an_undefined_champion_precision_falls_back_to_the_floor() -> None:
+    y = np.r_[np.ones(100, dtype=int), np.zeros(120, dtype=int)]
+    everything = np.ones_like(y)  # precision 100/220 = 0.45 < floor 0.6
+    decision = compare_predictions(y, np.zeros_like(y), everything)
+    assert not decision.promote
+    assert "the champion's is undefined" in decision.guards[0].reason
+
+
+def test_odd_inputs_are_refused_or_aligned() -> None:
+    import pandas as pd
+
+    y, champion, challenger = paired()
+    with pytest.raises(UsageError, match="masked array"):
+        compare_predictions(np.ma.masked_array(y), champion, challenger)
+    with pytest.raises(UsageError, match="complex"):
+        compare_predictions(y.astype(complex), champion, challenger)
+    shuffled = pd.Series(challenger, index=np.arange(len(y))[::-1])
+    with pytest.raises(UsageError, match="indexes of y_true, challenger_pred differ"):
+        compare_predictions(pd.Series(y), champion, shuffled)
+    assert compare_predictions(pd.Series(y), pd.Series(champion), pd.Series(challenger)).promote
+    with pytest.raises(UsageError, match="y_true=2000, challenger_pred=1999, champion_pred=2000"):
+        compare_predictions(y, champion, challenger[:-1])
+
+
+def test_floors_cannot_be_zero_mutated_or_duplicated() -> None:
+    with pytest.raises(ValueError, match="greater than 0"):
+        GatePolicy.model_validate({"cold_start_floors": {"recall": 0}})
+    with pytest.raises(ValueError):
+        GatePolicy.model_validate({"min_discordant": True})
+    policy = GatePolicy.model_validate({"cold_start_floors": {"recall": 0.7}})
+    assert policy.floor("recall") == 0.7
+    assert policy.floor("precision") is None
+    with pytest.raises((TypeError, ValueError)):
+        policy.cold_start_floors[0].minimum = 0.0  # type: ignore[misc]

@@ -19,7 +19,8 @@ if TYPE_CHECKING:  # the gate loads MLflow and matplotlib: only when this comman
 def _render(result: EvaluationResult) -> None:
     decision = result.decision
     colour, verdict = ("green", "PROMOTE") if decision.promote else ("red", "REJECT")
-    against = f"v{result.champion} (@champion)" if result.champion is not None else "no champion (cold start)"
+    alias = " (@champion)" if result.champion_ref == "@champion" else ""
+    against = f"v{result.champion}{alias}" if result.champion is not None else "no champion (cold start)"
     out.print(
         f"[bold {colour}]{verdict}[/] {result.model} v{result.challenger} vs {against} "
         f"on {result.eval_dataset} ({decision.n} rows, {decision.positives} positives)"

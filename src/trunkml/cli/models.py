@@ -3,21 +3,34 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Optional
 
 import typer
 from rich.table import Table
 
 from trunkml.cli.context import load_settings
 from trunkml.cli.output import out, print_json
+from trunkml.errors import UsageError
 
 if TYPE_CHECKING:  # the registry (MLflow) loads only when a models command runs
     from trunkml.registry import ModelVersionRecord
 
 app = typer.Typer(help="Registered model versions and their lineage.", no_args_is_help=True)
-ModelOpt = Annotated[str, typer.Option("--model", "-m", help="Registered model name.")]
+ModelOpt = Annotated[
+    Optional[str],  # noqa: UP045
+    typer.Option("--model", "-m", help="Registered model name (default: 'model' in trunkml.yaml)."),
+]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON document to stdout.")]
-DEFAULT_MODEL = "hate-pt-speech"
+
+
+def _model(name: str | None) -> str:
+    """The model named on the command line, else the project's default."""
+    from trunkml.config import load_project
+
+    chosen = name or load_project(load_settings().project_root).model
+    if not chosen:
+        raise UsageError("which model?", hint="pass --model or set 'model' in trunkml.yaml")
+    return chosen
 
 
 def _when(record: ModelVersionRecord) -> str:
@@ -25,11 +38,12 @@ def _when(record: ModelVersionRecord) -> str:
 
 
 @app.command("list")
-def list_(model: ModelOpt = DEFAULT_MODEL, json_: JsonOpt = False) -> None:
+def list_(model: ModelOpt = None, json_: JsonOpt = False) -> None:
     """List versions, newest first, with aliases, commit and headline metrics."""
     from trunkml.registry import Registry, list_records
 
-    records = list_records(Registry(load_settings()), model)
+    name = _model(model)
+    records = list_records(Registry(load_settings()), name)
     if json_:
         print_json(records)
         return
@@ -46,19 +60,19 @@ def list_(model: ModelOpt = DEFAULT_MODEL, json_: JsonOpt = False) -> None:
             *(f"{r.metrics[k]:.3f}" if k in r.metrics else "-" for k in ("recall", "precision", "f1")),
             data,
         )
-    out.print(table if records else f"no versions of '{model}' yet: run `trunkml ct`")
+    out.print(table if records else f"no versions of '{name}' yet: run `trunkml ct`")
 
 
 @app.command("show")
 def show_(
     ref: Annotated[str, typer.Argument(help="@champion, @challenger, latest, N or sha:<git sha>.")] = "latest",
-    model: ModelOpt = DEFAULT_MODEL,
+    model: ModelOpt = None,
     json_: JsonOpt = False,
 ) -> None:
     """Show one version's full lineage: commit, data digests, params, metrics, artifact digests."""
     from trunkml.registry import Registry, show
 
-    record = show(Registry(load_settings()), model, ref)
+    record = show(Registry(load_settings()), _model(model), ref)
     if json_:
         print_json(record)
         return

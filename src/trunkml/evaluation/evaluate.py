@@ -51,8 +51,11 @@ class EvaluationResult(BaseModel):
     model: str
     challenger: int
     champion: int | None
+    champion_ref: str
     eval_dataset: str
     eval_sha256: str
+    eval_overlap: dict[str, int]
+    """Eval rows that also occur in each version's training data (within the project's allowance)."""
     decision: GateDecision
     predictions: dict[str, str]
     reports: dict[str, str]
@@ -139,10 +142,13 @@ def _overlap(
 
 def _refuse_leakage(
     service: DataService, versions: list[ModelVersionRecord], evaluation: LoadedDataset, allowance: float
-) -> None:
+) -> dict[str, int]:
+    """Overlapping eval rows per version (recorded with the decision); beyond the allowance: refused."""
     seen: dict[str, list[str]] = {}
+    counts: dict[str, int] = {}
     for record in versions:
         overlapping, rows = _overlap(service, record, evaluation, seen)
+        counts[f"v{record.version}"] = overlapping
         share = overlapping / rows if rows else 0.0
         if overlapping and not (allowance > 0 and share <= allowance):
             raise LeakageError(
@@ -150,6 +156,7 @@ def _refuse_leakage(
                 f"of {record.ref}; a comparison on them would flatter it",
                 hint="evaluate on a set disjoint from both models' training data (--eval)",
             )
+    return counts
 
 
 def _record(registry: Registry, result: EvaluationResult) -> None:
@@ -157,17 +164,19 @@ def _record(registry: Registry, result: EvaluationResult) -> None:
         **result.model_dump(mode="json", exclude={"record", "seconds"}),
         "decided_at": datetime.now(UTC).isoformat(),
     }
-    tags = {
-        records.DECISION: "promote" if result.decision.promote else "reject",
-        records.P_VALUE: "" if result.decision.p_value is None else f"{result.decision.p_value:.6g}",
-        records.EVAL: result.eval_dataset,
-        records.EVAL_SHA256: result.eval_sha256,
-        records.CHAMPION: str(result.champion) if result.champion is not None else "none",
-        records.POLICY: result.decision.policy_digest,
-        records.RECORD: result.record,
-        records.DECIDED_AT: document["decided_at"],
-    }
-    record_on_version(registry, result.model, result.challenger, document, result.record, tags)
+    decision = result.decision
+    summary = records.DecisionSummary(
+        decision="promote" if decision.promote else "reject",
+        champion=str(result.champion) if result.champion is not None else records.NO_CHAMPION,
+        eval=result.eval_dataset,
+        eval_sha256=result.eval_sha256,
+        p_value=decision.p_value,
+        policy_digest=decision.policy_digest,
+        record=result.record,
+        record_sha256=records.document_digest(document),
+        decided_at=document["decided_at"],
+    )
+    record_on_version(registry, result.model, result.challenger, document, result.record, records.tags_for(summary))
 
 
 def evaluate(settings: Settings, request: EvaluateRequest, report: Report) -> EvaluationResult:
@@ -194,7 +203,7 @@ def evaluate(settings: Settings, request: EvaluateRequest, report: Report) -> Ev
     service = DataService(settings)
     evaluation = service.load_valid(eval_ref)
     versions = [challenger] + ([champion] if champion is not None else [])
-    _refuse_leakage(service, versions, evaluation, project.data.max_eval_overlap)
+    overlap = _refuse_leakage(service, versions, evaluation, project.data.max_eval_overlap)
     frame = evaluation.labelled()
     texts, truth = frame["text"].tolist(), frame["label"].to_numpy(dtype=np.int64)
     cache = PredictionCache(registry, settings.home_dir / "cache" / "predictions")
@@ -231,8 +240,10 @@ def evaluate(settings: Settings, request: EvaluateRequest, report: Report) -> Ev
         model=model,
         challenger=challenger.version,
         champion=champion.version if champion else None,
+        champion_ref=request.champion,
         eval_dataset=evaluation.pointer.ref,
         eval_sha256=evaluation.pointer.sha256,
+        eval_overlap=overlap,
         decision=decision,
         predictions={
             f"v{challenger.version}": new.source.value,

@@ -66,7 +66,11 @@ class GateDecision(BaseModel):
 
 def as_binary(values: ArrayLike, name: str) -> NDArray[np.int64]:
     """Validate a 1-D array-like of 0/1 (bools allowed) and return it as int64."""
+    if isinstance(values, np.ma.MaskedArray):
+        raise UsageError(f"{name} is a masked array; fill or drop the masked rows first")
     array = np.asarray(values)
+    if np.iscomplexobj(array):
+        raise UsageError(f"{name} must hold 0/1 values, not complex numbers")
     if array.ndim != 1:
         raise UsageError(f"{name} must be one-dimensional, got shape {array.shape}")
     if array.dtype == bool:
@@ -81,14 +85,26 @@ def as_binary(values: ArrayLike, name: str) -> NDArray[np.int64]:
     return numeric.astype(np.int64)
 
 
+def _same_index(named: dict[str, object]) -> None:
+    """Labelled inputs (pandas) are compared by position, so their indexes must agree."""
+    indexes = {
+        name: value.index for name, value in named.items() if hasattr(value, "index") and not callable(value.index)
+    }  # pandas Series/DataFrame, not list.index
+    first = next(iter(indexes.values()), None)
+    if first is not None and any(not first.equals(other) for other in indexes.values()):
+        raise UsageError(f"the indexes of {', '.join(indexes)} differ; align them (or pass plain arrays)")
+
+
 def _inputs(y_true: ArrayLike, champion: ArrayLike | None, challenger: ArrayLike) -> tuple[NDArray[np.int64], ...]:
-    truth = as_binary(y_true, "y_true")
-    arrays = [truth, as_binary(challenger, "challenger_pred")]
+    named: dict[str, object] = {"y_true": y_true, "challenger_pred": challenger}
     if champion is not None:
-        arrays.append(as_binary(champion, "champion_pred"))
-    lengths = {len(array) for array in arrays}
-    if len(lengths) > 1:
-        raise UsageError(f"arrays differ in length: {', '.join(str(len(a)) for a in arrays)}")
+        named["champion_pred"] = champion
+    _same_index(named)
+    arrays = [as_binary(value, name) for name, value in named.items()]  # type: ignore[arg-type]
+    truth = arrays[0]
+    if len({len(array) for array in arrays}) > 1:
+        sizes = ", ".join(f"{name}={len(array)}" for name, array in zip(named, arrays, strict=True))
+        raise UsageError(f"arrays differ in length: {sizes}")
     if len(truth) == 0:
         raise UsageError("the evaluation set is empty")
     if truth.min() == truth.max():
@@ -129,6 +145,38 @@ def _guard(metric: str, champion: float, challenger: float, max_drop: float) -> 
     )
 
 
+def _undefined(metric: str, predictions: NDArray[np.int64]) -> bool:
+    """Precision has no value when a model predicts no positives (0/0)."""
+    return metric == "precision" and not predictions.any()
+
+
+def _checked_guard(
+    metric: str,
+    max_drop: float,
+    champion: NDArray[np.int64],
+    champion_metrics: dict[str, float],
+    challenger_metrics: dict[str, float],
+    policy: GatePolicy,
+) -> GuardResult:
+    """A guard; if the champion's value is undefined, the challenger must meet the cold-start floor instead."""
+    if not _undefined(metric, champion):
+        return _guard(metric, champion_metrics[metric], challenger_metrics[metric], max_drop)
+    floor = policy.floor(metric)
+    if floor is None:
+        return GuardResult(
+            metric=metric,
+            challenger=challenger_metrics[metric],
+            threshold=1.0,
+            ok=False,
+            reason=f"guard {metric}: the champion's {metric} is undefined and the policy has no "
+            f"cold-start floor for it: FAILS (closed)",
+        )
+    result = _floor(metric, challenger_metrics[metric], floor)
+    return result.model_copy(
+        update={"reason": f"guard {metric}: the champion's is undefined (no positive predictions); {result.reason}"}
+    )
+
+
 def _floor(metric: str, challenger: float, floor: float) -> GuardResult:
     ok = challenger >= floor - TOLERANCE
     reason = f"cold-start floor {metric}: {challenger:.3f} must be >= {floor:.3f}: {'holds' if ok else 'FAILS'}"
@@ -137,7 +185,9 @@ def _floor(metric: str, challenger: float, floor: float) -> GuardResult:
 
 def _cold_start(truth: NDArray[np.int64], challenger: NDArray[np.int64], policy: GatePolicy) -> GateDecision:
     metrics = binary_metrics(truth, challenger)
-    floors = [_floor(metric, metrics[metric], floor) for metric, floor in sorted(policy.cold_start_floors.items())]
+    floors = [
+        _floor(f.metric, metrics[f.metric], f.minimum) for f in sorted(policy.cold_start_floors, key=lambda f: f.metric)
+    ]
     promote = all(f.ok for f in floors)
     head = "no champion yet: the cold-start policy applies (absolute floors, never an automatic pass); " + (
         "all floors hold" if promote else "a floor fails"
@@ -174,8 +224,10 @@ def compare_predictions(
     low, high = newcombe_paired_interval(a, b, c, d, level)
     champion_metrics, challenger_metrics = binary_metrics(truth, champion), binary_metrics(truth, challenger)
     guards = [
-        _guard(g.metric, champion_metrics[g.metric], challenger_metrics[g.metric], g.max_drop) for g in policy.guards
+        _checked_guard(g.metric, g.max_drop, champion, champion_metrics, challenger_metrics, policy)
+        for g in policy.guards
     ]
+
     enough = b + c >= policy.min_discordant
     significant = p_value < policy.alpha
     promote = significant and enough and all(g.ok for g in guards)

@@ -7,7 +7,7 @@ import json
 from enum import StrEnum
 from typing import Self
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 METRICS = ("recall", "precision", "specificity", "f1", "accuracy")
 
@@ -41,12 +41,27 @@ class Guard(BaseModel):
         return self
 
 
+class Floor(BaseModel):
+    """A cold-start floor: with no champion, the challenger's ``metric`` must reach ``minimum``."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    metric: str
+    minimum: float = Field(gt=0.0, le=1.0, description="Above 0: a floor of 0 would be an automatic pass.")
+
+    @model_validator(mode="after")
+    def _known_metric(self) -> Self:
+        if self.metric not in METRICS:
+            raise ValueError(f"floor metric must be one of {list(METRICS)}, got '{self.metric}'")
+        return self
+
+
 class GatePolicy(BaseModel):
     """What it takes for a challenger to replace the champion.
 
     Defaults: primary metric positive-class recall; alpha 0.05; exact one-sided McNemar;
     at least 10 discordant pairs; precision may not drop more than 0.02; with no champion,
-    absolute floors recall >= 0.6 and precision >= 0.6.
+    absolute floors recall >= 0.6 and precision >= 0.6. Every field is immutable.
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -54,23 +69,33 @@ class GatePolicy(BaseModel):
     primary_metric: PrimaryMetric = PrimaryMetric.RECALL
     alpha: float = Field(default=0.05, gt=0.0, le=0.2)
     test: Test = Test.EXACT
-    min_discordant: int = Field(default=10, ge=1)
+    min_discordant: int = Field(default=10, ge=1, strict=True)
     guards: tuple[Guard, ...] = (Guard(metric="precision", max_drop=0.02),)
-    cold_start_floors: dict[str, float] = Field(default_factory=lambda: {"recall": 0.6, "precision": 0.6})
+    cold_start_floors: tuple[Floor, ...] = (Floor(metric="recall", minimum=0.6), Floor(metric="precision", minimum=0.6))
+
+    @field_validator("cold_start_floors", mode="before")
+    @classmethod
+    def _floors_from_mapping(cls, value: object) -> object:
+        # trunkml.yaml writes floors as {metric: minimum}
+        if isinstance(value, dict):
+            return tuple({"metric": metric, "minimum": minimum} for metric, minimum in value.items())
+        return value
 
     @model_validator(mode="after")
-    def _valid_floors(self) -> Self:
+    def _consistent(self) -> Self:
         if not self.cold_start_floors:
             raise ValueError("cold_start_floors must name at least one metric: a first champion is never auto-passed")
-        for metric, floor in self.cold_start_floors.items():
-            if metric not in METRICS or not 0.0 <= floor <= 1.0:
-                raise ValueError(
-                    f"cold-start floor {metric}={floor}: metric must be one of {list(METRICS)}, floor in [0, 1]"
-                )
-        names = [guard.metric for guard in self.guards]
-        if len(names) != len(set(names)):
-            raise ValueError("each guard metric may appear once")
+        for name, items in (
+            ("guard", [g.metric for g in self.guards]),
+            ("floor", [f.metric for f in self.cold_start_floors]),
+        ):
+            if len(items) != len(set(items)):
+                raise ValueError(f"each {name} metric may appear once")
         return self
+
+    def floor(self, metric: str) -> float | None:
+        """The cold-start floor for ``metric``, if the policy has one."""
+        return next((f.minimum for f in self.cold_start_floors if f.metric == metric), None)
 
     @property
     def digest(self) -> str:

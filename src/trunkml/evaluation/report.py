@@ -60,11 +60,17 @@ def _metric_rows(decision: GateDecision) -> list[list[str]]:
     return rows
 
 
-def _discordance(info: ReportInput) -> list[list[str]] | None:
+def _rows_name(decision: GateDecision) -> str:
+    return "positives" if decision.primary_metric == "recall" else "negatives"
+
+
+def _discordance(info: ReportInput, decision: GateDecision) -> list[list[str]] | None:
+    """The 2x2 table on the rows the primary metric is about (positives for recall, negatives for specificity)."""
     if info.champion_labels is None:
         return None
-    positives = info.y_true == 1
-    champ, chall = info.champion_labels[positives] == 1, info.challenger_labels[positives] == 1
+    target = 1 if decision.primary_metric == "recall" else 0
+    rows = info.y_true == target
+    champ, chall = info.champion_labels[rows] == target, info.challenger_labels[rows] == target
 
     def count(champion_right: bool, challenger_right: bool) -> str:
         return str(int(np.sum((champ == champion_right) & (chall == challenger_right))))
@@ -97,9 +103,16 @@ def _test_line(decision: GateDecision) -> str:
     p_value, diff = decision.p_value or 0.0, decision.difference or 0.0
     low, high, level = decision.ci_low or 0.0, decision.ci_high or 0.0, decision.ci_level or 0.0
     return (
-        f"One-sided {decision.test} McNemar: p = {p_value:.4g} (alpha {decision.alpha}); recall difference "
-        f"{diff * 100:+.1f} pts, {level:.0%} CI [{low * 100:+.1f}, {high * 100:+.1f}] pts ({decision.ci_method})."
+        f"One-sided {decision.test} McNemar on the {_rows_name(decision)}: p = {p_value:.4g} (alpha "
+        f"{decision.alpha}); {decision.primary_metric} difference {diff * 100:+.1f} pts, {level:.0%} CI "
+        f"[{low * 100:+.1f}, {high * 100:+.1f}] pts ({decision.ci_method})."
     )
+
+
+def _code_block(lines: list[str]) -> list[str]:
+    """Example texts as a fenced block: no Markdown in them is rendered (headings, images, @mentions)."""
+    safe = [" ".join(line.replace("`", "'").split()) for line in lines] or ["(none)"]
+    return ["```text", *safe, "```"]
 
 
 def markdown(info: ReportInput, decision: GateDecision, images: dict[str, str]) -> str:
@@ -115,11 +128,11 @@ def markdown(info: ReportInput, decision: GateDecision, images: dict[str, str]) 
         "### Metrics",
         _md_table(["metric", "champion", "challenger", "change"], _metric_rows(decision)),
     ]
-    table = _discordance(info)
+    table = _discordance(info, decision)
     if table:
         parts += [
             "",
-            "### Discordance on the positives",
+            f"### Discordance on the {_rows_name(decision)}",
             _md_table(["", "challenger right", "challenger wrong"], table),
             "",
             _test_line(decision),
@@ -136,8 +149,7 @@ def markdown(info: ReportInput, decision: GateDecision, images: dict[str, str]) 
         ),
     ]
     for caption, lines in _examples(info).items():
-        bullets = [f"- {html.escape(line)}" for line in lines] or ["- (none)"]
-        parts += ["", f"### Examples: {caption}", *bullets]
+        parts += ["", f"### Examples: {caption}", *_code_block(lines)]
     parts += ["", *[f"![{caption}]({name})" for caption, name in images.items()], ""]
     return "\n".join(parts)
 
@@ -155,7 +167,7 @@ def figures(info: ReportInput, decision: GateDecision) -> dict[str, Figure]:
             info.y_true, info.champion_labels, f"champion v{info.champion}"
         )
         curves[f"champion v{info.champion}"] = (info.y_true, info.champion_scores, info.champion_threshold)
-        result["recall difference"] = _ci_figure(decision)
+        result[f"{decision.primary_metric} difference"] = _ci_figure(decision)
     result["precision-recall curves"] = pr_figure(curves, "precision-recall on the eval set")
     return result
 
@@ -169,7 +181,7 @@ def _ci_figure(decision: GateDecision) -> Figure:
     axes.plot([point], [0], "o", color="black")
     axes.axvline(0, color="grey", linestyle="--")
     axes.set_yticks([])
-    axes.set_xlabel(f"challenger − champion recall, points ({decision.ci_level:.0%} CI)")
+    axes.set_xlabel(f"challenger − champion {decision.primary_metric}, points ({decision.ci_level:.0%} CI)")
     span = max(abs(low), abs(high), 1.0) * 1.3
     axes.set_xlim(-span, span)
     figure.tight_layout()
@@ -199,10 +211,10 @@ def html_page(info: ReportInput, decision: GateDecision, pngs: dict[str, bytes])
         "<h2>Metrics</h2>",
         _html_table(["metric", "champion", "challenger", "change"], _metric_rows(decision)),
     ]
-    table = _discordance(info)
+    table = _discordance(info, decision)
     if table:
         sections += [
-            "<h2>Discordance on the positives</h2>",
+            f"<h2>Discordance on the {_rows_name(decision)}</h2>",
             _html_table(["", "challenger right", "challenger wrong"], table),
         ]
     sections += [

@@ -17,8 +17,10 @@ better?" — a two-sided test would spend half its alpha on "is it worse?".
 
 The confidence interval for the recall difference is Newcombe's (1998) method 10 for
 paired proportions: Wilson score limits for each recall, combined with the phi
-correlation of the paired outcomes. It is two-sided at level 1 - 2·alpha, so its lower
-bound is the one-sided (1 - alpha) bound that matches the test.
+correlation of the paired outcomes. It is reported two-sided at level 1 - 2·alpha, the
+interval whose lower bound is a one-sided (1 - alpha) bound. It describes the size of
+the difference; it is not the test, and near the boundary the two can disagree (the
+decision always follows the exact test).
 """
 
 from __future__ import annotations
@@ -26,23 +28,44 @@ from __future__ import annotations
 import math
 from statistics import NormalDist
 
+EXACT_INTEGER_LIMIT = 2000
+
+
+def _tail_integer(n: int, c: int) -> float:
+    """P(X >= c) for X ~ Bin(n, 1/2), exactly, with big integers (used up to a few thousand pairs)."""
+    term, total = math.comb(n, c), 0
+    for k in range(c, n + 1):
+        total += term
+        term = term * (n - k) // (k + 1)
+    return total / (1 << n)
+
+
+def _log_pmf(n: int, k: int) -> float:
+    return math.lgamma(n + 1) - math.lgamma(k + 1) - math.lgamma(n - k + 1) - n * math.log(2)
+
+
+def _tail_float(n: int, c: int) -> float:
+    """P(X >= c) in log space, summing from the largest term down (relative error ~1e-12, O(n))."""
+    logs = [_log_pmf(n, k) for k in range(c, n + 1)]
+    top = max(logs)
+    return math.exp(top) * math.fsum(math.exp(value - top) for value in logs)
+
 
 def mcnemar_one_sided(b: int, c: int, *, mid_p: bool = False) -> float:
     """One-sided p-value that the challenger (``c`` wins) beats the champion (``b`` wins).
 
-    Computed exactly with integer arithmetic (sum of binomial coefficients over 2^n), so
-    there is no floating-point drift in the tail, whatever the counts.
+    Exact integer arithmetic up to ``EXACT_INTEGER_LIMIT`` discordant pairs, then a log-space
+    sum that stays fast for any count.
     """
     if b < 0 or c < 0:
         raise ValueError("discordant counts must be non-negative")
     n = b + c
     if n == 0:
         return 1.0
-    tail = sum(math.comb(n, k) for k in range(c, n + 1))  # 2^n · P(X >= c)
+    tail = _tail_integer(n, c) if n <= EXACT_INTEGER_LIMIT else _tail_float(n, c)
     if mid_p:
-        tail_twice = 2 * tail - math.comb(n, c)  # 2^(n+1) · (P(X >= c) - P(X = c) / 2)
-        return min(max(tail_twice / (1 << (n + 1)), 0.0), 1.0)
-    return min(max(tail / (1 << n), 0.0), 1.0)
+        tail -= 0.5 * math.exp(_log_pmf(n, c))
+    return min(max(tail, 0.0), 1.0)
 
 
 def wilson_interval(successes: int, n: int, z: float) -> tuple[float, float]:

@@ -48,7 +48,13 @@ class VerifiedModel:
         self._scratch = tempfile.mkdtemp(prefix="trunkml-model-")
         local = Path(mlflow.artifacts.download_artifacts(f"models:/{name}/{version}", dst_path=self._scratch))
         actual = file_digests(local)
-        if recorded and actual != recorded:
+        if not recorded:
+            shutil.rmtree(self._scratch, ignore_errors=True)
+            raise IntegrityError(
+                f"model {name} version {version} has no recorded artifact digests; refusing to load it unverified",
+                hint="register models through `trunkml ct` / `trunkml train`, which record them",
+            )
+        if actual != recorded:
             changed = sorted(k for k in set(actual) | set(recorded) if actual.get(k) != recorded.get(k))
             shutil.rmtree(self._scratch, ignore_errors=True)
             raise IntegrityError(

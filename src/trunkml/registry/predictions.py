@@ -16,11 +16,13 @@ from pathlib import Path
 import numpy as np
 from numpy.typing import NDArray
 
+from trunkml.errors import IntegrityError
 from trunkml.registry.artifacts import VerifiedModel, download_run_file, upload_run_file
 from trunkml.registry.connection import Registry
 
 PREDICTION_CODE_VERSION = "1"
 REMOTE_DIR = "trunkml/predictions"
+TAG_PREFIX = "trunkml.predictions."
 
 
 class CacheSource(StrEnum):
@@ -49,17 +51,30 @@ def _load(path: Path, rows: int) -> tuple[NDArray[np.int64], NDArray[np.float64]
     try:
         with np.load(path, allow_pickle=False) as arrays:
             labels, scores = arrays["labels"].astype(np.int64), arrays["scores"].astype(np.float64)
-    except (OSError, KeyError, ValueError):
-        return None  # a damaged cache entry is recomputed, never trusted
+    except Exception:  # any damage (empty, truncated, not a zip, wrong arrays): recompute, never trust
+        return None
     return (labels, scores) if len(labels) == rows == len(scores) else None
 
 
+def _sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
 class PredictionCache:
-    """Local-then-shared cache of model predictions on datasets."""
+    """Local-then-shared cache of model predictions on datasets.
+
+    Each cached file's sha256 is recorded on the model version (tag ``trunkml.predictions.<key>``);
+    a cached file, local or shared, is used only if it matches, so a forged or damaged cache
+    entry is recomputed from the digest-verified model instead of deciding anything.
+    """
 
     def __init__(self, registry: Registry, local_dir: Path) -> None:
         self.registry = registry
         self.local_dir = local_dir
+
+    def _expected(self, model: str, version: int, key: str) -> str | None:
+        tags = self.registry.client.get_model_version(model, str(version)).tags or {}
+        return tags.get(f"{TAG_PREFIX}{key}")
 
     def predictions(
         self,
@@ -71,47 +86,56 @@ class PredictionCache:
         texts: list[str],
     ) -> Predictions:
         """Predictions of ``model`` version ``version`` on ``texts`` (the dataset with ``dataset_sha256``)."""
-        key = cache_key(model_digest, dataset_sha256) if model_digest else None
-        local = self.local_dir / f"{key}.npz" if key else None
-        if local is not None and local.is_file() and (hit := _load(local, len(texts))):
+        if not model_digest:
+            raise IntegrityError(f"{model} version {version} has no recorded model digest; it cannot be evaluated")
+        key = cache_key(model_digest, dataset_sha256)
+        local = self.local_dir / f"{key}.npz"
+        expected = self._expected(model, version, key)
+        if expected and local.is_file() and _sha256(local) == expected and (hit := _load(local, len(texts))):
             return Predictions(*hit, source=CacheSource.LOCAL)
-        if key and run_id and (shared := self._from_shared(run_id, key, len(texts))):
+        if expected and run_id and (shared := self._from_shared(run_id, key, len(texts), expected)):
             self._save(local, *shared)
             return Predictions(*shared, source=CacheSource.SHARED)
         loaded = VerifiedModel(self.registry, model, version)
         try:
+            if loaded.digest != model_digest:
+                raise IntegrityError(
+                    f"{model} version {version}: the stored model's digest differs from the recorded one"
+                )
             labels, scores = loaded.predict(texts)
         finally:
             loaded.close()
-        if key is None or loaded.digest != model_digest:
-            key = cache_key(loaded.digest, dataset_sha256)
-            local = self.local_dir / f"{key}.npz"
-        self._save(local, labels, scores)
-        if run_id and local is not None:
-            upload_run_file(self.registry, run_id, local, REMOTE_DIR)
+        self.store(model, version, run_id, model_digest, dataset_sha256, labels, scores)
         return Predictions(labels, scores, source=CacheSource.COMPUTED)
 
     def store(
         self,
+        model: str,
+        version: int,
+        run_id: str | None,
         model_digest: str,
-        run_id: str,
         dataset_sha256: str,
         labels: NDArray[np.int64],
         scores: NDArray[np.float64],
     ) -> None:
-        """Record predictions computed elsewhere (CT evaluates the stored model on the eval set)."""
-        local = self.local_dir / f"{cache_key(model_digest, dataset_sha256)}.npz"
+        """Cache predictions (local file, shared artifact) and record their digest on the version."""
+        key = cache_key(model_digest, dataset_sha256)
+        local = self.local_dir / f"{key}.npz"
         self._save(local, np.asarray(labels, dtype=np.int64), np.asarray(scores, dtype=np.float64))
-        upload_run_file(self.registry, run_id, local, REMOTE_DIR)
+        self.registry.client.set_model_version_tag(model, str(version), f"{TAG_PREFIX}{key}", _sha256(local))
+        if run_id:
+            upload_run_file(self.registry, run_id, local, REMOTE_DIR)
 
-    def _from_shared(self, run_id: str, key: str, rows: int) -> tuple[NDArray[np.int64], NDArray[np.float64]] | None:
+    def _from_shared(
+        self, run_id: str, key: str, rows: int, expected: str
+    ) -> tuple[NDArray[np.int64], NDArray[np.float64]] | None:
         with tempfile.TemporaryDirectory() as tmp:
             path = download_run_file(self.registry, run_id, f"{REMOTE_DIR}/{key}.npz", Path(tmp))
-            return _load(path, rows) if path else None
+            if path is None or _sha256(path) != expected:
+                return None
+            return _load(path, rows)
 
-    def _save(self, path: Path | None, labels: NDArray[np.int64], scores: NDArray[np.float64]) -> None:
-        if path is None:
-            return
+    def _save(self, path: Path, labels: NDArray[np.int64], scores: NDArray[np.float64]) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         with tempfile.NamedTemporaryFile(dir=path.parent, suffix=".npz", delete=False) as handle:
             np.savez(handle, labels=labels, scores=scores)

@@ -294,9 +294,11 @@ def _run(
         mlflow.log_dict(digests, "model_digests.json")
         digest = model_digest(digests)
         version_tags = {**run_tags, tags.MODEL_DIGEST: digest, tags.ARTIFACT_DIGESTS: json.dumps(digests)}
-        _cache_eval_predictions(settings, registry, data, digest, run.info.run_id, predictions)
         report("registering")
         version = register(registry, job.spec.model, info.model_uri, run.info.run_id, version_tags)
+        _cache_eval_predictions(
+            settings, registry, data, (job.spec.model, version), digest, run.info.run_id, predictions
+        )
         kept = _keep_first(registry, job.spec.model, ct_key, version)
         mlflow.set_tag("trunkml.version", str(kept))
         if kept != version:
@@ -318,14 +320,28 @@ def _run(
 
 
 def _cache_eval_predictions(
-    settings: Settings, registry: Registry, data: PreparedData, digest: str, run_id: str, predictions: pd.DataFrame
+    settings: Settings,
+    registry: Registry,
+    data: PreparedData,
+    model: tuple[str, int],
+    digest: str,
+    run_id: str,
+    predictions: pd.DataFrame,
 ) -> None:
     """The gate needs this model's eval-set predictions: keep the ones just computed from the stored model."""
     evaluated = next(use for use in data.uses if use.role == "eval")
     if data.split is not None:  # a split's eval rows have no pointer digest of their own
         return
     cache = PredictionCache(registry, settings.home_dir / "cache" / "predictions")
-    cache.store(digest, run_id, evaluated.sha256, predictions["label"].to_numpy(), predictions["score"].to_numpy())
+    cache.store(
+        model[0],
+        model[1],
+        run_id,
+        digest,
+        evaluated.sha256,
+        predictions["label"].to_numpy(),
+        predictions["score"].to_numpy(),
+    )
 
 
 def _keep_first(registry: Registry, model: str, ct_key: str | None, version: int) -> int:
