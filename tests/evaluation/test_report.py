@@ -40,10 +40,10 @@ def report(tmp_path: Path, policy: GatePolicy) -> tuple[str, str]:
 
 def test_hostile_texts_stay_inert(tmp_path: Path) -> None:
     markdown, html = report(tmp_path, GatePolicy(min_discordant=1))
-    assert "\n## ✅" not in markdown
-    assert "![t](https://evil" not in markdown.replace("```text", "")[: markdown.index("```text")]
-    examples = markdown[markdown.index("```text") :]
-    assert all(line.startswith(("```", "[y=", "(none)", "###", "!", "")) for line in examples.splitlines())
+    assert "\n## ✅" not in markdown  # no injected heading: newlines inside texts are collapsed
+    fenced = markdown.split("```")[1::2]  # the contents of the fenced blocks
+    assert markdown.count("https://evil") == sum(block.count("https://evil") for block in fenced) > 0
+    assert all(line.startswith(("text", "[y=")) for block in fenced for line in block.strip().splitlines())
     assert "<script>" not in html
 
 
