@@ -14,7 +14,7 @@ import typer
 from pydantic import ValidationError
 
 from trunkml import __version__
-from trunkml.cli import data, demo, evaluate, models, train
+from trunkml.cli import data, demo, deploy, evaluate, models, train
 from trunkml.cli.output import err, print_error
 from trunkml.errors import EXIT_OK, EXIT_UNAVAILABLE, EXIT_USAGE, TrunkmlError, UnavailableError, UsageError
 
@@ -29,6 +29,12 @@ app.add_typer(models.app, name="models")
 app.command("train")(train.train_command)
 app.command("ct")(train.ct_command)
 app.command("evaluate")(evaluate.evaluate_command)
+app.command("approve")(deploy.approve_command)
+app.add_typer(deploy.approvals_app, name="approvals")
+app.command("promote")(deploy.promote_command)
+app.command("rollback")(deploy.rollback_command)
+app.command("history")(deploy.history_command)
+app.command("status")(deploy.status_command)
 app.command("demo")(demo.demo)
 
 

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, Self
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from trunkml.config.settings import PROJECT_FILE
 from trunkml.config.yamlfile import load_model
@@ -33,6 +33,20 @@ class GateConfig(BaseModel):
     policy: dict[str, Any] = Field(default_factory=dict, description="GatePolicy fields; defaults when empty.")
 
 
+class ApprovalRule(BaseModel):
+    """Who must approve a promotion in one environment."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    required: int = Field(default=1, ge=0, le=10, description="Approvals needed (dev may need 0).")
+    approvers: tuple[str, ...] | None = Field(default=None, description="If set, only these people count.")
+    allow_author: bool = Field(default=False, description="Count approvals by the commit's author (never in prod).")
+
+
+def _default_rules() -> dict[str, ApprovalRule]:
+    return {"dev": ApprovalRule(required=0), "test": ApprovalRule(required=1), "prod": ApprovalRule(required=1)}
+
+
 class ProjectConfig(BaseModel):
     """The parsed ``trunkml.yaml``; unknown fields are refused so typos surface at once."""
 
@@ -43,6 +57,18 @@ class ProjectConfig(BaseModel):
     model: str | None = Field(default=None, description="Default registered model for model commands.")
     data: DataPolicy = DataPolicy()
     gate: GateConfig = GateConfig()
+    approvals: dict[str, ApprovalRule] = Field(default_factory=_default_rules)
+
+    @model_validator(mode="after")
+    def _prod_needs_a_second_person(self) -> Self:
+        prod = self.approvals.get("prod")
+        if prod is not None and (prod.required < 1 or prod.allow_author):
+            raise ValueError("approvals.prod must require at least 1 approval by someone other than the author")
+        return self
+
+    def approval_rule(self, env: str) -> ApprovalRule:
+        """The rule for ``env`` (environments not listed need one approval)."""
+        return self.approvals.get(env, ApprovalRule())
 
 
 def load_project(root: Path) -> ProjectConfig:

@@ -44,6 +44,7 @@ class Settings(BaseSettings):
     * ``TRUNKML_DATA_MIRROR``: offline folder searched for dataset files (default: none).
     * ``TRUNKML_API_KEY``: serving/admin key (default: none).
     * ``TRUNKML_HTTP_TIMEOUT_S``: connect/read timeout for HTTP dataset sources (default 60).
+    * ``TRUNKML_ACTOR`` (else ``GITHUB_ACTOR``): who is approving/promoting, when ``--by`` is not given.
     """
 
     model_config = SettingsConfigDict(env_prefix="TRUNKML_", extra="ignore", frozen=True)
@@ -57,6 +58,9 @@ class Settings(BaseSettings):
     data_mirror: Path | None = None
     api_key: SecretStr | None = None
     http_timeout_s: float = Field(default=60.0, gt=0, le=3600)
+    actor: str | None = Field(
+        default=None, validation_alias=AliasChoices("TRUNKML_ACTOR", "GITHUB_ACTOR", "GITLAB_USER_LOGIN")
+    )
 
     @field_validator("data_mirror", "home", mode="before")
     @classmethod

@@ -21,11 +21,11 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 from trunkml.datasets import DataService
 from trunkml.datasets.pointer import DatasetRef
 from trunkml.errors import IntegrityError, RefusedError
-from trunkml.registry import ModelVersionRecord, Registry
+from trunkml.registry import ModelVersionRecord, Registry, lineage
 from trunkml.registry.artifacts import load_run_json
 
 PREFIX = "trunkml.gate."
-SUMMARY = f"{PREFIX}summary"
+SUMMARY = lineage.GATE_SUMMARY
 NO_CHAMPION = "none"
 
 

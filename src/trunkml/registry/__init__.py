@@ -1,5 +1,6 @@
 """Registry: the one facade over MLflow's model registry (refs, aliases, lineage)."""
 
+from trunkml.registry import lineage
 from trunkml.registry.connection import Registry
 from trunkml.registry.records import DatasetUse, ModelVersionRecord
 from trunkml.registry.versions import (
@@ -19,6 +20,7 @@ __all__ = [
     "ModelVersionRecord",
     "Registry",
     "find_by_ct_key",
+    "lineage",
     "list_records",
     "register",
     "resolve_version",

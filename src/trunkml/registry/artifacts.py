@@ -39,31 +39,40 @@ def model_digest(digests: dict[str, str]) -> str:
     return hashlib.sha256(json.dumps(digests, sort_keys=True).encode()).hexdigest()
 
 
+def verify_model_files(registry: Registry, name: str, version: int, scratch: Path) -> tuple[Path, str]:
+    """Download a version's model into ``scratch`` and check every file against the recorded digests.
+
+    Returns (local folder, model digest). No record, or any difference, raises IntegrityError.
+    """
+    details = registry.client.get_model_version(name, str(version))
+    recorded = json.loads((details.tags or {}).get(lineage.ARTIFACT_DIGESTS, "{}"))
+    if not recorded:
+        raise IntegrityError(
+            f"model {name} version {version} has no recorded artifact digests; refusing to load it unverified",
+            hint="register models through `trunkml ct` / `trunkml train`, which record them",
+        )
+    local = Path(mlflow.artifacts.download_artifacts(f"models:/{name}/{version}", dst_path=str(scratch)))
+    actual = file_digests(local)
+    if actual != recorded:
+        changed = sorted(k for k in set(actual) | set(recorded) if actual.get(k) != recorded.get(k))
+        raise IntegrityError(
+            f"model {name} version {version} does not match its recorded artifact digests: {', '.join(changed[:5])}",
+            hint="the stored model was changed after registration; do not use it",
+        )
+    return local, model_digest(actual)
+
+
 class VerifiedModel:
     """A registered model version loaded from files whose digests match the ones recorded at registration."""
 
     def __init__(self, registry: Registry, name: str, version: int) -> None:
-        details = registry.client.get_model_version(name, str(version))
-        recorded = json.loads((details.tags or {}).get(lineage.ARTIFACT_DIGESTS, "{}"))
         self._scratch = tempfile.mkdtemp(prefix="trunkml-model-")
-        local = Path(mlflow.artifacts.download_artifacts(f"models:/{name}/{version}", dst_path=self._scratch))
-        actual = file_digests(local)
-        if not recorded:
+        try:
+            local, self.digest = verify_model_files(registry, name, version, Path(self._scratch))
+            self._model = mlflow.pyfunc.load_model(str(local))
+        except BaseException:
             shutil.rmtree(self._scratch, ignore_errors=True)
-            raise IntegrityError(
-                f"model {name} version {version} has no recorded artifact digests; refusing to load it unverified",
-                hint="register models through `trunkml ct` / `trunkml train`, which record them",
-            )
-        if actual != recorded:
-            changed = sorted(k for k in set(actual) | set(recorded) if actual.get(k) != recorded.get(k))
-            shutil.rmtree(self._scratch, ignore_errors=True)
-            raise IntegrityError(
-                f"model {name} version {version} does not match its recorded artifact digests: "
-                f"{', '.join(changed[:5])}",
-                hint="the stored model was changed after registration; do not use it",
-            )
-        self.digest = model_digest(actual)
-        self._model = mlflow.pyfunc.load_model(str(local))
+            raise
 
     def predict(self, texts: list[str]) -> tuple[np.ndarray, np.ndarray]:
         """(labels, scores) for ``texts``."""

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from pydantic import BaseModel, ConfigDict
 
 
@@ -32,6 +34,7 @@ class ModelVersionRecord(BaseModel):
     git_sha: str | None = None
     git_dirty: bool | None = None
     git_branch: str | None = None
+    git_author: str | None = None
     job: str | None = None
     job_hash: str | None = None
     env_hash: str | None = None
@@ -43,6 +46,8 @@ class ModelVersionRecord(BaseModel):
     params: dict[str, str] = {}
     metrics: dict[str, float] = {}
     run_status: str | None = None
+    approvals: list[dict[str, Any]] = []
+    """Approval records on the version (``trunkml.approval.*`` tags)."""
     gate: dict[str, str] = {}
     """The latest gate decision's tags (``trunkml.gate.*``)."""
 

@@ -21,6 +21,7 @@ from trunkml.registry.records import DatasetUse, ModelVersionRecord
 ALIAS = re.compile(r"^@([A-Za-z][\w-]*)$")
 SHA = re.compile(r"^sha:([0-9a-fA-F]{4,40})$")
 MODEL_NAME = re.compile(r"^[A-Za-z0-9][\w.-]{0,127}$")
+APPROVAL_PREFIX = lineage.APPROVAL_PREFIX
 CHALLENGER = "challenger"
 CHAMPION = "champion"
 
@@ -64,6 +65,7 @@ def _record(
         git_sha=tags.get(lineage.GIT_SHA),
         git_dirty=None if dirty is None else dirty == "true",
         git_branch=tags.get(lineage.GIT_BRANCH),
+        git_author=tags.get(lineage.GIT_AUTHOR) or None,
         job=tags.get(lineage.JOB),
         job_hash=tags.get(lineage.JOB_HASH),
         env_hash=tags.get(lineage.ENV_HASH),
@@ -76,6 +78,7 @@ def _record(
         metrics={key: float(value) for key, value in run.data.metrics.items()} if run else {},
         run_status=run.info.status if run else None,
         gate={key: value for key, value in tags.items() if key.startswith("trunkml.gate.")},
+        approvals=[json.loads(value) for key, value in sorted(tags.items()) if key.startswith(APPROVAL_PREFIX)],
     )
 
 

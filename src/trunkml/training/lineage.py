@@ -20,6 +20,8 @@ class GitState(BaseModel):
     sha: str | None
     dirty: bool
     branch: str | None
+    author: str | None = None
+    """``Name <email>`` of HEAD's author: approvals must come from someone else."""
 
     @property
     def identified(self) -> bool:
@@ -45,7 +47,8 @@ def git_state(root: Path) -> GitState:
         return GitState(sha=None, dirty=True, branch=None)
     status = _git(root, "status", "--porcelain", "--untracked-files=normal") or ""
     branch = _git(root, "rev-parse", "--abbrev-ref", "HEAD")
-    return GitState(sha=sha, dirty=bool(status), branch=None if branch == "HEAD" else branch)
+    author = _git(root, "log", "-1", "--format=%an <%ae>", "HEAD")
+    return GitState(sha=sha, dirty=bool(status), branch=None if branch == "HEAD" else branch, author=author)
 
 
 def committed(root: Path, path: Path) -> bool:

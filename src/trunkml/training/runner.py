@@ -118,6 +118,7 @@ def _lineage_tags(
         tags.GIT_SHA: git.sha or tags.NO_GIT,
         tags.GIT_DIRTY: str(git.dirty).lower(),
         tags.GIT_BRANCH: git.branch or "",
+        tags.GIT_AUTHOR: git.author or "",
         tags.JOB: job.path,
         tags.JOB_HASH: job.job_hash,
         tags.ENV_HASH: env_hash,

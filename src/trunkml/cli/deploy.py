@@ -1,0 +1,180 @@
+"""``trunkml approve|approvals|promote|rollback|history|status``: getting a version to production, visibly."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Annotated, Optional
+
+import typer
+from rich.table import Table
+
+from trunkml.cli.context import load_settings
+from trunkml.cli.output import out, print_json
+from trunkml.config import Environment, Settings
+from trunkml.errors import UsageError
+
+if TYPE_CHECKING:  # these load MLflow: only when a command runs
+    from trunkml.registry.events import Event
+
+ModelOpt = Annotated[
+    Optional[str],  # noqa: UP045
+    typer.Option("--model", "-m", help="Registered model (default: 'model' in trunkml.yaml)."),
+]
+ByOpt = Annotated[
+    Optional[str],  # noqa: UP045
+    typer.Option("--by", help="Who acts (default: TRUNKML_ACTOR, else GITHUB_ACTOR)."),
+]
+EnvOpt = Annotated[
+    Optional[str],  # noqa: UP045
+    typer.Option("--env", help="Environment (default: TRUNKML_ENV)."),
+]
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON document to stdout.")]
+approvals_app = typer.Typer(help="Approvals recorded on model versions.", no_args_is_help=True)
+
+
+def _settings(env: str | None) -> Settings:
+    settings = load_settings()
+    if env is None:
+        return settings
+    try:
+        return settings.model_copy(update={"env": Environment(env)})
+    except ValueError as exc:
+        raise UsageError(f"unknown environment '{env}'", hint="use dev, test or prod") from exc
+
+
+def _actor(by: str | None, fallback: str | None) -> str:
+    actor = by or fallback
+    if not actor:
+        raise UsageError("who is acting?", hint="pass --by NAME, or set TRUNKML_ACTOR (CI: GITHUB_ACTOR is used)")
+    return actor
+
+
+def approve_command(
+    ref: Annotated[str, typer.Argument(help="Version: N, @challenger, sha:<git>.")],
+    by: ByOpt = None,
+    comment: Annotated[str, typer.Option(help="Why.")] = "",
+    env: EnvOpt = None,
+    model: ModelOpt = None,
+    json_: JsonOpt = False,
+) -> None:
+    """Record an approval of a version's current gate decision for an environment."""
+    from trunkml.approvals import approve
+    from trunkml.pipelines.promotion import resolve_model
+    from trunkml.registry import Registry, show
+
+    settings = _settings(env)
+    registry = Registry(settings)
+    record = show(registry, resolve_model(settings, model), ref)
+    approval = approve(registry, record, _actor(by, settings.actor), settings.env.value, comment)
+    print_json(approval) if json_ else out.print(
+        f"[green]approved[/] {record.ref} for '{approval.env}' by {approval.by} (decision {approval.decision[:12]})"
+    )
+
+
+@approvals_app.command("list")
+def approvals_list(
+    ref: Annotated[str, typer.Argument(help="Version (default @challenger).")] = "@challenger",
+    model: ModelOpt = None,
+    json_: JsonOpt = False,
+) -> None:
+    """List the approvals of a version, with who, when, for which environment and decision."""
+    from trunkml.approvals.records import approvals_of
+    from trunkml.pipelines.promotion import resolve_model
+    from trunkml.registry import Registry, show
+
+    settings = load_settings()
+    record = show(Registry(settings), resolve_model(settings, model), ref)
+    found = approvals_of(record)
+    if json_:
+        print_json(found)
+        return
+    table = Table("env", "by", "at (UTC)", "decision", "comment", title=f"approvals of {record.ref}")
+    for a in found:
+        table.add_row(a.env, a.by, a.at[:19], a.decision[:12], a.comment)
+    out.print(table if found else f"{record.ref} has no approvals")
+
+
+def promote_command(
+    ref: Annotated[str, typer.Argument(help="Version to promote (e.g. @challenger, 7).")],
+    by: ByOpt = None,
+    reason: Annotated[str, typer.Option(help="Why.")] = "",
+    env: EnvOpt = None,
+    model: ModelOpt = None,
+    json_: JsonOpt = False,
+) -> None:
+    """Move @champion to a version: needs a current PROMOTE gate decision, approvals, and intact artifacts."""
+    from trunkml.pipelines.promotion import promote
+
+    settings = _settings(env)
+    result = promote(settings, ref, _actor(by, settings.actor), reason, model)
+    print_json(result) if json_ else out.print(
+        f"[green]promoted[/] {result.model} v{result.version} to @champion in '{result.env}'"
+        + (f" (v{result.previous} is now @previous)" if result.previous else "")
+    )
+
+
+def rollback_command(
+    to: Annotated[Optional[str], typer.Option("--to", help="Version to return to.")] = None,  # noqa: UP045
+    reason: Annotated[str, typer.Option(help="Why.")] = "",
+    by: ByOpt = None,
+    env: EnvOpt = None,
+    model: ModelOpt = None,
+    json_: JsonOpt = False,
+) -> None:
+    """Return @champion to the previous champion (from history) or --to a version; no fresh gate needed."""
+    from trunkml.pipelines.promotion import rollback
+
+    settings = _settings(env)
+    result = rollback(settings, _actor(by, settings.actor), to, reason, model)
+    if json_:
+        print_json(result)
+        return
+    out.print(
+        f"[yellow]rolled back[/] {result.model} @champion v{result.previous} → v{result.version} in '{result.env}'"
+    )
+    for note in result.notes:
+        out.print(f"  {note}")
+
+
+def _events_table(events: list[Event], title: str) -> Table:
+    table = Table("at (UTC)", "event", "alias", "from", "to", "env", "actor", "reason", title=title)
+    for e in events:
+        table.add_row(
+            e.at[:19], e.kind, e.alias, str(e.from_version or "-"), str(e.to_version or "-"), e.env, e.actor, e.reason
+        )
+    return table
+
+
+def history_command(model: ModelOpt = None, json_: JsonOpt = False) -> None:
+    """Every promotion, rollback and approval, oldest first (stored in the registry backend)."""
+    from trunkml.pipelines.promotion import resolve_model
+    from trunkml.registry import Registry
+    from trunkml.registry.events import history
+
+    settings = load_settings()
+    name = resolve_model(settings, model)
+    events = history(Registry(settings), name)
+    print_json(events) if json_ else out.print(
+        _events_table(events, f"history of {name}") if events else f"no history for {name} yet"
+    )
+
+
+def status_command(env: EnvOpt = None, model: ModelOpt = None, json_: JsonOpt = False) -> None:
+    """Champion and challenger (versions, commits), the pending decision and approvals, the last events."""
+    from trunkml.pipelines.promotion import status
+
+    result = status(_settings(env), model)
+    if json_:
+        print_json(result)
+        return
+    out.print(f"[bold]{result.model}[/] in '{result.env}' ({result.tracking_uri})")
+    for role, record in (("champion", result.champion), ("challenger", result.challenger)):
+        out.print(f"  {role:<10} " + (f"v{record.version} @ {(record.git_sha or '-')[:8]}" if record else "-"))
+    decision = result.decision
+    out.print(
+        f"  gate       {decision['decision']} vs {decision['champion']} on {decision['eval']}"
+        if decision
+        else "  gate       no decision for the challenger yet"
+    )
+    out.print(f"  approvals  {result.approvals} of {result.approvals_required} for '{result.env}'")
+    if result.events:
+        out.print(_events_table(result.events, "last events"))

@@ -1,0 +1,231 @@
+"""Promotion, rollback and status: moving @champion only when every check holds, and saying why.
+
+``promote`` moves ``@champion`` to a version only if (a) its gate decision says promote and
+still applies (current eval pointer, current champion, current policy, intact document),
+(b) the environment's approvals are present (never the commit author's own), and (c) its
+stored artifacts still match the digests recorded at registration. Otherwise it changes
+nothing and lists every reason. The old champion keeps ``@previous``; each move is an
+event in the registry-backed history. Moves of one model are serialised (see
+``registry.aliases``) and every alias write is retried and confirmed.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict
+
+from trunkml.approvals.records import approvals_of, counted, current_decision
+from trunkml.config import Settings, load_project
+from trunkml.datasets import DataService
+from trunkml.errors import RefusedError, TrunkmlError, UsageError
+from trunkml.evaluation.evaluate import load_policy
+from trunkml.evaluation.records import require_promotable_decision, summary
+from trunkml.registry import CHALLENGER, CHAMPION, ModelVersionRecord, Registry, show
+from trunkml.registry.aliases import alias_lock, current, move_alias
+from trunkml.registry.artifacts import verify_model_files
+from trunkml.registry.events import Event, append, history
+
+PREVIOUS = "previous"
+
+
+class MoveResult(BaseModel):
+    """An alias move that happened."""
+
+    model_config = ConfigDict(frozen=True)
+
+    model: str
+    env: str
+    version: int
+    previous: int | None
+    event: Event
+    notes: list[str]
+
+
+class EnvironmentStatus(BaseModel):
+    """What `trunkml status` shows for one environment."""
+
+    model_config = ConfigDict(frozen=True)
+
+    model: str
+    env: str
+    tracking_uri: str
+    champion: ModelVersionRecord | None
+    challenger: ModelVersionRecord | None
+    decision: dict[str, object] | None
+    approvals: int
+    approvals_required: int
+    events: list[Event]
+
+
+def resolve_model(settings: Settings, model: str | None) -> str:
+    chosen = model or load_project(settings.project_root).model
+    if not chosen:
+        raise UsageError("which model?", hint="pass --model or set 'model' in trunkml.yaml")
+    return chosen
+
+
+def _artifacts_intact(registry: Registry, record: ModelVersionRecord) -> None:
+    with tempfile.TemporaryDirectory(prefix="trunkml-verify-") as scratch:
+        verify_model_files(registry, record.name, record.version, Path(scratch))
+
+
+def _checks(
+    settings: Settings, registry: Registry, record: ModelVersionRecord, env: str, champion: int | None
+) -> tuple[list[str], str]:
+    """Every reason the version may not be promoted now (empty: go), and the decision id."""
+    project = load_project(settings.project_root)
+    problems: list[str] = []
+    decision = current_decision(record) or ""
+    if champion == record.version:
+        problems.append(f"{record.ref} is already the champion")
+    try:
+        if not project.gate.eval:
+            raise UsageError("no gate.eval in trunkml.yaml: the decision cannot be checked against the eval pointer")
+        require_promotable_decision(
+            registry,
+            record,
+            DataService(settings),
+            project.gate.eval,
+            champion,
+            load_policy(settings.project_root).digest,
+        )
+    except TrunkmlError as exc:
+        problems.append(f"gate: {exc}")
+    rule = project.approval_rule(env)
+    valid, ignored = counted(record, rule, env, decision or None)
+    if len(valid) < rule.required:
+        why = "; ".join(f"{a.by}: {reason}" for a, reason in ignored)
+        problems.append(
+            f"approvals: {len(valid)} of {rule.required} needed for '{env}'"
+            + (f" (not counted: {why})" if why else "")
+            + f"; run `trunkml approve {record.version} --env {env} --by NAME`"
+        )
+    try:
+        _artifacts_intact(registry, record)
+    except TrunkmlError as exc:
+        problems.append(f"artifacts: {exc.message}")
+    return problems, decision
+
+
+def _move(
+    registry: Registry,
+    model: str,
+    env: str,
+    version: int,
+    champion: int | None,
+    kind: str,
+    actor: str,
+    reason: str,
+    decision: str,
+    notes: list[str],
+) -> MoveResult:
+    if champion is not None:
+        move_alias(registry, model, PREVIOUS, champion)
+    move_alias(registry, model, CHAMPION, version)
+    event = append(
+        registry,
+        model,
+        Event(
+            kind=kind,
+            actor=actor,
+            from_version=champion,
+            to_version=version,
+            alias=CHAMPION,
+            env=env,
+            reason=reason,
+            decision=decision,
+        ),
+    )
+    return MoveResult(model=model, env=env, version=version, previous=champion, event=event, notes=notes)
+
+
+def move_champion(
+    settings: Settings, version: int, actor: str, reason: str, kind: str = "move", model: str | None = None
+) -> MoveResult:
+    """Move ``@champion`` to ``version`` under the model's lock, with no checks (operators and tests only)."""
+    name = resolve_model(settings, model)
+    registry = Registry(settings)
+    with alias_lock(registry, name):
+        champion = current(registry, name, CHAMPION)
+        return _move(registry, name, settings.env.value, version, champion, kind, actor, reason, "", [])
+
+
+def promote(settings: Settings, ref: str, actor: str, reason: str = "", model: str | None = None) -> MoveResult:
+    """Move ``@champion`` to ``ref`` if the gate, the approvals and the artifacts all allow it."""
+    name, env = resolve_model(settings, model), settings.env.value
+    if not actor.strip():
+        raise UsageError("who promotes?", hint="pass --by NAME (CI: TRUNKML_ACTOR or GITHUB_ACTOR)")
+    registry = Registry(settings)
+    record = show(registry, name, ref)
+    with alias_lock(registry, name):
+        champion = current(registry, name, CHAMPION)
+        problems, decision = _checks(settings, registry, record, env, champion)
+        if problems:
+            raise RefusedError(
+                f"promotion of {record.ref} to @{CHAMPION} in '{env}' refused:\n  - " + "\n  - ".join(problems),
+                hint="nothing was changed",
+            )
+        return _move(registry, name, env, record.version, champion, "promote", actor, reason, decision, [])
+
+
+def _previous_champion(events: list[Event], champion: int | None) -> int | None:
+    for event in reversed(events):
+        if event.kind in {"promote", "rollback"} and event.to_version == champion:
+            return event.from_version
+    return None
+
+
+def rollback(
+    settings: Settings, actor: str, to: str | None = None, reason: str = "", model: str | None = None
+) -> MoveResult:
+    """Return ``@champion`` to the previous champion (from history) or to ``to``; no fresh gate needed."""
+    name, env = resolve_model(settings, model), settings.env.value
+    if not actor.strip():
+        raise UsageError("who rolls back?", hint="pass --by NAME (CI: TRUNKML_ACTOR or GITHUB_ACTOR)")
+    registry = Registry(settings)
+    with alias_lock(registry, name):
+        champion = current(registry, name, CHAMPION)
+        target = show(registry, name, to).version if to else _previous_champion(history(registry, name), champion)
+        if target is None:
+            raise RefusedError(f"no previous champion of {name} in the history", hint="name one with --to REF")
+        if target == champion:
+            raise RefusedError(f"version {target} is already the champion")
+        record = show(registry, name, str(target))
+        rule = load_project(settings.project_root).approval_rule(env)
+        valid, _ = counted(record, rule, env, None)
+        notes = [
+            f"rollback needs no fresh gate; the '{env}' approval rule needs {rule.required} approval(s) of "
+            f"v{target} and it has {len(valid)}"
+        ]
+        if len(valid) < rule.required:
+            raise RefusedError(notes[0], hint=f"run `trunkml approve {target} --env {env} --by NAME` first")
+        _artifacts_intact(registry, record)
+        return _move(registry, name, env, target, champion, "rollback", actor, reason or "rollback", "", notes)
+
+
+def status(settings: Settings, model: str | None = None, last: int = 10) -> EnvironmentStatus:
+    """Champion, challenger, the challenger's pending decision and approvals, and the last events."""
+    name, env = resolve_model(settings, model), settings.env.value
+    registry = Registry(settings)
+    versions = {alias: current(registry, name, alias) for alias in (CHAMPION, CHALLENGER)}
+    records = {alias: show(registry, name, str(v)) if v else None for alias, v in versions.items()}
+    challenger = records[CHALLENGER]
+    found = summary(challenger) if challenger else None
+    rule = load_project(settings.project_root).approval_rule(env)
+    approvals = counted(challenger, rule, env, current_decision(challenger))[0] if challenger else []
+    return EnvironmentStatus(
+        model=name,
+        env=env,
+        tracking_uri=registry.uri,
+        champion=records[CHAMPION],
+        challenger=challenger,
+        decision=found.model_dump() if found else None,
+        approvals=len(approvals),
+        approvals_required=rule.required,
+        events=history(registry, name)[-last:],
+    )
+
+
+__all__ = ["EnvironmentStatus", "MoveResult", "approvals_of", "move_champion", "promote", "rollback", "status"]

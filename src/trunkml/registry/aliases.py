@@ -1,0 +1,75 @@
+"""Moving aliases safely: retry on conflict, read back and confirm, one mover per model at a time.
+
+MLflow's first-time alias creation races (concurrent callers hit a UNIQUE constraint on
+SQLite and PostgreSQL). Every write here is retried with backoff and then confirmed by
+reading the alias back. Promotions of one model are serialised with a lock file beside a
+local SQLite registry (every process that uses that registry sees it); for a remote
+registry the lock is per machine, and the read-back still guarantees the final state.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from filelock import FileLock, Timeout
+from mlflow.exceptions import MlflowException
+
+from trunkml.errors import UnavailableError
+from trunkml.registry.connection import Registry
+
+ATTEMPTS = 12
+LOCK_TIMEOUT_S = 120
+
+
+def current(registry: Registry, model: str, alias: str) -> int | None:
+    """The version ``alias`` points at, or None."""
+    try:
+        return int(registry.client.get_model_version_by_alias(model, alias).version)
+    except MlflowException:
+        return None
+
+
+def move_alias(registry: Registry, model: str, alias: str, version: int) -> None:
+    """Point ``alias`` at ``version``; retried on conflicts and confirmed by reading it back."""
+    last: Exception | None = None
+    for attempt in range(ATTEMPTS):
+        try:
+            registry.client.set_registered_model_alias(model, alias, str(version))
+        except MlflowException as exc:  # e.g. UNIQUE constraint when two processes create the alias at once
+            last = exc
+        if current(registry, model, alias) == version:
+            return
+        time.sleep(min(0.05 * 2**attempt, 1.0) * (0.5 + random.random()))
+    raise UnavailableError(f"could not move @{alias} of {model} to version {version}: {last}")
+
+
+def remove_alias(registry: Registry, model: str, alias: str) -> None:
+    """Delete ``alias`` if it exists."""
+    try:
+        registry.client.delete_registered_model_alias(model, alias)
+    except MlflowException:
+        return
+
+
+def _lock_path(registry: Registry, model: str) -> Path:
+    parts = urlsplit(registry.uri)
+    if parts.scheme == "sqlite":
+        return Path(parts.path).with_name(f"{Path(parts.path).name}.{model}.aliases.lock")
+    return registry.settings.home_dir / "locks" / f"aliases-{model}.lock"
+
+
+@contextmanager
+def alias_lock(registry: Registry, model: str) -> Iterator[None]:
+    """Serialise alias moves (promote, rollback) of one model."""
+    path = _lock_path(registry, model)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        with FileLock(str(path), timeout=LOCK_TIMEOUT_S):
+            yield
+    except Timeout as exc:
+        raise UnavailableError(f"another promotion of {model} has held the lock for {LOCK_TIMEOUT_S} s") from exc

@@ -1,0 +1,64 @@
+"""A project whose story has a clear promotion: a weak v1, a strong v2 and a regressed v3."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from collections.abc import Callable
+
+import pytest
+
+from tests.conftest import REPO_ROOT, Project
+
+PROJECT = """\
+name: promo
+model: promo-model
+data:
+  max_eval_overlap: 0.05
+gate:
+  eval: pool-eval
+  policy:
+    min_discordant: 5
+    cold_start_floors: {recall: 0.5, precision: 0.5}
+"""
+JOB = """\
+model: promo-model
+entrypoint: hatedetection.train:train
+code_dir: src
+inputs:
+  train: tiny
+  eval: pool-eval
+params: params.yaml
+"""
+
+
+def git(project: Project, *args: str) -> str:
+    command = ["git", "-c", "user.name=Dev", "-c", "user.email=dev@example.org", *args]
+    return subprocess.run(command, cwd=project.root, capture_output=True, text=True, check=True).stdout.strip()
+
+
+@pytest.fixture
+def promo(make_project: Callable[..., Project]) -> Project:
+    """Committed project; v1 (CT on 300 rows) and v2 (1,500 rows) registered, neither evaluated yet."""
+    project = make_project(project_yaml=PROJECT)
+    shutil.copytree(
+        REPO_ROOT / "src" / "hatedetection",
+        project.root / "src" / "hatedetection",
+        ignore=shutil.ignore_patterns("__pycache__"),
+    )
+    (project.root / "jobs" / "promo-model").mkdir(parents=True)
+    (project.root / "jobs" / "promo-model" / "train.yaml").write_text(JOB, encoding="utf-8")
+    (project.root / "jobs" / "promo-model" / "params.yaml").write_text("cv_folds: 2\n", encoding="utf-8")
+    (project.root / ".gitignore").write_text(".trunkml/\n__pycache__/\n", encoding="utf-8")
+    for args in (
+        ("synth", "--rows", "2000", "--seed", "5", "--add", "pool"),
+        ("split", "pool", "--eval-fraction", "0.25", "--add", "pool"),
+        ("synth", "--rows", "120", "--seed", "9", "--add", "tiny"),
+    ):
+        assert project.cli("data", *args).code == 0
+    git(project, "init", "-q", "-b", "main")
+    git(project, "add", "-A")
+    git(project, "commit", "-qm", "A")
+    assert project.cli("ct", "promo-model").code == 0
+    assert project.cli("train", "promo-model", "--input", "train=pool-train").code == 0
+    return project

@@ -1,0 +1,112 @@
+"""approve → promote → history → rollback → status, and every refusal leaves the aliases alone."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.conftest import Project
+from trunkml.registry import Registry
+from trunkml.registry.aliases import current
+
+
+def champion(project: Project) -> int | None:
+    return current(Registry(project.settings()), "promo-model", "champion")
+
+
+def test_the_whole_cycle(promo: Project) -> None:
+    assert promo.cli("evaluate", "--challenger", "1", "--champion", "@champion").code == 0  # cold start
+    first = promo.cli("promote", "1", "--by", "alice", "--reason", "first champion", "--json")
+    assert first.code == 0, first.stderr
+    assert (first.json()["version"], first.json()["previous"]) == (1, None)
+
+    gate = promo.cli("evaluate", "--challenger", "2", "--json").json()
+    assert gate["decision"]["promote"], gate["decision"]["reasons"]
+    assert gate["champion"] == 1
+    second = promo.cli("promote", "@challenger", "--by", "alice", "--json").json()
+    assert (second["version"], second["previous"]) == (2, 1)
+    assert current(Registry(promo.settings()), "promo-model", "previous") == 1
+
+    back = promo.cli("rollback", "--by", "bob", "--reason", "latency regression", "--json")
+    assert back.code == 0, back.stderr
+    assert (back.json()["version"], back.json()["previous"]) == (1, 2)
+    assert champion(promo) == 1
+
+    events = promo.cli("history", "--json").json()
+    assert [(e["kind"], e["from_version"], e["to_version"]) for e in events] == [
+        ("promote", None, 1),
+        ("promote", 1, 2),
+        ("rollback", 2, 1),
+    ]
+    assert events[2]["actor"] == "bob"
+    assert events[2]["reason"] == "latency regression"
+    status = promo.cli("status", "--json").json()
+    assert status["champion"]["version"] == 1
+    assert status["challenger"]["version"] == 2
+    assert [e["kind"] for e in status["events"]][-1] == "rollback"
+    human = promo.cli("status").stdout
+    assert "champion" in human
+    assert "rollback" in human
+
+
+def test_refusals_leave_the_champion_alone(promo: Project, monkeypatch: pytest.MonkeyPatch) -> None:
+    no_decision = promo.cli("promote", "1", "--by", "alice")
+    assert no_decision.code == 1
+    assert "has no gate decision" in no_decision.stderr
+    assert champion(promo) is None
+
+    assert promo.cli("evaluate", "--challenger", "1").code == 0
+    assert promo.cli("promote", "1", "--by", "alice").code == 0
+    assert promo.cli("train", "promo-model", "--input", "train=pool-train", "--param", "C=0.05").code == 0  # v3
+    rejected_gate = promo.cli("evaluate", "--challenger", "3", "--json").json()
+    assert rejected_gate["decision"]["promote"] is False
+    rejected = promo.cli("promote", "3", "--by", "alice")
+    assert rejected.code == 1
+    assert "gate decision is 'reject'" in rejected.stderr
+
+    assert promo.cli("evaluate", "--challenger", "2").code == 0
+    monkeypatch.setenv("TRUNKML_ENV", "test")  # test needs one approval
+    missing = promo.cli("promote", "2", "--by", "alice")
+    assert missing.code == 1
+    assert "approvals: 0 of 1 needed for 'test'" in missing.stderr
+    assert promo.cli("approve", "2", "--by", "Dev").code == 0  # the commit's author: does not count
+    own = promo.cli("promote", "2", "--by", "alice")
+    assert own.code == 1
+    assert "Dev: Dev is the commit's author" in own.stderr
+    assert champion(promo) == 1
+
+    assert promo.cli("data", "synth", "--rows", "400", "--seed", "77", "--add", "other").code == 0
+    assert promo.cli("data", "split", "other", "--add", "pool").code == 0  # pool-eval moves on
+    stale = promo.cli("promote", "2", "--by", "alice")
+    assert stale.code == 1
+    assert "was made on eval data" in stale.stderr
+    assert champion(promo) == 1
+
+
+def test_approval_by_someone_else_lets_it_through(promo: Project, monkeypatch: pytest.MonkeyPatch) -> None:
+    assert promo.cli("evaluate", "--challenger", "1").code == 0
+    monkeypatch.setenv("TRUNKML_ENV", "prod")
+    monkeypatch.setenv("GITHUB_ACTOR", "carol")
+    approved = promo.cli("approve", "1", "--comment", "looks good", "--json")
+    assert approved.code == 0
+    assert approved.json()["by"] == "carol"
+    listed = promo.cli("approvals", "list", "1", "--json").json()
+    assert [(a["by"], a["env"]) for a in listed] == [("carol", "prod")]
+    assert promo.cli("promote", "1").code == 0  # the actor comes from GITHUB_ACTOR
+    assert champion(promo) == 1
+
+
+def test_a_tampered_artifact_is_refused(promo: Project) -> None:
+    assert promo.cli("evaluate", "--challenger", "1").code == 0
+    [stored] = list((promo.root / ".trunkml" / "artifacts").rglob("linear.npz"))[:1]
+    stored.write_bytes(stored.read_bytes() + b"\0")
+    result = promo.cli("promote", "1", "--by", "alice")
+    assert result.code == 1
+    assert "does not match its recorded artifact digests" in result.stderr
+    assert champion(promo) is None
+
+
+def test_rollback_with_no_history_is_a_clear_refusal(promo: Project) -> None:
+    result = promo.cli("rollback", "--by", "alice")
+    assert result.code == 1
+    assert "no previous champion of promo-model in the history" in result.stderr
+    assert "--to REF" in result.stderr
