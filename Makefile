@@ -43,6 +43,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/hashing.py
 	$(BIN)/python bench/quality.py
 	$(BIN)/python bench/gate.py
+	$(BIN)/python bench/promotion.py
 
 # Re-resolve the pinned, hashed dependency set after changing pyproject.toml.
 lock: $(STAMP)

@@ -1,0 +1,63 @@
+"""16 processes move @champion concurrently for 10 rounds on SQLite: no errors reach users, one event per move."""
+
+from __future__ import annotations
+
+import itertools
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import Project
+from trunkml.registry import Registry
+from trunkml.registry.aliases import current
+from trunkml.registry.events import history
+
+WORKER = Path(__file__).with_name("promotion_worker.py")
+
+
+def run_workers(project: Project, processes: int, rounds: int, mode: str) -> list[dict[str, object]]:
+    script = project.root / "worker.py"
+    script.write_text(WORKER, encoding="utf-8")
+    procs = [
+        subprocess.Popen(
+            [sys.executable, str(script), str(seed), str(rounds), mode],
+            cwd=project.root,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for seed in range(processes)
+    ]
+    results = []
+    for proc in procs:
+        out, err = proc.communicate(timeout=600)
+        assert proc.returncode == 0, err[-2000:]
+        results.append(json.loads(out.strip().splitlines()[-1]))
+    return results
+
+
+@pytest.mark.slow
+def test_sixteen_processes_move_the_champion_for_ten_rounds(promo: Project) -> None:
+    results = run_workers(promo, processes=16, rounds=10, mode="champion")
+    assert [error for r in results for error in r["errors"]] == []  # type: ignore[attr-defined]
+    moves = sum(int(r["moves"]) for r in results)  # type: ignore[call-overload]
+    assert moves == 160
+    registry = Registry(promo.settings())
+    assert current(registry, "promo-model", "champion") in {1, 2}
+    events = [e for e in history(registry, "promo-model") if e.kind == "move"]
+    assert len(events) == moves
+    # serialised: each move starts from where the previous one left the champion
+    assert all(later.from_version == earlier.to_version for earlier, later in itertools.pairwise(events))
+    assert events[-1].to_version == current(registry, "promo-model", "champion")
+    (Path(promo.root) / "concurrency.json").write_text(json.dumps(results), encoding="utf-8")
+
+
+@pytest.mark.slow
+def test_first_time_alias_creation_races_are_absorbed(promo: Project) -> None:
+    results = run_workers(promo, processes=16, rounds=3, mode="fresh")
+    assert [error for r in results for error in r["errors"]] == []  # type: ignore[attr-defined]
+    registry = Registry(promo.settings())
+    assert all(current(registry, "promo-model", f"fresh-{i}") in {1, 2} for i in range(3))
