@@ -31,6 +31,9 @@ def test_demo_runs_offline_and_every_step_is_as_expected(project: Project) -> No
     assert "reused" in ct_steps[1]
     gates = [step["detail"].split(":")[0] for step in report["steps"] if step["name"].startswith("trunkml evaluate")]
     assert gates == ["PROMOTE", "PROMOTE", "REJECT"]
+    assert steps["trunkml promote 3"]["detail"].startswith("refused, @champion unchanged")
+    assert steps["trunkml rollback"]["detail"] == "@champion v2 → v1"
+    assert "champion v1" in steps["trunkml status"]["detail"]
     workspace = Path(report["workdir"])
     assert (workspace / "datasets/demo-tweets/versions/2.yaml").is_file()
     assert (workspace / ".git").is_dir()

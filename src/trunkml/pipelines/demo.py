@@ -14,11 +14,14 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict
 
+from trunkml.approvals import approve
 from trunkml.config import Settings
 from trunkml.config.settings import PROJECT_FILE
 from trunkml.datasets import DataService, SynthSpec, synth_dataset
 from trunkml.errors import NotFoundError, RefusedError, UnavailableError, UsageError
 from trunkml.evaluation.evaluate import EvaluateRequest, evaluate
+from trunkml.pipelines.promotion import promote, rollback, status
+from trunkml.registry import Registry, show
 from trunkml.training.runner import TrainRequest, train
 
 MARKER = ".trunkml-demo"
@@ -199,6 +202,39 @@ class _Story:
             f"(report {result.reports['html']})",
         )
 
+    def approve_and_promote(self, version: int, reviewer: str) -> None:
+        settings = self.service.settings
+        registry = Registry(settings)
+        record = show(registry, "demo-hate-speech", str(version))
+        approve(registry, record, reviewer, settings.env.value, "reviewed the gate report")
+        result = promote(settings, str(version), actor=reviewer, reason="gate passed and approved")
+        previous = f" (v{result.previous} keeps @previous)" if result.previous else ""
+        self.record(
+            f"trunkml approve {version} && trunkml promote {version}",
+            result.version == version,
+            f"{reviewer} approved; @champion is v{version}{previous}",
+        )
+
+    def refuse_promotion(self, version: int, reviewer: str) -> None:
+        try:
+            promote(self.service.settings, str(version), actor=reviewer)
+        except RefusedError as exc:
+            self.record(
+                f"trunkml promote {version}", True, f"refused, @champion unchanged: {exc.message.splitlines()[1]}"
+            )
+            return
+        self.record(f"trunkml promote {version}", False, "was promoted although the gate rejected it")
+
+    def rollback(self, expect: int) -> None:
+        result = rollback(self.service.settings, actor="on-call", reason="demo: return to the previous champion")
+        self.record("trunkml rollback", result.version == expect, f"@champion v{result.previous} → v{result.version}")
+
+    def status(self) -> None:
+        found = status(self.service.settings)
+        champion = found.champion.version if found.champion else None
+        kinds = ", ".join(e.kind for e in found.events)
+        self.record("trunkml status", champion is not None, f"champion v{champion}; history: {kinds}")
+
     def pull(self, ref: str) -> None:
         summary = self.service.pull([ref])
         result = summary.results[0]
@@ -225,6 +261,7 @@ def run_demo(workdir: Path, source_project: Path, emit: Emit, report: Report) ->
     story.ct(expect_version=1, expect_reused=False)
     story.ct(expect_version=1, expect_reused=True)
     story.evaluate("@champion", expect_promote=True)
+    story.approve_and_promote(1, reviewer="reviewer")
     # Data is verified on every read: a flipped byte fails closed, pull restores it.
     story.tamper("demo-eval")
     story.verify(["demo-eval"], expect_ok=False)
@@ -234,13 +271,17 @@ def run_demo(workdir: Path, source_project: Path, emit: Emit, report: Report) ->
     story.add_synthetic("demo-tweets", SynthSpec(rows=3000, seed=8))
     story.commit("B: more training data")
     story.ct(expect_version=2, expect_reused=False)
-    story.evaluate("1", expect_promote=True)
+    story.evaluate("@champion", expect_promote=True)
+    story.approve_and_promote(2, reviewer="reviewer")
     story.verify(["demo-tweets@1", "demo-tweets@2"], expect_ok=True)
     # Commit C: a regression (far too much regularisation) -> v3 -> the gate rejects it.
     story.set_param("C", "0.05")
     story.commit("C: stronger regularisation")
     story.ct(expect_version=3, expect_reused=False)
-    story.evaluate("2", expect_promote=False)
+    story.evaluate("@champion", expect_promote=False)
+    story.refuse_promotion(3, reviewer="reviewer")
+    story.rollback(expect=1)
+    story.status()
     report_ = DemoReport(workdir=str(workdir), steps=story.steps)
     if not report_.ok:
         raise RefusedError("the demo did not behave as expected", hint="see the steps above")
