@@ -19,11 +19,9 @@ WORKER = Path(__file__).with_name("promotion_worker.py")
 
 
 def run_workers(project: Project, processes: int, rounds: int, mode: str) -> list[dict[str, object]]:
-    script = project.root / "worker.py"
-    script.write_text(WORKER, encoding="utf-8")
     procs = [
         subprocess.Popen(
-            [sys.executable, str(script), str(seed), str(rounds), mode],
+            [sys.executable, str(WORKER), str(seed), str(rounds), mode],
             cwd=project.root,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,

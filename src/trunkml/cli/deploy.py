@@ -9,7 +9,7 @@ from rich.table import Table
 
 from trunkml.cli.context import load_settings
 from trunkml.cli.output import out, print_json
-from trunkml.config import Environment, Settings
+from trunkml.config import Settings
 from trunkml.errors import UsageError
 
 if TYPE_CHECKING:  # these load MLflow: only when a command runs
@@ -32,13 +32,11 @@ approvals_app = typer.Typer(help="Approvals recorded on model versions.", no_arg
 
 
 def _settings(env: str | None) -> Settings:
+    """Settings of ``env`` (default TRUNKML_ENV), with that environment's registry from trunkml.yaml."""
+    from trunkml.pipelines.environments import settings_for
+
     settings = load_settings()
-    if env is None:
-        return settings
-    try:
-        return settings.model_copy(update={"env": Environment(env)})
-    except ValueError as exc:
-        raise UsageError(f"unknown environment '{env}'", hint="use dev, test or prod") from exc
+    return settings_for(settings, env or settings.env.value)
 
 
 def _actor(by: str | None, fallback: str | None) -> str:
@@ -98,14 +96,25 @@ def promote_command(
     by: ByOpt = None,
     reason: Annotated[str, typer.Option(help="Why.")] = "",
     env: EnvOpt = None,
+    source: Annotated[Optional[str], typer.Option("--from", help="Copy from this environment's registry...")] = None,  # noqa: UP045
+    target: Annotated[Optional[str], typer.Option("--to", help="...into this one, then promote there.")] = None,  # noqa: UP045
     model: ModelOpt = None,
     json_: JsonOpt = False,
 ) -> None:
     """Move @champion to a version: needs a current PROMOTE gate decision, approvals, and intact artifacts."""
+    from trunkml.pipelines.environments import promote_across
     from trunkml.pipelines.promotion import promote
 
+    if (source is None) != (target is None):
+        raise UsageError("--from and --to go together", hint="e.g. trunkml promote 7 --from dev --to prod")
     settings = _settings(env)
-    result = promote(settings, ref, _actor(by, settings.actor), reason, model)
+    actor = _actor(by, settings.actor)
+    if source and target:
+        result = promote_across(settings, ref, source, target, actor, reason, model)
+    else:
+        result = promote(settings, ref, actor, reason, model)
+    for note in [] if json_ else result.notes:
+        out.print(f"  {note}")
     print_json(result) if json_ else out.print(
         f"[green]promoted[/] {result.model} v{result.version} to @champion in '{result.env}'"
         + (f" (v{result.previous} is now @previous)" if result.previous else "")

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 from typing import Any, Self
+from urllib.parse import urlsplit
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from trunkml.config.settings import PROJECT_FILE
 from trunkml.config.yamlfile import load_model
@@ -43,6 +44,23 @@ class ApprovalRule(BaseModel):
     allow_author: bool = Field(default=False, description="Count approvals by the commit's author (never in prod).")
 
 
+class EnvironmentConfig(BaseModel):
+    """One deployment environment's registry (tracking URI); unset means MLFLOW_TRACKING_URI or the default."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    tracking_uri: str | None = Field(
+        default=None, description="MLflow tracking/registry URI; relative sqlite paths are under TRUNKML_HOME."
+    )
+
+    @field_validator("tracking_uri")
+    @classmethod
+    def _no_secrets(cls, value: str | None) -> str | None:
+        if value and urlsplit(value).password:
+            raise ValueError("must not contain a password: put credentials in the environment, not in YAML")
+        return value
+
+
 def _default_rules() -> dict[str, ApprovalRule]:
     return {"dev": ApprovalRule(required=0), "test": ApprovalRule(required=1), "prod": ApprovalRule(required=1)}
 
@@ -58,6 +76,7 @@ class ProjectConfig(BaseModel):
     data: DataPolicy = DataPolicy()
     gate: GateConfig = GateConfig()
     approvals: dict[str, ApprovalRule] = Field(default_factory=_default_rules)
+    environments: dict[str, EnvironmentConfig] = Field(default_factory=dict)
 
     @model_validator(mode="after")
     def _prod_needs_a_second_person(self) -> Self:

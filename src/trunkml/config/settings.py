@@ -108,6 +108,16 @@ class Settings(BaseSettings):
         mirror = self.data_mirror
         return (mirror if mirror.is_absolute() else self.project_root / mirror).resolve()
 
+    def for_environment(self, env: Environment, tracking_uri: str | None) -> Settings:
+        """These settings for another environment, with its registry if the project names one.
+
+        A relative ``sqlite:///path`` is taken under ``TRUNKML_HOME``, so project files stay machine-independent.
+        """
+        uri = tracking_uri
+        if uri and uri.startswith("sqlite:///") and not uri.startswith("sqlite:////"):
+            uri = f"sqlite:///{self.home_dir / uri.removeprefix('sqlite:///')}"
+        return self.model_copy(update={"env": env, "mlflow_tracking_uri": uri or self.mlflow_tracking_uri})
+
     @property
     def datasets_dir(self) -> Path:
         """Folder of dataset pointers, ``<project>/datasets``."""

@@ -17,8 +17,10 @@ from mlflow.exceptions import MlflowException
 from trunkml.errors import IntegrityError
 from trunkml.registry import lineage
 from trunkml.registry.connection import Registry
+from trunkml.registry.records import ModelVersionRecord
 
 MLFLOW_WRITTEN = frozenset({"registered_model_meta"})
+COPIED_FROM = "trunkml.copied_from"
 
 
 def file_digests(folder: Path) -> dict[str, str]:
@@ -51,6 +53,7 @@ def verify_model_files(registry: Registry, name: str, version: int, scratch: Pat
             f"model {name} version {version} has no recorded artifact digests; refusing to load it unverified",
             hint="register models through `trunkml ct` / `trunkml train`, which record them",
         )
+    registry.activate()
     local = Path(mlflow.artifacts.download_artifacts(f"models:/{name}/{version}", dst_path=str(scratch)))
     actual = file_digests(local)
     if actual != recorded:
@@ -115,3 +118,18 @@ def load_run_json(registry: Registry, run_id: str, artifact_file: str) -> dict[s
     with tempfile.TemporaryDirectory() as tmp:
         path = download_run_file(registry, run_id, artifact_file, Path(tmp))
         return json.loads(path.read_text(encoding="utf-8")) if path else None
+
+
+def copy_version(target: Registry, name: str, local: Path, record: ModelVersionRecord, origin: str) -> int:
+    """Register the files in ``local`` in ``target`` with ``record``'s tags (or find the earlier copy of ``origin``)."""
+    from trunkml.registry.versions import all_versions, register
+
+    for version in all_versions(target, name):
+        if (version.tags or {}).get(COPIED_FROM) == origin:
+            return int(version.version)
+    experiment = target.experiment_id(name)
+    run = target.client.create_run(experiment, run_name=f"copy of {origin}", tags={COPIED_FROM: origin})
+    target.client.log_artifacts(run.info.run_id, str(local), "model")
+    target.client.set_terminated(run.info.run_id)
+    tags = {**record.tags_for_copy(), COPIED_FROM: origin}
+    return register(target, name, f"{run.info.artifact_uri}/model", run.info.run_id, tags)

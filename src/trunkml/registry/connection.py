@@ -9,6 +9,7 @@ of MLflow's long retry loop.
 from __future__ import annotations
 
 import logging
+import os
 import warnings
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -37,6 +38,25 @@ def redact(uri: str) -> str:
 def _scrub(text: str, uri: str) -> str:
     password = urlsplit(uri).password
     return text.replace(password, "***") if password else text
+
+
+MLFLOW_URI_VARIABLES = ("MLFLOW_TRACKING_URI", "MLFLOW_REGISTRY_URI")
+
+
+def _point_mlflow_at(uri: str) -> None:
+    """Set MLflow's module-level URIs without leaking them into this process's environment.
+
+    ``mlflow.set_tracking_uri`` also writes ``MLFLOW_TRACKING_URI`` into ``os.environ``; left there,
+    every later ``Settings()`` in the process would silently use whichever registry was opened last.
+    """
+    saved = {name: os.environ.get(name) for name in MLFLOW_URI_VARIABLES}
+    mlflow.set_tracking_uri(uri)
+    mlflow.set_registry_uri(uri)
+    for name, value in saved.items():
+        if value is None:
+            os.environ.pop(name, None)
+        else:
+            os.environ[name] = value
 
 
 def _quiet_mlflow() -> None:
@@ -78,8 +98,7 @@ class Registry:
             _preflight_http(self.uri)
         elif scheme == "sqlite":
             _preflight_sqlite(self.uri)
-        mlflow.set_tracking_uri(self.uri)
-        mlflow.set_registry_uri(self.uri)
+        _point_mlflow_at(self.uri)
         self.client = self._client()
 
     def _client(self) -> MlflowClient:
@@ -92,6 +111,13 @@ class Registry:
                 hint="check MLFLOW_TRACKING_URI and that the store is reachable",
             ) from exc
         return client
+
+    def activate(self) -> None:
+        """Make this registry the one MLflow's module-level API (models:/ URIs, loading) talks to.
+
+        Needed when one process talks to two registries (promotion across environments).
+        """
+        _point_mlflow_at(self.uri)
 
     @property
     def artifact_root(self) -> str | None:

@@ -51,6 +51,13 @@ class ModelVersionRecord(BaseModel):
     gate: dict[str, str] = {}
     """The latest gate decision's tags (``trunkml.gate.*``)."""
 
+    raw_tags: dict[str, str] = {}
+    """Every ``trunkml.*`` tag of the version, as stored."""
+
+    def tags_for_copy(self) -> dict[str, str]:
+        """The lineage, digest, gate and approval tags to carry into another registry."""
+        return dict(self.raw_tags)
+
     @property
     def ref(self) -> str:
         """``name/version`` for messages."""

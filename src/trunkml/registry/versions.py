@@ -79,6 +79,7 @@ def _record(
         run_status=run.info.status if run else None,
         gate={key: value for key, value in tags.items() if key.startswith("trunkml.gate.")},
         approvals=[json.loads(value) for key, value in sorted(tags.items()) if key.startswith(APPROVAL_PREFIX)],
+        raw_tags={key: value for key, value in tags.items() if key.startswith(lineage.PREFIX)},
     )
 
 

@@ -1,0 +1,45 @@
+"""Promotion from dev to prod across two separate SQLite registries: copy, then the target's policy."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.conftest import Project
+from trunkml.pipelines.environments import settings_for
+from trunkml.registry import Registry, show
+from trunkml.registry.aliases import current
+from trunkml.registry.events import history
+
+
+@pytest.mark.slow
+def test_promote_from_dev_to_prod(promo: Project) -> None:
+    with (promo.root / "trunkml.yaml").open("a", encoding="utf-8") as handle:
+        handle.write("environments:\n  prod: {tracking_uri: 'sqlite:///prod/mlflow.db'}\n")
+    assert promo.cli("evaluate", "--challenger", "1").code == 0
+    prod = settings_for(promo.settings(), "prod")
+    assert prod.tracking_uri.endswith(".trunkml/prod/mlflow.db")
+    assert prod.tracking_uri != promo.settings().tracking_uri
+
+    needs = promo.cli("promote", "1", "--from", "dev", "--to", "prod", "--by", "alice")
+    assert needs.code == 1
+    assert "copied promo-model v1 from 'dev' to 'prod' as v1" in needs.stderr
+    assert "needs 1 approval(s) and has 0" in needs.stderr
+    target = Registry(prod)
+    assert current(target, "promo-model", "champion") is None
+
+    assert promo.cli("approve", "1", "--env", "prod", "--by", "carol").code == 0  # on the prod copy
+    done = promo.cli("promote", "1", "--from", "dev", "--to", "prod", "--by", "alice", "--json")
+    assert done.code == 0, done.stderr
+    assert done.json()["env"] == "prod"
+    assert current(target, "promo-model", "champion") == 1
+    copied = show(target, "promo-model", "1")
+    source = show(Registry(promo.settings()), "promo-model", "1")
+    assert copied.git_sha == source.git_sha
+    assert copied.artifact_digests == source.artifact_digests
+    assert copied.gate["trunkml.gate.summary"] == source.gate["trunkml.gate.summary"]
+    assert [a["by"] for a in copied.approvals] == ["carol"]
+    assert [e.kind for e in history(target, "promo-model")] == ["approve", "promote"]
+    assert current(Registry(promo.settings()), "promo-model", "champion") is None  # dev untouched
+    again = promo.cli("promote", "1", "--from", "dev", "--to", "prod", "--by", "alice")
+    assert again.code == 1
+    assert "already the champion in 'prod'" in again.stderr
