@@ -129,7 +129,10 @@ class Registry:
 
     def experiment_id(self, model_name: str) -> str:
         """Return (creating if needed) the experiment that holds the runs of ``model_name``."""
-        name = f"{EXPERIMENT_PREFIX}{model_name}"
+        return self.ensure_experiment(f"{EXPERIMENT_PREFIX}{model_name}")
+
+    def ensure_experiment(self, name: str) -> str:
+        """The id of experiment ``name``, created (with this registry's artifact root) if missing."""
         found = self.client.get_experiment_by_name(name)
         if found is not None:
             return str(found.experiment_id)

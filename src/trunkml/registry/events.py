@@ -10,7 +10,6 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from mlflow.entities import RunStatus
-from mlflow.exceptions import MlflowException
 from pydantic import BaseModel, ConfigDict
 
 from trunkml.registry.connection import Registry
@@ -36,19 +35,6 @@ class Event(BaseModel):
     id: str = ""
 
 
-def _experiment(registry: Registry, model: str) -> str:
-    name = f"{EXPERIMENT}{model}"
-    found = registry.client.get_experiment_by_name(name)
-    if found is not None:
-        return str(found.experiment_id)
-    try:
-        return str(registry.client.create_experiment(name, artifact_location=registry.artifact_root))
-    except MlflowException:  # created concurrently
-        again = registry.client.get_experiment_by_name(name)
-        assert again is not None
-        return str(again.experiment_id)
-
-
 def append(registry: Registry, model: str, event: Event) -> Event:
     """Write ``event`` (its time is set now) and return it with its id."""
     at = datetime.now(UTC).isoformat()
@@ -58,7 +44,9 @@ def append(registry: Registry, model: str, event: Event) -> Event:
     }
     tags["trunkml.event.at"] = at
     run = registry.client.create_run(
-        _experiment(registry, model), tags=tags, run_name=f"{event.kind} v{event.from_version}→v{event.to_version}"
+        registry.ensure_experiment(f"{EXPERIMENT}{model}"),
+        tags=tags,
+        run_name=f"{event.kind} v{event.from_version}→v{event.to_version}",
     )
     registry.client.set_terminated(run.info.run_id, RunStatus.to_string(RunStatus.FINISHED))
     return event.model_copy(update={"at": at, "id": run.info.run_id})
