@@ -43,3 +43,15 @@ def test_promote_from_dev_to_prod(promo: Project) -> None:
     again = promo.cli("promote", "1", "--from", "dev", "--to", "prod", "--by", "alice")
     assert again.code == 1
     assert "already the champion in 'prod'" in again.stderr
+
+
+@pytest.mark.slow
+def test_the_cross_environment_path_runs_the_same_gate_checks(promo: Project) -> None:
+    with (promo.root / "trunkml.yaml").open("a", encoding="utf-8") as handle:
+        handle.write("environments:\n  prod: {tracking_uri: 'sqlite:///prod/mlflow.db'}\n")
+    assert promo.cli("evaluate", "--challenger", "1").code == 0
+    assert promo.cli("data", "split", "pool", "--eval-fraction", "0.3", "--add", "pool").code == 0  # pool-eval@2
+    stale = promo.cli("promote", "1", "--from", "dev", "--to", "prod", "--by", "ops")
+    assert stale.code == 1
+    assert "was made on eval data" in stale.stderr
+    assert current(Registry(settings_for(promo.settings(), "prod")), "promo-model", "champion") is None

@@ -106,7 +106,45 @@ def test_a_tampered_artifact_is_refused(promo: Project) -> None:
 
 
 def test_rollback_with_no_history_is_a_clear_refusal(promo: Project) -> None:
+    assert promo.cli("evaluate", "--challenger", "1").code == 0
+    assert promo.cli("promote", "1", "--by", "alice").code == 0  # a champion, but no earlier one
     result = promo.cli("rollback", "--by", "alice")
     assert result.code == 1
     assert "no previous champion of promo-model in the history" in result.stderr
     assert "--to REF" in result.stderr
+
+
+def test_self_approval_in_any_form_and_double_approvals_do_not_count(
+    promo: Project, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assert promo.cli("evaluate", "--challenger", "1").code == 0
+    monkeypatch.setenv("TRUNKML_ENV", "prod")
+    for who in ("Dev <dev@example.org>", "<dev@example.org>", "DEV@example.org"):
+        assert promo.cli("approve", "1", "--by", who).code == 0
+    refused = promo.cli("promote", "1", "--by", "ops")
+    assert refused.code == 1
+    assert "is the commit's author" in refused.stderr
+    assert champion(promo) is None
+    from trunkml.approvals.records import identity_key, is_author
+
+    assert is_author(" dev ", "Dev <dev@example.org>")
+    assert not is_author("alice", "Dev <dev@example.org>")
+    assert identity_key("alice@corp.example") == identity_key("Alice <alice@corp.example>")
+
+
+def test_rollback_only_returns_to_a_former_champion(promo: Project) -> None:
+    none_yet = promo.cli("rollback", "--to", "2", "--by", "ops")
+    assert none_yet.code == 1
+    assert "has no champion to roll back" in none_yet.stderr
+    assert promo.cli("evaluate", "--challenger", "1").code == 0
+    assert promo.cli("promote", "1", "--by", "ops").code == 0
+    never = promo.cli("rollback", "--to", "2", "--by", "ops")
+    assert never.code == 1
+    assert "was never the champion" in never.stderr
+    assert champion(promo) == 1
+
+
+def test_an_environment_without_its_own_registry_is_refused(promo: Project) -> None:
+    result = promo.cli("promote", "1", "--env", "prod", "--by", "ops")
+    assert result.code == 2
+    assert "has no registry of its own" in result.stderr

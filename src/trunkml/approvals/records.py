@@ -41,16 +41,28 @@ def _slug(text: str) -> str:
     return re.sub(r"[^a-z0-9._-]+", "-", text.lower()).strip("-") or "anonymous"
 
 
-def is_author(actor: str, author: str | None) -> bool:
-    """True if ``actor`` names the commit author (``Name <email>``: by name, email, local part or GitHub login)."""
-    if not author:
-        return False
-    match = re.match(r"^(?P<name>.*?)\s*<(?P<email>[^>]*)>$", author)
-    name, email = (match.group("name"), match.group("email")) if match else (author, "")
-    identities = {name.lower(), email.lower(), email.split("@")[0].lower()}
+def identities(person: str) -> set[str]:
+    """Every form a person may be written in: ``Name <email>``, ``<email>``, email, local part, GitHub login."""
+    match = re.match(r"^\s*(?P<name>[^<]*?)\s*<(?P<email>[^>]*)>\s*$", person)
+    name, email = (match.group("name"), match.group("email")) if match else ("", person.strip())
+    if "@" not in email:
+        name, email = name or email, ""
+    found = {name.strip().lower(), email.lower(), email.split("@")[0].lower()}
     if noreply := NOREPLY.match(email):
-        identities.add(noreply.group("login").lower())
-    return actor.strip().lower() in identities - {""}
+        found.add(noreply.group("login").lower())
+    return found - {""}
+
+
+def identity_key(person: str) -> str:
+    """One key per person, so the same approver written two ways counts once."""
+    forms = identities(person)
+    emails = sorted(form for form in forms if "@" in form)
+    return emails[0].split("@")[0] if emails else min(forms, default="")
+
+
+def is_author(actor: str, author: str | None) -> bool:
+    """True if any form of ``actor`` names the commit author (recorded in lineage as ``Name <email>``)."""
+    return bool(author) and bool(identities(actor) & identities(author or ""))
 
 
 def current_decision(record: ModelVersionRecord) -> str | None:
@@ -102,13 +114,17 @@ def counted(
     """
     valid: list[Approval] = []
     ignored: list[tuple[Approval, str]] = []
+    people: set[str] = set()
     for approval in approvals_of(record, env):
-        if decision is not None and approval.decision != decision:
+        if identity_key(approval.by) in people:
+            ignored.append((approval, "the same person already approved"))
+        elif decision is not None and approval.decision != decision:
             ignored.append((approval, "given on an earlier gate decision"))
         elif not rule.allow_author and is_author(approval.by, record.git_author):
             ignored.append((approval, f"{approval.by} is the commit's author"))
-        elif rule.approvers is not None and approval.by.lower() not in {a.lower() for a in rule.approvers}:
+        elif rule.approvers is not None and not any(identities(approval.by) & identities(a) for a in rule.approvers):
             ignored.append((approval, f"{approval.by} is not on the approvers list"))
         else:
             valid.append(approval)
+            people.add(identity_key(approval.by))
     return valid, ignored

@@ -67,7 +67,13 @@ def trigger_paths(settings: Settings, job_name: str) -> list[str]:
     job = load_job(root, job_name)
     package = job.spec.entrypoint.split(":")[0].split(".")[0]
     code = Path(job.spec.code_dir) / package
-    paths = {str(Path(job.path).parent), str(code) if (root / code).is_dir() else f"{code}.py"}
+    module = code if (root / code).is_dir() else code.with_suffix(".py")
+    if not (root / module).exists():
+        raise UsageError(
+            f"the job's code ({module}) does not exist, so check-main cannot watch it",
+            hint=f"check entrypoint and code_dir in {job.path}",
+        )
+    paths = {str(Path(job.path).parent), str(module)}
     catalog = DataService(settings).catalog
     for ref in job.spec.inputs.values():
         name = DatasetRef.parse(ref).name

@@ -14,9 +14,12 @@ from pathlib import Path
 
 from trunkml.approvals.records import counted
 from trunkml.config import Environment, Settings, load_project
+from trunkml.datasets import DataService
 from trunkml.errors import RefusedError, UsageError
+from trunkml.evaluation.evaluate import load_policy
+from trunkml.evaluation.records import require_promotable_decision
 from trunkml.pipelines.promotion import MoveResult, _move, resolve_model
-from trunkml.registry import CHAMPION, ModelVersionRecord, Registry, lineage, show
+from trunkml.registry import CHAMPION, ModelVersionRecord, Registry, show
 from trunkml.registry.aliases import alias_lock, current
 from trunkml.registry.artifacts import copy_version, verify_model_files
 
@@ -24,24 +27,41 @@ COPIED_FROM = "trunkml.copied_from"
 
 
 def settings_for(settings: Settings, env: str) -> Settings:
-    """Settings of environment ``env`` (its registry from trunkml.yaml, if it names one)."""
+    """Settings of environment ``env``: its registry from trunkml.yaml, or the current one if ``env`` is current.
+
+    Naming another environment that has no registry of its own is refused: its ``@champion``
+    would silently be the current environment's.
+    """
     try:
         chosen = Environment(env)
     except ValueError as exc:
         raise UsageError(f"unknown environment '{env}'", hint="use dev, test or prod") from exc
-    project = load_project(settings.project_root)
-    config = project.environments.get(env)
-    return settings.for_environment(chosen, config.tracking_uri if config else None)
+    config = load_project(settings.project_root).environments.get(env)
+    if config is not None and config.tracking_uri:
+        return settings.for_environment(chosen, config.tracking_uri)
+    if chosen is settings.env:
+        return settings
+    raise UsageError(
+        f"environment '{env}' has no registry of its own, so its @champion would be '{settings.env.value}''s",
+        hint=f"set environments.{env}.tracking_uri in trunkml.yaml, or run with TRUNKML_ENV={env} and its "
+        "MLFLOW_TRACKING_URI",
+    )
 
 
-def _source_checks(record: ModelVersionRecord) -> str:
-    raw = record.gate.get(lineage.GATE_SUMMARY)
-    if raw is None or '"decision":"promote"' not in raw.replace(" ", ""):
-        raise RefusedError(
-            f"{record.ref} has no PROMOTE gate decision in the source registry",
-            hint=f"run `trunkml evaluate --challenger {record.version}` there first",
-        )
-    return raw
+def _source_checks(source: Settings, registry: Registry, record: ModelVersionRecord) -> str:
+    """The same gate check plain promotion makes, in the source registry; returns the decision id."""
+    project = load_project(source.project_root)
+    if not project.gate.eval:
+        raise UsageError("no gate.eval in trunkml.yaml: the decision cannot be checked against the eval pointer")
+    found = require_promotable_decision(
+        registry,
+        record,
+        DataService(source),
+        project.gate.eval,
+        current(registry, record.name, CHAMPION),
+        load_policy(source.project_root).digest,
+    )
+    return found.record_sha256
 
 
 def promote_across(
@@ -60,13 +80,13 @@ def promote_across(
     source, target = settings_for(settings, source_env), settings_for(settings, target_env)
     source_registry, target_registry = Registry(source), Registry(target)
     record = show(source_registry, name, ref)
-    _source_checks(record)
+    decision = _source_checks(source, source_registry, record)
     with tempfile.TemporaryDirectory(prefix="trunkml-copy-") as scratch:
         local, digest = verify_model_files(source_registry, name, record.version, Path(scratch))
         copied = copy_version(target_registry, name, local, record, f"{source_env}:{record.version}:{digest}")
     target_record = show(target_registry, name, str(copied))
     rule = load_project(settings.project_root).approval_rule(target_env)
-    valid, ignored = counted(target_record, rule, target_env, None)
+    valid, ignored = counted(target_record, rule, target_env, decision)
     with alias_lock(target_registry, name):
         champion = current(target_registry, name, CHAMPION)
         if champion == copied:

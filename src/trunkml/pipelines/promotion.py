@@ -187,11 +187,20 @@ def rollback(
     registry = Registry(settings)
     with alias_lock(registry, name):
         champion = current(registry, name, CHAMPION)
-        target = show(registry, name, to).version if to else _previous_champion(history(registry, name), champion)
+        if champion is None:
+            raise RefusedError(f"{name} has no champion to roll back", hint="promote one with `trunkml promote`")
+        events = history(registry, name)
+        target = show(registry, name, to).version if to else _previous_champion(events, champion)
         if target is None:
             raise RefusedError(f"no previous champion of {name} in the history", hint="name one with --to REF")
         if target == champion:
             raise RefusedError(f"version {target} is already the champion")
+        former = {e.to_version for e in events if e.kind in {"promote", "rollback"}}
+        if target not in former:
+            raise RefusedError(
+                f"version {target} was never the champion: a rollback only returns to a former one",
+                hint=f"use `trunkml promote {target}`, which runs the gate and approval checks",
+            )
         record = show(registry, name, str(target))
         rule = load_project(settings.project_root).approval_rule(env)
         valid, _ = counted(record, rule, env, None)
@@ -202,7 +211,18 @@ def rollback(
         if len(valid) < rule.required:
             raise RefusedError(notes[0], hint=f"run `trunkml approve {target} --env {env} --by NAME` first")
         _artifacts_intact(registry, record)
-        return _move(registry, name, env, target, champion, "rollback", actor, reason or "rollback", "", notes)
+        return _move(
+            registry,
+            name,
+            env,
+            target,
+            champion,
+            "rollback",
+            actor,
+            reason or "rollback",
+            current_decision(record) or "",
+            notes,
+        )
 
 
 def status(settings: Settings, model: str | None = None, last: int = 10) -> EnvironmentStatus:
