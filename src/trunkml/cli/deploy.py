@@ -129,7 +129,7 @@ def rollback_command(
     model: ModelOpt = None,
     json_: JsonOpt = False,
 ) -> None:
-    """Return @champion to the previous champion (from history) or --to a version; no fresh gate needed."""
+    """Return @champion to the previous champion (from history) or --to a former champion; no fresh gate needed."""
     from trunkml.pipelines.promotion import rollback
 
     settings = _settings(env)

@@ -180,7 +180,7 @@ def _previous_champion(events: list[Event], champion: int | None) -> int | None:
 def rollback(
     settings: Settings, actor: str, to: str | None = None, reason: str = "", model: str | None = None
 ) -> MoveResult:
-    """Return ``@champion`` to the previous champion (from history) or to ``to``; no fresh gate needed."""
+    """Return ``@champion`` to the previous champion (from history) or to ``to``, a former champion; no fresh gate."""
     name, env = resolve_model(settings, model), settings.env.value
     if not actor.strip():
         raise UsageError("who rolls back?", hint="pass --by NAME (CI: TRUNKML_ACTOR or GITHUB_ACTOR)")
