@@ -14,7 +14,7 @@ import typer
 from pydantic import ValidationError
 
 from trunkml import __version__
-from trunkml.cli import checkmain, data, demo, deploy, evaluate, models, train
+from trunkml.cli import checkmain, data, demo, deploy, evaluate, models, serve, train
 from trunkml.cli.output import err, print_error
 from trunkml.errors import EXIT_OK, EXIT_UNAVAILABLE, EXIT_USAGE, TrunkmlError, UnavailableError, UsageError
 
@@ -35,6 +35,7 @@ app.command("promote")(deploy.promote_command)
 app.command("rollback")(deploy.rollback_command)
 app.command("history")(deploy.history_command)
 app.command("status")(deploy.status_command)
+app.command("serve")(serve.serve_command)
 app.command("check-main")(checkmain.check_main_command)
 app.command("demo")(demo.demo)
 

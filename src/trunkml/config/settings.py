@@ -8,6 +8,7 @@ any sub-folder.
 
 from __future__ import annotations
 
+import os
 from enum import StrEnum
 from pathlib import Path
 
@@ -45,6 +46,8 @@ class Settings(BaseSettings):
     * ``TRUNKML_API_KEY``: serving/admin key (default: none).
     * ``TRUNKML_HTTP_TIMEOUT_S``: connect/read timeout for HTTP dataset sources (default 60).
     * ``TRUNKML_ACTOR`` (else ``GITHUB_ACTOR``): who is approving/promoting, when ``--by`` is not given.
+    * ``TRUNKML_ENDPOINT``: the endpoint spec ``trunkml serve`` uses (default ``endpoints/<model>/endpoint.yaml``).
+    * ``TRUNKML_WEBHOOK_SECRET``: HMAC secret of MLflow registry webhooks sent to the server (default: none).
     """
 
     model_config = SettingsConfigDict(env_prefix="TRUNKML_", extra="ignore", frozen=True)
@@ -58,16 +61,18 @@ class Settings(BaseSettings):
     data_mirror: Path | None = None
     api_key: SecretStr | None = None
     http_timeout_s: float = Field(default=60.0, gt=0, le=3600)
+    endpoint: Path | None = None
+    webhook_secret: SecretStr | None = None
     actor: str | None = Field(
         default=None, validation_alias=AliasChoices("TRUNKML_ACTOR", "GITHUB_ACTOR", "GITLAB_USER_LOGIN")
     )
 
-    @field_validator("data_mirror", "home", mode="before")
+    @field_validator("data_mirror", "home", "endpoint", mode="before")
     @classmethod
     def _empty_is_unset(cls, value: object) -> object:
         return None if isinstance(value, str) and not value.strip() else value
 
-    @field_validator("data_mirror", "home", "project", mode="after")
+    @field_validator("data_mirror", "home", "project", "endpoint", mode="after")
     @classmethod
     def _expand_user(cls, value: Path | None) -> Path | None:
         return value.expanduser() if value is not None else None
@@ -96,6 +101,13 @@ class Settings(BaseSettings):
         return self.mlflow_tracking_uri or f"sqlite:///{self.home_dir / 'mlflow.db'}"
 
     @property
+    def endpoint_path(self) -> Path | None:
+        """Absolute ``TRUNKML_ENDPOINT``, if set; relative values are taken from the project root."""
+        if self.endpoint is None:
+            return None
+        return self.endpoint if self.endpoint.is_absolute() else self.project_root / self.endpoint
+
+    @property
     def datastore_dir(self) -> Path:
         """Root of the content-addressed dataset store."""
         return self.home_dir / "datastore"
@@ -122,3 +134,20 @@ class Settings(BaseSettings):
     def datasets_dir(self) -> Path:
         """Folder of dataset pointers, ``<project>/datasets``."""
         return self.project_root / "datasets"
+
+
+def export_for_workers(settings: Settings) -> None:
+    """Put ``settings`` into this process's environment, for server worker processes that rebuild them.
+
+    ``trunkml serve --workers N`` starts N processes that each read :class:`Settings` again; this is how
+    values given on the command line reach them.
+    """
+    values = {
+        "TRUNKML_PROJECT": str(settings.project_root),
+        "TRUNKML_HOME": str(settings.home_dir),
+        "TRUNKML_ENV": settings.env.value,
+        "MLFLOW_TRACKING_URI": settings.tracking_uri,
+    }
+    if settings.endpoint is not None:
+        values["TRUNKML_ENDPOINT"] = str(settings.endpoint_path)
+    os.environ.update(values)

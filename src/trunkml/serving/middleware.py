@@ -1,0 +1,61 @@
+"""The outer layer every request passes: metrics, the status page's samples, and the X-Model-Version header.
+
+Written as plain ASGI (no per-request task or response buffering), because it
+sits on the hot path of every prediction.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import Any
+
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from trunkml.serving.telemetry import ServerMetrics
+
+VERSION_HEADER = b"x-model-version"
+ROUTE_HEADER = b"x-route"
+KNOWN_PATHS = frozenset({"/", "/predict", "/feedback", "/healthz", "/readyz", "/metrics", "/model", "/admin/reload"})
+
+
+class ServingMiddleware:
+    """Counts every answer and names the model version on it (body limits are FastAPI's ``max_body_size``)."""
+
+    def __init__(self, app: ASGIApp, *, metrics: ServerMetrics, version: Callable[[], str]) -> None:
+        self.app = app
+        self.metrics = metrics
+        self.version = version
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        start = time.perf_counter()
+        path = scope["path"] if scope["path"] in KNOWN_PATHS else "other"
+        state: dict[str, Any] = {"status": 500, "version": "", "route": "-"}
+
+        async def send_wrapper(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                state["status"] = message["status"]
+                headers = list(message.get("headers", []))
+                found = next((value for key, value in headers if key == VERSION_HEADER), None)
+                if found is None:
+                    found = self.version().encode()
+                    headers.append((VERSION_HEADER, found))
+                    message = {**message, "headers": headers}
+                state["version"] = found.decode()
+                state["route"] = next((value.decode() for key, value in headers if key == ROUTE_HEADER), "-")
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_wrapper)
+        finally:
+            self._count(path, state, time.perf_counter() - start)
+
+    def _count(self, path: str, state: dict[str, Any], seconds: float) -> None:
+        """Count one answered request (unanswered ones count as status 500)."""
+        self.metrics.requests.labels(path, state["version"], str(state["status"])).inc()
+        self.metrics.latency.labels(path).observe(seconds)
+        if path == "/predict":
+            self.metrics.sample(state["route"], state["version"], state["status"], seconds)

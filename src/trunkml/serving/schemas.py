@@ -1,0 +1,131 @@
+"""The HTTP contract: strict request and response models, built from the endpoint's limits.
+
+Request bodies are parsed straight from bytes by pydantic's JSON parser, which
+refuses what JSON does not allow (NaN, Infinity, invalid UTF-8, absurd nesting).
+Every model forbids unknown fields and takes no coercion; texts must be valid
+Unicode without NUL characters, and their length and count limits are part of the
+OpenAPI schema, so a client can read the rules instead of guessing them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Annotated, Any, Literal
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, create_model
+
+from trunkml.serving.spec import Limits
+
+# Valid Unicode text without NUL: lone surrogates cannot be encoded, stored or hashed.
+TEXT_PATTERN = r"^[^\u0000\ud800-\udfff]*$"
+REQUEST_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$"
+
+
+def _clean_text(value: str) -> str:
+    if "\x00" in value:
+        raise ValueError("text must not contain NUL characters")
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise ValueError("text must be valid Unicode (it contains a lone surrogate)") from exc
+    return value
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+
+
+class Prediction(_Strict):
+    """One text's answer: the label (1 = hate speech) and the model's score for label 1."""
+
+    label: Literal[0, 1]
+    score: float = Field(ge=0.0, le=1.0)
+
+
+class _Answer(_Strict):
+    request_id: str
+    model: str
+    version: int
+    route: Literal["champion", "canary"]
+
+
+class SinglePredictResponse(_Answer):
+    """The answer to ``{"text": ...}``."""
+
+    label: Literal[0, 1]
+    score: float = Field(ge=0.0, le=1.0)
+
+
+class BatchPredictResponse(_Answer):
+    """The answer to ``{"texts": [...]}``: one prediction per text, in order."""
+
+    predictions: list[Prediction]
+
+
+class Feedback(_Strict):
+    """The true label of an earlier prediction (``item`` is its position in a ``texts`` request)."""
+
+    request_id: Annotated[str, Field(pattern=REQUEST_ID_PATTERN)]
+    label: Literal[0, 1]
+    item: int = Field(default=0, ge=0, le=100_000)
+
+
+class FeedbackStored(_Strict):
+    """Feedback that was stored."""
+
+    request_id: str
+    item: int
+    label: int
+
+
+class ErrorBody(_Strict):
+    """Every error answer: what went wrong, what to do, and field-level details for bad requests."""
+
+    error: str
+    message: str
+    hint: str | None = None
+    details: list[dict[str, Any]] | None = None
+
+
+class WebhookPayload(BaseModel):
+    """The envelope MLflow sends to registry webhooks (only the fields trunkml reads are checked)."""
+
+    model_config = ConfigDict(extra="allow")
+
+    entity: str
+    action: str
+    data: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class RequestModels:
+    """The predict request models and their validator, for one set of limits."""
+
+    single: type[BaseModel]
+    batch: type[BaseModel]
+    adapter: TypeAdapter[Any]
+
+
+def request_models(limits: Limits) -> RequestModels:
+    """Build ``{"text"}`` / ``{"texts"}`` request models that carry ``limits`` in their schema."""
+    text = Annotated[
+        str,
+        Field(max_length=limits.max_text_chars, json_schema_extra={"pattern": TEXT_PATTERN}),
+        AfterValidator(_clean_text),
+    ]
+    config = ConfigDict(extra="forbid", strict=True, frozen=True)
+    single = create_model("PredictText", __config__=config, text=(text, ...))
+    batch = create_model(
+        "PredictTexts",
+        __config__=config,
+        texts=(Annotated[list[text], Field(min_length=1, max_length=limits.max_batch_texts)], ...),
+    )
+    return RequestModels(single, batch, TypeAdapter(single | batch))
+
+
+def error_details(exc: ValidationError) -> list[dict[str, Any]]:
+    """Pydantic errors without the offending input (which may be huge or not even valid Unicode)."""
+    return [
+        {"loc": list(err["loc"]), "msg": err["msg"], "type": err["type"]}
+        for err in exc.errors(include_url=False, include_input=False, include_context=False)
+    ]

@@ -1,0 +1,95 @@
+"""A model version ready to serve: verified files, a passed smoke query, and its own batcher.
+
+Loading is blocking work (download, hash, unpickle); the server runs it on a
+thread beside the model that keeps serving. A candidate is refused, with the
+reason a person needs, if its files differ from the digests recorded at
+registration, if it does not load, or if it does not answer a smoke query with
+one label in {0, 1} and one finite score in [0, 1] per text.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass, field
+
+from trunkml.errors import IntegrityError, RefusedError
+from trunkml.registry import Registry, show
+from trunkml.registry.artifacts import VerifiedModel
+from trunkml.serving.batching import MicroBatcher
+
+SMOKE_TEXTS = ["", "bom dia a todos", "Olá! Isto é uma frase de verificação com acentuação e emoji 🙂. " * 20]
+
+
+class CandidateRefused(RefusedError):
+    """A version the server was asked to follow could not be loaded safely; the old model keeps serving."""
+
+    def __init__(self, message: str, *, reason: str) -> None:
+        super().__init__(message, hint="the previous model keeps serving; fix or replace the version")
+        self.reason = reason
+
+
+@dataclass(frozen=True)
+class ModelInfo:
+    """What the server tells about a served version (``/model``, the status page, headers)."""
+
+    name: str
+    version: int
+    role: str
+    ref: str
+    git_sha: str | None
+    model_digest: str
+    artifact_digests: dict[str, str]
+    run_id: str | None
+    loaded_at: float = field(default_factory=time.time)
+
+
+def _smoke(model: VerifiedModel) -> None:
+    labels, scores = model.predict(SMOKE_TEXTS)
+    if len(labels) != len(SMOKE_TEXTS) or len(scores) != len(SMOKE_TEXTS):
+        raise ValueError(f"answered {len(labels)} labels and {len(scores)} scores for {len(SMOKE_TEXTS)} texts")
+    for label, score in zip(labels.tolist(), scores.tolist(), strict=True):
+        if label not in (0, 1) or not math.isfinite(score) or not 0.0 <= score <= 1.0:
+            raise ValueError(f"answered label {label!r} with score {score!r}; expected 0/1 and a score in [0, 1]")
+
+
+def load_candidate(registry: Registry, name: str, version: int, role: str, ref: str) -> tuple[VerifiedModel, ModelInfo]:
+    """Download, verify, load and smoke-query ``name`` version ``version`` (blocking)."""
+    try:
+        record = show(registry, name, str(version))
+        model = VerifiedModel(registry, name, version)
+    except IntegrityError as exc:
+        raise CandidateRefused(f"{name} v{version}: {exc.message}", reason="verify") from exc
+    except Exception as exc:  # whatever the model's own code raises while loading
+        raise CandidateRefused(f"{name} v{version} failed to load: {type(exc).__name__}: {exc}", reason="load") from exc
+    try:
+        _smoke(model)
+    except Exception as exc:  # a model that cannot answer must not serve
+        model.close()
+        raise CandidateRefused(f"{name} v{version} failed its smoke query: {exc}", reason="smoke") from exc
+    info = ModelInfo(
+        name=name,
+        version=version,
+        role=role,
+        ref=ref,
+        git_sha=record.git_sha,
+        model_digest=model.digest,
+        artifact_digests=record.artifact_digests,
+        run_id=record.run_id,
+    )
+    return model, info
+
+
+class ServedModel:
+    """A loaded version with its batcher; requests hold a reference until their answer arrives."""
+
+    def __init__(self, model: VerifiedModel, info: ModelInfo, batcher: MicroBatcher) -> None:
+        self.model = model
+        self.info = info
+        self.batcher = batcher
+        self.version_text = str(info.version)
+
+    async def retire(self) -> None:
+        """Answer what is queued, then free the model's files."""
+        await self.batcher.close()
+        self.model.close()

@@ -1,0 +1,297 @@
+"""The serving core behind the routes: routing, prediction, shadowing, logging and feedback.
+
+Everything here runs on the event loop and never blocks it: model calls go
+through the batchers' threads, log writes through the prediction log's thread,
+registry reads through ``asyncio.to_thread``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import logging
+import re
+import time
+import uuid
+from collections import OrderedDict
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+from pydantic import BaseModel, ValidationError
+
+from trunkml.config import Settings
+from trunkml.errors import NotFoundError, TrunkmlError, UnavailableError
+from trunkml.registry import Registry
+from trunkml.serving.auth import WebhookVerifier
+from trunkml.serving.batching import BatcherClosed, Scored
+from trunkml.serving.follower import Follower
+from trunkml.serving.predlog import PredictionLog, PredictionRow, SqliteSink
+from trunkml.serving.routing import choose_route
+from trunkml.serving.schemas import REQUEST_ID_PATTERN, Feedback, error_details, request_models
+from trunkml.serving.served import ServedModel
+from trunkml.serving.spec import EndpointSpec
+from trunkml.serving.telemetry import ServerMetrics
+
+log = logging.getLogger("trunkml.serving")
+RECENT_REQUESTS = 200_000
+REQUEST_ID = re.compile(REQUEST_ID_PATTERN)
+ModelT = TypeVar("ModelT", bound=BaseModel)
+
+
+class BadRequest(TrunkmlError):
+    """The request body or headers break the API contract."""
+
+    exit_code = 2
+    http_status = 422
+
+    def __init__(self, message: str, *, details: list[dict[str, Any]] | None = None, hint: str | None = None) -> None:
+        super().__init__(message, hint=hint)
+        self.details = details
+
+
+class UnsupportedMediaType(BadRequest):
+    """The body is not declared as JSON."""
+
+    http_status = 415
+
+
+class RequestTimedOut(TrunkmlError):
+    """The answer took longer than the endpoint's request timeout."""
+
+    exit_code = 3
+    http_status = 504
+
+
+class ModelFailed(TrunkmlError):
+    """The serving model raised while answering."""
+
+    exit_code = 1
+    http_status = 500
+
+
+@dataclass(frozen=True)
+class Answer:
+    """A prediction request's answer, ready to render."""
+
+    request_id: str
+    route: str
+    served: ServedModel
+    scored: Scored
+    single: bool
+
+    def body(self) -> bytes:
+        """The JSON response body."""
+        head: dict[str, Any] = {
+            "request_id": self.request_id,
+            "model": self.served.info.name,
+            "version": self.served.info.version,
+            "route": self.route,
+        }
+        if self.single:
+            label, score = self.scored[0]
+            head.update(label=label, score=score)
+        else:
+            head["predictions"] = [{"label": label, "score": score} for label, score in self.scored]
+        return json.dumps(head).encode()
+
+
+def check_json(content_type: str | None) -> None:
+    """Refuse bodies not declared as JSON (415)."""
+    media = (content_type or "").split(";", 1)[0].strip().lower()
+    if media != "application/json" and not media.endswith("+json"):
+        raise UnsupportedMediaType(
+            f"expected a JSON body, got content-type '{media or 'none'}'", hint="send 'Content-Type: application/json'"
+        )
+
+
+def parse_json(model: type[ModelT], body: bytes, content_type: str | None) -> ModelT:
+    """Validate ``body`` as ``model`` straight from bytes; anything wrong is a 4xx with details."""
+    check_json(content_type)
+    try:
+        return model.model_validate_json(body)
+    except ValidationError as exc:
+        raise BadRequest("request body does not match the schema", details=error_details(exc)) from exc
+
+
+class Server:
+    """One serving endpoint's live state, held on ``app.state.server``."""
+
+    def __init__(self, settings: Settings, spec: EndpointSpec, open_registry: Callable[[], Registry]) -> None:
+        self.settings = settings
+        self.spec = spec
+        self.metrics = ServerMetrics()
+        self.follower = Follower(spec, open_registry, self.metrics)
+        self.requests = request_models(spec.limits)
+        self.api_key = settings.api_key.get_secret_value() if settings.api_key else None
+        self.webhooks = WebhookVerifier(settings.webhook_secret.get_secret_value() if settings.webhook_secret else None)
+        self.log: PredictionLog | None = None
+        self._recent: OrderedDict[str, int] = OrderedDict()
+        self._background: set[asyncio.Task[Any]] = set()
+        self._poller: asyncio.Task[None] | None = None
+        self.started_at = time.time()
+
+    # lifecycle -----------------------------------------------------------------------------------------------
+    async def start(self) -> None:
+        """Open the prediction log and start following the aliases (the first load runs in the background)."""
+        sink = await asyncio.to_thread(SqliteSink, self.spec.log_path(self.settings))
+        self.log = PredictionLog(
+            sink,
+            flush_interval_s=self.spec.log.flush_interval_ms / 1000,
+            max_pending=self.spec.log.max_pending,
+            on_written=self.metrics.log_rows.inc,
+            on_error=self.metrics.log_errors.inc,
+            on_dropped=self.metrics.log_dropped.inc,
+        )
+        self._poller = asyncio.get_running_loop().create_task(self.follower.poll_forever())
+
+    async def stop(self) -> None:
+        """Stop following, let models answer what they hold, and write the rest of the log."""
+        if self._poller is not None:
+            self._poller.cancel()
+        pending = [task for task in self._background if not task.done()]
+        if pending:
+            await asyncio.wait(pending, timeout=self.spec.traffic.shadow.timeout_s)
+        await self.follower.close()
+        if self.log is not None:
+            await asyncio.to_thread(self.log.close)
+
+    def spawn(self, coro: Any) -> None:
+        """Run ``coro`` in the background, keeping a reference until it ends."""
+        task = asyncio.get_running_loop().create_task(coro)
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
+
+    def version_header(self) -> str:
+        """The champion's version, for responses that no model answered."""
+        champion = self.follower.champion
+        return champion.version_text if champion else "none"
+
+    # prediction ----------------------------------------------------------------------------------------------
+    def request_id(self, header: str | None) -> str:
+        """The client's ``X-Request-ID`` if well-formed, else a new one."""
+        if header is None:
+            return uuid.uuid4().hex
+        if not REQUEST_ID.fullmatch(header):
+            raise BadRequest("X-Request-ID must be 1-128 letters, digits, '.', '_', ':' or '-'")
+        return header
+
+    def parse_texts(self, body: bytes, content_type: str | None) -> tuple[list[str], bool]:
+        """The texts of a predict body and whether it was the single-text form."""
+        check_json(content_type)
+        try:
+            parsed = self.requests.adapter.validate_json(body)
+        except ValidationError as exc:
+            raise BadRequest(
+                "request body does not match the schema",
+                details=error_details(exc),
+                hint='send {"text": "..."} or {"texts": ["...", ...]}',
+            ) from exc
+        if hasattr(parsed, "text"):
+            return [parsed.text], True
+        return list(parsed.texts), False
+
+    def pick(self, key: str) -> tuple[str, ServedModel]:
+        """Which model answers: the canary share by routing key, else the champion."""
+        champion, challenger = self.follower.champion, self.follower.challenger
+        if champion is None:
+            raise UnavailableError("no model is loaded yet", hint="wait for /readyz, or promote a champion")
+        canary = self.spec.traffic.canary.percent
+        if challenger is not None and canary > 0 and choose_route(key, canary) == "canary":
+            return "canary", challenger
+        return "champion", champion
+
+    async def predict(self, texts: list[str], single: bool, request_id: str, key: str | None) -> Answer:
+        """Answer ``texts`` within the request timeout, then log the answer and start the shadow."""
+        route, served = self.pick(key or request_id)
+        try:
+            future = served.batcher.submit(texts)
+        except BatcherClosed as exc:
+            raise UnavailableError("the model was being swapped; retry") from exc
+        try:
+            async with asyncio.timeout(self.spec.limits.request_timeout_s):
+                scored = await future
+        except TimeoutError as exc:
+            self.metrics.timeouts.inc()
+            raise RequestTimedOut(
+                f"no answer within {self.spec.limits.request_timeout_s} s", hint="retry, or send fewer texts"
+            ) from exc
+        except Exception as exc:
+            log.exception("model v%s failed", served.info.version)
+            raise ModelFailed(f"model v{served.info.version} failed to answer: {type(exc).__name__}") from exc
+        answer = Answer(request_id, route, served, scored, single)
+        self._record(answer, texts)
+        if route == "champion" and self.spec.traffic.shadow.enabled:
+            self._shadow(texts, request_id)
+        return answer
+
+    def _rows(
+        self, request_id: str, route: str, served: ServedModel, texts: list[str], scored: Scored
+    ) -> list[PredictionRow]:
+        now, keep = time.time(), self.spec.log.store_text
+        return [
+            PredictionRow(
+                request_id, item, now, served.info.name, served.info.version, route,
+                hashlib.sha256(text.encode()).hexdigest(), len(text), score, label, text if keep else None,
+            )
+            for item, (text, (label, score)) in enumerate(zip(texts, scored, strict=True))
+        ]  # fmt: skip
+
+    def _record(self, answer: Answer, texts: list[str]) -> None:
+        self.metrics.predictions.labels(answer.route, answer.served.version_text).inc(len(texts))
+        self._recent[answer.request_id] = len(texts)
+        if len(self._recent) > RECENT_REQUESTS:
+            self._recent.popitem(last=False)
+        if self.log is not None:
+            self.log.add(self._rows(answer.request_id, answer.route, answer.served, texts, answer.scored))
+
+    def _shadow(self, texts: list[str], request_id: str) -> None:
+        challenger = self.follower.challenger
+        if challenger is None:
+            return
+        if challenger.batcher.pending >= self.spec.traffic.shadow.max_pending:
+            self.metrics.shadow.labels("dropped").inc()
+            return
+        try:
+            future = challenger.batcher.submit(texts)
+        except BatcherClosed:
+            return
+        self.spawn(self._finish_shadow(future, challenger, texts, request_id))
+
+    async def _finish_shadow(
+        self, future: asyncio.Future[Scored], served: ServedModel, texts: list[str], rid: str
+    ) -> None:
+        try:
+            async with asyncio.timeout(self.spec.traffic.shadow.timeout_s):
+                scored = await future
+        except TimeoutError:
+            self.metrics.shadow.labels("timeout").inc()
+            return
+        except Exception:  # a failing shadow is counted, never seen by the client
+            self.metrics.shadow.labels("error").inc()
+            return
+        self.metrics.shadow.labels("ok").inc()
+        if self.log is not None:
+            self.log.add(self._rows(rid, "shadow", served, texts, scored))
+
+    # feedback ------------------------------------------------------------------------------------------------
+    async def feedback(self, body: bytes, content_type: str | None) -> Feedback:
+        """Store the true label of an earlier served prediction (404 if the server never answered it)."""
+        given = parse_json(Feedback, body, content_type)
+        items = self._recent.get(given.request_id)
+        if items is None:
+            if self.log is None or not await asyncio.to_thread(
+                self.log.sink.has_prediction, given.request_id, given.item
+            ):
+                raise NotFoundError(f"no prediction with request id '{given.request_id}' was served here")
+        elif given.item >= items:
+            raise NotFoundError(f"request '{given.request_id}' had {items} text(s); item {given.item} does not exist")
+        if self.log is None:
+            raise UnavailableError("the prediction log is not open yet")
+        try:
+            await asyncio.to_thread(self.log.sink.record_feedback, given.request_id, given.item, given.label)
+        except Exception as exc:
+            self.metrics.log_errors.inc()
+            raise UnavailableError(f"feedback could not be stored: {type(exc).__name__}", hint="retry later") from exc
+        return given

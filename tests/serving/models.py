@@ -1,0 +1,51 @@
+"""Misbehaving models for failure injection: real MLflow pyfunc models written from code."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import mlflow
+
+HEADER = """
+import time
+import pandas as pd
+from mlflow.models import set_model
+from mlflow.pyfunc import PythonModel
+
+
+class Model(PythonModel):
+    def predict(self, context, model_input: pd.DataFrame, params=None) -> pd.DataFrame:
+        n = len(model_input)
+"""
+BODIES = {
+    # Scores outside [0, 1]: must fail the smoke query.
+    "bad_scores": "        return pd.DataFrame({'label': [1] * n, 'score': [7.5] * n})\n",
+    # Raises on every call: a shadow like this must never reach the client.
+    "raises": "        raise RuntimeError('this model always fails')\n",
+    # Answers correctly after a delay (the first calls are the smoke query, so loading stays quick).
+    "slow": (
+        "        if len(model_input) and str(model_input['text'].iloc[0]).startswith('slow'):\n"
+        "            time.sleep(SLEEP_S)\n"
+        "        return pd.DataFrame({'label': [0] * n, 'score': [0.25] * n})\n"
+    ),
+    # Always sleeps (once the smoke query has passed).
+    "sleeps": (
+        "        self.calls = getattr(self, 'calls', 0) + 1\n"
+        "        if self.calls > 1:\n"
+        "            time.sleep(SLEEP_S)\n"
+        "        return pd.DataFrame({'label': [0] * n, 'score': [0.25] * n})\n"
+    ),
+}
+
+
+def code_model(target: Path, kind: str, sleep_s: float = 1.0) -> Path:
+    """Save the ``kind`` model (see BODIES) as an MLflow pyfunc folder under ``target``."""
+    target.mkdir(parents=True, exist_ok=True)
+    code = target / f"{kind}_model.py"
+    code.write_text(
+        f"SLEEP_S = {sleep_s}\n{HEADER}{BODIES[kind]}\n\nset_model(Model())\n",
+        encoding="utf-8",
+    )
+    folder = target / f"{kind}-pyfunc"
+    mlflow.pyfunc.save_model(str(folder), python_model=str(code), pip_requirements=["pandas"])
+    return folder
