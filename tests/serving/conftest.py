@@ -59,7 +59,14 @@ class ServingProject:
     def copies(self, name: str, count: int) -> list[int]:
         """Register ``count`` versions of ``name`` that share the trained model's files and digests."""
         self.names.add(name)
-        return [register(self.registry, name, self.base_source, self.base_run, dict(self.base_tags)) for _ in range(count)]
+        return [
+            register(self.registry, name, self.base_source, self.base_run, dict(self.base_tags)) for _ in range(count)
+        ]
+
+    def copies_with_tags(self, name: str, tags: dict[str, str]) -> int:
+        """Register one version of ``name`` with the trained model's files but the given tags."""
+        self.names.add(name)
+        return register(self.registry, name, self.base_source, self.base_run, tags)
 
     def register_folder(self, name: str, folder: Path, tags: dict[str, str] | None = None) -> int:
         """Register the model files in ``folder`` as a new version (digests recorded unless ``tags`` say else)."""
@@ -175,35 +182,46 @@ class RunningServer:
             self.process.send_signal(sig)
         return self.process.wait(timeout_s)
 
+    def kill(self) -> None:
+        if self.process.poll() is None:
+            self.process.kill()
+            self.process.wait(10)
+
     def logs(self) -> str:
         return self.log_file.read_text(encoding="utf-8", errors="replace")
 
 
+def launch_server(
+    project: ServingProject, endpoint: Path, log_dir: Path, *, extra_env: dict[str, str] | None = None
+) -> RunningServer:
+    """Start ``trunkml serve --endpoint <spec>`` on a free port and wait until it answers /healthz."""
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("TRUNKML_", "MLFLOW_"))}
+    env.update(TRUNKML_PROJECT=str(project.root), TRUNKML_API_KEY=API_KEY,
+               TRUNKML_WEBHOOK_SECRET=WEBHOOK_SECRET, **(extra_env or {}))  # fmt: skip
+    log_file = log_dir / f"server-{port}.log"
+    with log_file.open("wb") as sink:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "trunkml", "serve", "--endpoint", str(endpoint), "--port", str(port)],
+            cwd=project.root, env=env, stdout=sink, stderr=subprocess.STDOUT,
+        )  # fmt: skip
+    server = RunningServer(f"http://127.0.0.1:{port}", process, log_file)
+    server.wait_for(lambda c: c.get("/healthz").status_code == 200)
+    return server
+
+
 @pytest.fixture
 def start_server(serving_project: ServingProject, tmp_path: Path) -> Iterator[Callable[..., RunningServer]]:
-    """Factory: start ``trunkml serve --endpoint <spec>`` and wait until it answers /healthz."""
+    """Factory: start a server for an endpoint spec (waiting for /readyz unless ``ready=False``)."""
     started: list[RunningServer] = []
 
     def factory(endpoint: Path, *, extra_env: dict[str, str] | None = None, ready: bool = True) -> RunningServer:
-        port = free_port()
-        env = {k: v for k, v in os.environ.items() if not k.startswith(("TRUNKML_", "MLFLOW_"))}
-        env.update(TRUNKML_PROJECT=str(serving_project.root), TRUNKML_API_KEY=API_KEY,
-                   TRUNKML_WEBHOOK_SECRET=WEBHOOK_SECRET, **(extra_env or {}))  # fmt: skip
-        log_file = tmp_path / f"server-{port}.log"
-        with log_file.open("wb") as sink:
-            process = subprocess.Popen(
-                [sys.executable, "-m", "trunkml", "serve", "--endpoint", str(endpoint), "--port", str(port)],
-                cwd=serving_project.root, env=env, stdout=sink, stderr=subprocess.STDOUT,
-            )  # fmt: skip
-        server = RunningServer(f"http://127.0.0.1:{port}", process, log_file)
+        server = launch_server(serving_project, endpoint, tmp_path, extra_env=extra_env)
         started.append(server)
-        server.wait_for(lambda c: c.get("/healthz").status_code == 200)
         if ready:
             server.wait_for(lambda c: c.get("/readyz").status_code == 200)
         return server
 
     yield factory
     for server in started:
-        if server.process.poll() is None:
-            server.process.kill()
-            server.process.wait(10)
+        server.kill()

@@ -2,26 +2,37 @@
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 
 import mlflow
 
 HEADER = """
 import time
+from typing import Any
+
 import pandas as pd
 from mlflow.models import set_model
 from mlflow.pyfunc import PythonModel
+from mlflow.pyfunc.model import PythonModelContext
 
 
 class Model(PythonModel):
-    def predict(self, context, model_input: pd.DataFrame, params=None) -> pd.DataFrame:
+    def predict(
+        self, context: PythonModelContext, model_input: pd.DataFrame, params: dict[str, Any] | None = None
+    ) -> pd.DataFrame:
         n = len(model_input)
 """
 BODIES = {
     # Scores outside [0, 1]: must fail the smoke query.
     "bad_scores": "        return pd.DataFrame({'label': [1] * n, 'score': [7.5] * n})\n",
-    # Raises on every call: a shadow like this must never reach the client.
-    "raises": "        raise RuntimeError('this model always fails')\n",
+    # Passes the smoke query, then raises on every call: a shadow like this must never reach the client.
+    "raises": (
+        "        self.calls = getattr(self, 'calls', 0) + 1\n"
+        "        if self.calls > 1:\n"
+        "            raise RuntimeError('this model fails once serving')\n"
+        "        return pd.DataFrame({'label': [0] * n, 'score': [0.25] * n})\n"
+    ),
     # Answers correctly after a delay (the first calls are the smoke query, so loading stays quick).
     "slow": (
         "        if len(model_input) and str(model_input['text'].iloc[0]).startswith('slow'):\n"
@@ -47,5 +58,7 @@ def code_model(target: Path, kind: str, sleep_s: float = 1.0) -> Path:
         encoding="utf-8",
     )
     folder = target / f"{kind}-pyfunc"
-    mlflow.pyfunc.save_model(str(folder), python_model=str(code), pip_requirements=["pandas"])
+    with warnings.catch_warnings():  # MLflow's signature inference warns about the loose `params` hint
+        warnings.simplefilter("ignore")
+        mlflow.pyfunc.save_model(str(folder), python_model=str(code), pip_requirements=["pandas"])
     return folder

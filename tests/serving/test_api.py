@@ -30,9 +30,12 @@ def test_predict_single_and_batch_answer_with_version_and_request_id(api_server:
     assert one.status_code == 200
     body = one.json()
     assert set(body) == {"request_id", "model", "version", "route", "label", "score"}
-    assert body["version"] == 1 and body["route"] == "champion" and body["label"] in (0, 1)
+    assert body["version"] == 1
+    assert body["route"] == "champion"
+    assert body["label"] in (0, 1)
     assert 0.0 <= body["score"] <= 1.0
-    assert one.headers["x-model-version"] == "1" and one.headers["x-request-id"] == body["request_id"]
+    assert one.headers["x-model-version"] == "1"
+    assert one.headers["x-request-id"] == body["request_id"]
     assert [p["label"] in (0, 1) for p in many.json()["predictions"]] == [True, True]
     assert mine.json()["request_id"] == "my-id-42"
 
@@ -61,7 +64,8 @@ def test_model_shows_version_lineage_digests_and_traffic(
     assert champion["git_sha"] == serving_project.base_tags["trunkml.git_sha"]
     assert champion["artifact_digests"] == json.loads(serving_project.base_tags["trunkml.artifact_digests"])
     assert len(champion["model_digest"]) == 64
-    assert info["traffic"]["canary"]["percent"] == 0 and info["traffic"]["shadow"]["enabled"] is False
+    assert info["traffic"]["canary"]["percent"] == 0
+    assert info["traffic"]["shadow"]["enabled"] is False
 
 
 def test_metrics_count_requests_by_version_and_status(api_server: RunningServer) -> None:
@@ -77,7 +81,9 @@ def test_metrics_count_requests_by_version_and_status(api_server: RunningServer)
     assert 'trunkml_model_swaps_total{role="champion"} 1.0' in text
 
 
-def test_feedback_is_stored_for_served_requests_only(api_server: RunningServer, serving_project: ServingProject) -> None:
+def test_feedback_is_stored_for_served_requests_only(
+    api_server: RunningServer, serving_project: ServingProject
+) -> None:
     with api_server.client() as client:
         served = client.post("/predict", json={"texts": ["a", "b"]}).json()
         rid = served["request_id"]
@@ -88,7 +94,8 @@ def test_feedback_is_stored_for_served_requests_only(api_server: RunningServer, 
         beyond = client.post("/feedback", json={"request_id": rid, "item": 2, "label": 1})
         name = client.get("/model").json()["model"]
     assert [first.status_code, second.status_code, again.status_code] == [201, 201, 201]
-    assert unknown.status_code == 404 and beyond.status_code == 404
+    assert unknown.status_code == 404
+    assert beyond.status_code == 404
     with sqlite3.connect(serving_project.root / ".trunkml" / f"predictions-{name}.db") as db:
         stored = db.execute("SELECT item, label FROM feedback WHERE request_id = ? ORDER BY item", (rid,)).fetchall()
     assert stored == [(0, 0), (1, 0)]  # the latest answer for item 0 wins
@@ -100,9 +107,11 @@ def test_admin_reload_needs_the_api_key(api_server: RunningServer) -> None:
         wrong = client.post("/admin/reload", headers={"authorization": "Bearer not-the-key"})
         right = client.post("/admin/reload", headers=api_server.admin())
         via_header = client.post("/admin/reload", headers={"x-api-key": api_server.admin()["authorization"][7:]})
-    assert missing.status_code == 401 and wrong.status_code == 401
+    assert missing.status_code == 401
+    assert wrong.status_code == 401
     assert missing.headers["www-authenticate"] == "Bearer"
-    assert right.status_code == 200 and right.json()["champion"] == 1
+    assert right.status_code == 200
+    assert right.json()["champion"] == 1
     assert via_header.status_code == 200
 
 
@@ -137,7 +146,8 @@ def test_webhook_accepts_only_signed_fresh_deliveries_for_this_model(
         body, headers = _signed(event)
         accepted = client.post("/webhooks/mlflow", content=body, headers=headers)
         replay = client.post("/webhooks/mlflow", content=body, headers=headers)
-    assert accepted.status_code == 202 and accepted.json() == {"accepted": True}
+    assert accepted.status_code == 202
+    assert accepted.json() == {"accepted": True}
     assert replay.status_code == 401
     server.serving(v2, timeout_s=30)  # polling is hourly: only the webhook can have caused the swap
 
@@ -152,6 +162,7 @@ def test_readyz_is_503_until_a_champion_exists(
         assert client.get("/healthz").status_code == 200
         assert client.get("/readyz").status_code == 503
         early = client.post("/predict", json={"text": "olá"})
-        assert early.status_code == 503 and early.json()["error"] == "UnavailableError"
+        assert early.status_code == 503
+        assert early.json()["error"] == "UnavailableError"
     serving_project.champion(name, v1)
     server.serving(v1)

@@ -33,7 +33,7 @@ class ServingMiddleware:
             return
         start = time.perf_counter()
         path = scope["path"] if scope["path"] in KNOWN_PATHS else "other"
-        state: dict[str, Any] = {"status": 500, "version": "", "route": "-"}
+        state: dict[str, Any] = {"status": 500, "version": "", "route": "unrouted"}
 
         async def send_wrapper(message: Message) -> None:
             if message["type"] == "http.response.start":
@@ -45,7 +45,7 @@ class ServingMiddleware:
                     headers.append((VERSION_HEADER, found))
                     message = {**message, "headers": headers}
                 state["version"] = found.decode()
-                state["route"] = next((value.decode() for key, value in headers if key == ROUTE_HEADER), "-")
+                state["route"] = next((value.decode() for key, value in headers if key == ROUTE_HEADER), "unrouted")
             await send(message)
 
         try:
