@@ -136,18 +136,25 @@ class Settings(BaseSettings):
         return self.project_root / "datasets"
 
 
+def child_environment(settings: Settings, **extra: str) -> dict[str, str]:
+    """This process's environment with ``settings`` written in, for a trunkml child process to read back."""
+    values = {
+        **os.environ,
+        "TRUNKML_PROJECT": str(settings.project_root),
+        "TRUNKML_HOME": str(settings.home_dir),
+        "TRUNKML_ENV": settings.env.value,
+        "MLFLOW_TRACKING_URI": settings.tracking_uri,
+        **extra,
+    }
+    if settings.endpoint is not None:
+        values["TRUNKML_ENDPOINT"] = str(settings.endpoint_path)
+    return values
+
+
 def export_for_workers(settings: Settings) -> None:
     """Put ``settings`` into this process's environment, for server worker processes that rebuild them.
 
     ``trunkml serve --workers N`` starts N processes that each read :class:`Settings` again; this is how
     values given on the command line reach them.
     """
-    values = {
-        "TRUNKML_PROJECT": str(settings.project_root),
-        "TRUNKML_HOME": str(settings.home_dir),
-        "TRUNKML_ENV": settings.env.value,
-        "MLFLOW_TRACKING_URI": settings.tracking_uri,
-    }
-    if settings.endpoint is not None:
-        values["TRUNKML_ENDPOINT"] = str(settings.endpoint_path)
-    os.environ.update(values)
+    os.environ.update(child_environment(settings))

@@ -8,7 +8,9 @@ happens; the returned record is what the CLI summarises.
 from __future__ import annotations
 
 import shutil
+import signal
 import subprocess
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -20,6 +22,7 @@ from trunkml.config.settings import PROJECT_FILE
 from trunkml.datasets import DataService, SynthSpec, synth_dataset
 from trunkml.errors import NotFoundError, RefusedError, UnavailableError, UsageError
 from trunkml.evaluation.evaluate import EvaluateRequest, evaluate
+from trunkml.pipelines.demoserver import DemoServer
 from trunkml.pipelines.promotion import promote, rollback, status
 from trunkml.registry import Registry, show
 from trunkml.training.runner import TrainRequest, train
@@ -124,6 +127,7 @@ class _Story:
         self.emit = emit
         self.report = report
         self.steps: list[DemoStep] = []
+        self.server: DemoServer
 
     def record(self, name: str, ok: bool, detail: str) -> None:
         self.steps.append(DemoStep(name=name, ok=ok, detail=detail))
@@ -235,6 +239,51 @@ class _Story:
         kinds = ", ".join(e.kind for e in found.events)
         self.record("trunkml status", champion is not None, f"champion v{champion}; history: {kinds}")
 
+    def serve(self, version: int) -> DemoServer:
+        server = DemoServer(self.service.settings)
+        self.server = server
+        server.wait_for_version(version)
+        code, body = server.predict()
+        self.record(
+            "trunkml serve",
+            code == 200 and body.get("version") == version,
+            f"{server.url}: v{body.get('version')} answers label {body.get('label')}, score {body.get('score', 0):.3f}",
+        )
+        return server
+
+    def hot_swap(self, version: int, reviewer: str) -> None:
+        """Promote ``version`` while a client keeps predicting; the server must swap without a failed request."""
+        load = self.server.under_load()
+        try:
+            self.approve_and_promote(version, reviewer)
+            self.server.wait_for_version(version)
+            time.sleep(0.5)  # keep asking for a moment after the swap
+        finally:
+            load.stop()
+        self.record(
+            f"server hot-swaps to v{version}",
+            load.failed == 0 and load.versions[-1:] == [version],
+            f"{load.ok} requests answered, {load.failed} failed; versions seen in order: {load.versions}",
+        )
+
+    def follows_rollback(self, version: int) -> None:
+        self.server.wait_for_version(version)
+        code, body = self.server.predict()
+        self.record(
+            "server follows the rollback", code == 200 and body.get("version") == version, f"v{version} answers"
+        )
+
+    def last_answer(self) -> None:
+        code, body = self.server.predict()
+        self.record(
+            f"curl -d '{{\"text\": ...}}' {self.server.url}/predict",
+            code == 200,
+            f"{code}: v{body.get('version')} label {body.get('label')} score {body.get('score', 0):.3f} "
+            f"(request {str(body.get('request_id'))[:8]}…)",
+        )
+        exit_code = self.server.stop()
+        self.record("SIGTERM the server", exit_code in (0, -signal.SIGTERM), "in-flight requests finished; log written")
+
     def pull(self, ref: str) -> None:
         summary = self.service.pull([ref])
         result = summary.results[0]
@@ -262,6 +311,19 @@ def run_demo(workdir: Path, source_project: Path, emit: Emit, report: Report) ->
     story.ct(expect_version=1, expect_reused=True)
     story.evaluate("@champion", expect_promote=True)
     story.approve_and_promote(1, reviewer="reviewer")
+    story.serve(1)
+    try:
+        _play_rest(story)
+    finally:
+        story.server.stop()
+    report_ = DemoReport(workdir=str(workdir), steps=story.steps)
+    if not report_.ok:
+        raise RefusedError("the demo did not behave as expected", hint="see the steps above")
+    return report_
+
+
+def _play_rest(story: _Story) -> None:
+    """Everything after the first promotion, with the server following @champion."""
     # Data is verified on every read: a flipped byte fails closed, pull restores it.
     story.tamper("demo-eval")
     story.verify(["demo-eval"], expect_ok=False)
@@ -272,7 +334,7 @@ def run_demo(workdir: Path, source_project: Path, emit: Emit, report: Report) ->
     story.commit("B: more training data")
     story.ct(expect_version=2, expect_reused=False)
     story.evaluate("@champion", expect_promote=True)
-    story.approve_and_promote(2, reviewer="reviewer")
+    story.hot_swap(2, reviewer="reviewer")
     story.verify(["demo-tweets@1", "demo-tweets@2"], expect_ok=True)
     # Commit C: a regression (far too much regularisation) -> v3 -> the gate rejects it.
     story.set_param("C", "0.05")
@@ -281,8 +343,6 @@ def run_demo(workdir: Path, source_project: Path, emit: Emit, report: Report) ->
     story.evaluate("@champion", expect_promote=False)
     story.refuse_promotion(3, reviewer="reviewer")
     story.rollback(expect=1)
+    story.follows_rollback(1)
     story.status()
-    report_ = DemoReport(workdir=str(workdir), steps=story.steps)
-    if not report_.ok:
-        raise RefusedError("the demo did not behave as expected", hint="see the steps above")
-    return report_
+    story.last_answer()

@@ -104,7 +104,13 @@ def create_app(
     app.include_router(router)
     app.add_exception_handler(TrunkmlError, _on_trunkml_error)
     app.add_exception_handler(RequestValidationError, _on_validation_error)
-    app.add_middleware(ServingMiddleware, metrics=server.metrics, version=server.version_header)
+    app.add_middleware(
+        ServingMiddleware,
+        metrics=server.metrics,
+        version=server.version_header,
+        fast={("POST", "/predict"): predict},
+        on_error=_error_response,
+    )
     app.openapi = _openapi(app, server)  # type: ignore[method-assign]
     return app
 

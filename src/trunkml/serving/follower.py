@@ -120,7 +120,7 @@ class Follower:
             if slot.role == CHALLENGER and slot.current is not None:
                 self._swap(slot, None)
             return None
-        if slot.current is not None and slot.current.info.version == version:
+        if slot.current is not None and slot.current.info.version == version and slot.current.model.alive:
             return None
         if version in slot.refused and not retry_refused:
             return None

@@ -14,9 +14,8 @@ import sqlite3
 import threading
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
+from typing import NamedTuple, Protocol
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS predictions (
@@ -46,9 +45,8 @@ CREATE TABLE IF NOT EXISTS feedback (
 RETRIES = 3
 
 
-@dataclass(frozen=True)
-class PredictionRow:
-    """One served (or shadow) prediction of one text."""
+class PredictionRow(NamedTuple):
+    """One served (or shadow) prediction of one text (a tuple: rows are made on the hot path)."""
 
     request_id: str
     item: int
@@ -93,29 +91,13 @@ class SqliteSink:
 
     def write(self, rows: Sequence[PredictionRow]) -> None:
         """Store ``rows`` in one transaction."""
-        values = [
-            (
-                r.request_id,
-                r.item,
-                r.ts,
-                r.model,
-                r.version,
-                r.route,
-                r.input_sha256,
-                r.text_chars,
-                r.score,
-                r.label,
-                r.text,
-            )
-            for r in rows
-        ]
         with self._lock:
             self._db.execute("BEGIN")
             try:
                 self._db.executemany(
                     "INSERT INTO predictions (request_id, item, ts, model, version, route, input_sha256, text_chars,"
                     " score, label, text) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                    values,
+                    rows,
                 )
             except BaseException:
                 self._db.execute("ROLLBACK")

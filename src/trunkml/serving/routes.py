@@ -149,7 +149,7 @@ async def healthz() -> dict[str, str]:
 async def readyz(server: ServerDep) -> Response:
     """200 once a champion is loaded; 503 before."""
     champion = server.follower.champion
-    if champion is None:
+    if champion is None or not champion.model.alive:
         body = {"error": "NotReady", "message": "no model is loaded yet", "hint": server.follower.last_error}
         return _json(body, status=503)
     return _json({"status": "ready", "version": champion.info.version})

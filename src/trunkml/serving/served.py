@@ -1,7 +1,7 @@
 """A model version ready to serve: verified files, a passed smoke query, and its own batcher.
 
-Loading is blocking work (download, hash, unpickle); the server runs it on a
-thread beside the model that keeps serving. A candidate is refused, with the
+Loading is blocking work (download, hash, start the model's process); the server
+runs it on a thread beside the model that keeps serving. A candidate is refused, with the
 reason a person needs, if its files differ from the digests recorded at
 registration, if it does not load, or if it does not answer a smoke query with
 one label in {0, 1} and one finite score in [0, 1] per text.
@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 
 from trunkml.errors import IntegrityError, RefusedError
 from trunkml.registry import Registry, show
-from trunkml.registry.artifacts import VerifiedModel
+from trunkml.registry.model_process import ModelProcess
 from trunkml.serving.batching import MicroBatcher
 
 SMOKE_TEXTS = ["", "bom dia a todos", "Olá! Isto é uma frase de verificação com acentuação e emoji 🙂. " * 20]
@@ -44,7 +44,7 @@ class ModelInfo:
     loaded_at: float = field(default_factory=time.time)
 
 
-def _smoke(model: VerifiedModel) -> None:
+def _smoke(model: ModelProcess) -> None:
     labels, scores = model.predict(SMOKE_TEXTS)
     if len(labels) != len(SMOKE_TEXTS) or len(scores) != len(SMOKE_TEXTS):
         raise ValueError(f"answered {len(labels)} labels and {len(scores)} scores for {len(SMOKE_TEXTS)} texts")
@@ -53,11 +53,11 @@ def _smoke(model: VerifiedModel) -> None:
             raise ValueError(f"answered label {label!r} with score {score!r}; expected 0/1 and a score in [0, 1]")
 
 
-def load_candidate(registry: Registry, name: str, version: int, role: str, ref: str) -> tuple[VerifiedModel, ModelInfo]:
+def load_candidate(registry: Registry, name: str, version: int, role: str, ref: str) -> tuple[ModelProcess, ModelInfo]:
     """Download, verify, load and smoke-query ``name`` version ``version`` (blocking)."""
     try:
         record = show(registry, name, str(version))
-        model = VerifiedModel(registry, name, version)
+        model = ModelProcess(registry, name, version)
     except IntegrityError as exc:
         raise CandidateRefused(f"{name} v{version}: {exc.message}", reason="verify") from exc
     except Exception as exc:  # whatever the model's own code raises while loading
@@ -83,7 +83,7 @@ def load_candidate(registry: Registry, name: str, version: int, role: str, ref: 
 class ServedModel:
     """A loaded version with its batcher; requests hold a reference until their answer arrives."""
 
-    def __init__(self, model: VerifiedModel, info: ModelInfo, batcher: MicroBatcher) -> None:
+    def __init__(self, model: ModelProcess, info: ModelInfo, batcher: MicroBatcher) -> None:
         self.model = model
         self.info = info
         self.batcher = batcher

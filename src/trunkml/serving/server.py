@@ -11,9 +11,9 @@ import asyncio
 import hashlib
 import json
 import logging
+import os
 import re
 import time
-import uuid
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -172,7 +172,7 @@ class Server:
     def request_id(self, header: str | None) -> str:
         """The client's ``X-Request-ID`` if well-formed, else a new one."""
         if header is None:
-            return uuid.uuid4().hex
+            return os.urandom(16).hex()
         if not REQUEST_ID.fullmatch(header):
             raise BadRequest("X-Request-ID must be 1-128 letters, digits, '.', '_', ':' or '-'")
         return header

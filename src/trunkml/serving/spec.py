@@ -69,10 +69,14 @@ class Follow(_Frozen):
 
 
 class Batching(_Frozen):
-    """Micro-batching: concurrent requests are answered by one model call."""
+    """Micro-batching: concurrent requests are answered by one model call.
+
+    With ``max_wait_ms: 0`` a lone request is answered at once, and batches form from what arrives while the
+    model is busy; a small wait trades single-request latency for larger batches.
+    """
 
     max_batch_size: int = Field(default=64, ge=1, le=4096)
-    max_wait_ms: float = Field(default=1.0, ge=0, le=1000)
+    max_wait_ms: float = Field(default=0.0, ge=0, le=1000)
 
 
 class Limits(_Frozen):

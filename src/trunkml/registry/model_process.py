@@ -1,0 +1,125 @@
+"""A verified model version running in its own process, answering batches over a pipe.
+
+Python runs one thread at a time, so a model predicting on a thread of the server
+process would stall the event loop that accepts requests. In its own process the
+model computes while the server parses, answers and logs: on two cores that is
+the difference between taking turns and working side by side.
+
+The server downloads and verifies the files; the child checks them again before
+loading (nothing may change them in between), then answers ``list[str]`` with
+``(labels, scores)`` until it is told to stop. Children are started by a fork
+server that has already imported MLflow, so a swap does not pay that import again.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import multiprocessing
+import shutil
+import tempfile
+from multiprocessing.connection import Connection
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from trunkml.errors import IntegrityError
+from trunkml.registry.artifacts import file_digests, verify_model_files
+from trunkml.registry.connection import Registry
+
+START_TIMEOUT_S = 300.0
+_context = multiprocessing.get_context("forkserver")
+_context.set_forkserver_preload(["trunkml.registry.model_process", "mlflow.pyfunc", "pandas", "sklearn"])
+
+
+class ModelProcessError(RuntimeError):
+    """The model process failed to start, raised while predicting, or died."""
+
+
+def _serve(conn: Connection, folder: str, recorded: dict[str, str]) -> None:
+    """Child process: verify, load, then answer batches until told to stop (None)."""
+    import mlflow.pyfunc
+    import pandas as pd
+
+    try:
+        if file_digests(Path(folder)) != recorded:
+            raise IntegrityError("model files changed between download and load")
+        model = mlflow.pyfunc.load_model(folder)
+    except BaseException as exc:
+        conn.send(("error", f"{type(exc).__name__}: {exc}"))
+        return
+    conn.send(("ready", None))
+    while True:
+        texts = conn.recv()
+        if texts is None:
+            return
+        try:
+            output = model.predict(pd.DataFrame({"text": texts}))
+            reply: tuple[str, Any] = ("ok", (output["label"].tolist(), output["score"].tolist()))
+        except Exception as exc:  # the model's own error goes back to the server
+            reply = ("error", f"{type(exc).__name__}: {exc}")
+        conn.send(reply)
+
+
+class ModelProcess:
+    """A registered version, verified against its recorded digests, predicting in a child process."""
+
+    def __init__(self, registry: Registry, name: str, version: int) -> None:
+        self._scratch = tempfile.mkdtemp(prefix="trunkml-model-")
+        try:
+            local, self.digest = verify_model_files(registry, name, version, Path(self._scratch))
+            self._conn, child = _context.Pipe()
+            self._process = _context.Process(
+                target=_serve,
+                args=(child, str(local), file_digests(local)),
+                name=f"trunkml-{name}-v{version}",
+                daemon=True,
+            )
+            self._process.start()
+            child.close()
+            self._expect_ready()
+        except BaseException:
+            self.close()
+            raise
+
+    def _expect_ready(self) -> None:
+        if not self._conn.poll(START_TIMEOUT_S):
+            raise ModelProcessError(f"the model process did not start within {START_TIMEOUT_S:.0f} s")
+        try:
+            status, detail = self._conn.recv()
+        except EOFError as exc:
+            raise ModelProcessError(f"the model process died while loading (exit {self._process.exitcode})") from exc
+        if status != "ready":
+            raise ModelProcessError(str(detail))
+
+    @property
+    def alive(self) -> bool:
+        """True while the child process runs."""
+        return self._process.is_alive()
+
+    def predict(self, texts: list[str]) -> tuple[np.ndarray, np.ndarray]:
+        """(labels, scores) for ``texts``, computed in the child. Not for concurrent callers."""
+        try:
+            self._conn.send(texts)
+            status, detail = self._conn.recv()
+        except (EOFError, OSError) as exc:
+            raise ModelProcessError(f"the model process is gone (exit {self._process.exitcode})") from exc
+        if status != "ok":
+            raise ModelProcessError(str(detail))
+        labels, scores = detail
+        return np.asarray(labels, dtype=np.int64), np.asarray(scores, dtype=np.float64)
+
+    def close(self) -> None:
+        """Stop the child (politely, then firmly) and remove the downloaded files."""
+        process = getattr(self, "_process", None)
+        if process is not None and process.pid is not None:
+            with contextlib.suppress(OSError, ValueError):
+                self._conn.send(None)
+            process.join(5)
+            if process.is_alive():
+                process.kill()
+                process.join(5)
+        conn = getattr(self, "_conn", None)
+        if conn is not None:
+            conn.close()
+        shutil.rmtree(self._scratch, ignore_errors=True)
