@@ -33,6 +33,12 @@ BODIES = {
         "            raise RuntimeError('this model fails once serving')\n"
         "        return pd.DataFrame({'label': [0] * n, 'score': [0.25] * n})\n"
     ),
+    # Passes the smoke query, then answers NaN: must never reach a client as a 200.
+    "nan_later": (
+        "        self.calls = getattr(self, 'calls', 0) + 1\n"
+        "        score = float('nan') if self.calls > 1 else 0.25\n"
+        "        return pd.DataFrame({'label': [0] * n, 'score': [score] * n})\n"
+    ),
     # Answers correctly after a delay (the first calls are the smoke query, so loading stays quick).
     "slow": (
         "        if len(model_input) and str(model_input['text'].iloc[0]).startswith('slow'):\n"

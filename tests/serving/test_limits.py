@@ -149,3 +149,18 @@ def test_sigterm_lets_in_flight_requests_finish(
     assert results == [200, 200, 200, 200]
     assert code in (0, -signal.SIGTERM)
     assert "Application shutdown complete" in server.logs()
+
+
+def test_a_model_answering_nan_gets_500_not_a_broken_200(
+    serving_project: ServingProject, start_server: Callable[..., RunningServer], tmp_path: Path
+) -> None:
+    name = f"nan-{uuid.uuid4().hex[:6]}"
+    version = serving_project.register_folder(name, code_model(tmp_path, "nan_later"))
+    serving_project.champion(name, version)
+    server = start_server(serving_project.endpoint(name))
+    with server.client() as client:
+        answer = client.post("/predict", json={"text": "olá"})
+        metrics = client.get("/metrics").text
+    assert answer.status_code == 500
+    assert answer.json()["error"] == "ModelFailed"
+    assert "trunkml_prediction_log_rows_total 0.0" in metrics

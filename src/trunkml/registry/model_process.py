@@ -16,6 +16,7 @@ from __future__ import annotations
 import contextlib
 import multiprocessing
 import shutil
+import signal
 import tempfile
 from multiprocessing.connection import Connection
 from pathlib import Path
@@ -41,6 +42,11 @@ def _serve(conn: Connection, folder: str, recorded: dict[str, str]) -> None:
     import mlflow.pyfunc
     import pandas as pd
 
+    # Ctrl-C or a SIGTERM sent to the whole process group is for the server, which drains its requests and
+    # then stops this child through the pipe; dying first would fail every request still in flight.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+
     try:
         if file_digests(Path(folder)) != recorded:
             raise IntegrityError("model files changed between download and load")
@@ -64,7 +70,8 @@ def _serve(conn: Connection, folder: str, recorded: dict[str, str]) -> None:
 class ModelProcess:
     """A registered version, verified against its recorded digests, predicting in a child process."""
 
-    def __init__(self, registry: Registry, name: str, version: int) -> None:
+    def __init__(self, registry: Registry, name: str, version: int, *, answer_timeout_s: float = 60.0) -> None:
+        self._answer_timeout = answer_timeout_s
         self._scratch = tempfile.mkdtemp(prefix="trunkml-model-")
         try:
             local, self.digest = verify_model_files(registry, name, version, Path(self._scratch))
@@ -75,8 +82,10 @@ class ModelProcess:
                 name=f"trunkml-{name}-v{version}",
                 daemon=True,
             )
-            self._process.start()
-            child.close()
+            try:
+                self._process.start()
+            finally:
+                child.close()
             self._expect_ready()
         except BaseException:
             self.close()
@@ -101,6 +110,10 @@ class ModelProcess:
         """(labels, scores) for ``texts``, computed in the child. Not for concurrent callers."""
         try:
             self._conn.send(texts)
+            if not self._conn.poll(self._answer_timeout):
+                # A reply that comes later would be taken for the next batch's: the child cannot be reused.
+                self._process.kill()
+                raise ModelProcessError(f"the model process did not answer within {self._answer_timeout:.0f} s; killed")
             status, detail = self._conn.recv()
         except (EOFError, OSError) as exc:
             raise ModelProcessError(f"the model process is gone (exit {self._process.exitcode})") from exc

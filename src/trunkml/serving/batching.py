@@ -127,5 +127,9 @@ class MicroBatcher:
         for item in batch:
             end = start + len(item.texts)
             if not item.future.done():  # a caller that timed out has cancelled its future
-                item.future.set_result(list(zip(labels[start:end].tolist(), scores[start:end].tolist(), strict=True)))
+                scored = list(zip(labels[start:end].tolist(), scores[start:end].tolist(), strict=True))
+                if all(label in (0, 1) and 0.0 <= score <= 1.0 for label, score in scored):  # NaN fails too
+                    item.future.set_result(scored)
+                else:
+                    item.future.set_exception(ValueError(f"the model answered out of range: {scored[:3]}"))
             start = end

@@ -26,6 +26,7 @@ from trunkml.serving.spec import EndpointSpec
 from trunkml.serving.telemetry import ServerMetrics
 
 log = logging.getLogger("trunkml.serving")
+RETRY_REFUSED_S = 60.0
 CHAMPION, CHALLENGER = "champion", "challenger"
 
 
@@ -36,7 +37,7 @@ class Slot:
     role: str
     ref: str
     current: ServedModel | None = None
-    refused: dict[int, str] = field(default_factory=dict)
+    refused: dict[int, float] = field(default_factory=dict)  # version -> when it was refused
 
 
 @dataclass(frozen=True)
@@ -68,6 +69,8 @@ class Follower:
         self.last_error: str | None = None
         self._lock = asyncio.Lock()
         self._retiring: set[asyncio.Task[None]] = set()
+        self._closed = False
+        self._frozen = False
 
     @property
     def champion(self) -> ServedModel | None:
@@ -97,6 +100,8 @@ class Follower:
         A registry that cannot be read leaves every slot as it is; ``last_error`` says why.
         """
         async with self._lock:
+            if self._closed:
+                return []
             refused: list[Refusal] = []
             errors: list[str] = []
             for slot in self.slots.values():
@@ -122,17 +127,21 @@ class Follower:
             return None
         if slot.current is not None and slot.current.info.version == version and slot.current.model.alive:
             return None
-        if version in slot.refused and not retry_refused:
-            return None
+        if not retry_refused and time.time() - slot.refused.get(version, -RETRY_REFUSED_S) < RETRY_REFUSED_S:
+            return None  # refused a moment ago: try again later (the failure may have been transient)
         try:
             served = await asyncio.to_thread(self._load, slot, version)
         except CandidateRefused as exc:
             return self._refuse(slot, version, exc)
+        if self._closed:  # shut down while loading: this model never serves
+            await served.retire()
+            return None
         self._swap(slot, served)
         return None
 
     def _load(self, slot: Slot, version: int) -> ServedModel:
-        model, info = load_candidate(self._registry_now(), self.spec.model, version, slot.role, slot.ref)
+        deadline = max(30.0, 3 * self.spec.limits.request_timeout_s)
+        model, info = load_candidate(self._registry_now(), self.spec.model, version, slot.role, slot.ref, deadline)
         batching = self.spec.batching
         batcher = MicroBatcher(
             model.predict,
@@ -144,7 +153,7 @@ class Follower:
         return ServedModel(model, info, batcher)
 
     def _refuse(self, slot: Slot, version: int, exc: CandidateRefused) -> Refusal:
-        slot.refused[version] = exc.reason
+        slot.refused[version] = time.time()
         self.metrics.swap_failures.labels(slot.role, exc.reason).inc()
         refusal = Refusal(slot.role, version, exc.reason, exc.message, time.time())
         self.refusals = [*self.refusals[-19:], refusal]
@@ -162,9 +171,11 @@ class Follower:
         else:
             self.metrics.show_model(slot.role, served.version_text, served.info.model_digest, previous)
         if served is not None:
-            # The model's many long-lived objects would make every full garbage collection scan them again,
-            # a pause of tens of milliseconds under load; freezing moves them out of the collector's view.
-            gc.freeze()
+            if not self._frozen:
+                # The server's many long-lived objects (MLflow, pandas, ...) would make every full garbage
+                # collection scan them again, a pause of tens of milliseconds; freezing takes them out of view.
+                gc.freeze()
+                self._frozen = True
             self.metrics.swaps.labels(slot.role).inc()
             slot.refused.pop(served.info.version, None)
             log.info("%s now serves v%s", slot.role, served.info.version)
@@ -182,6 +193,7 @@ class Follower:
     async def close(self) -> None:
         """Retire every model once it has answered what it was given."""
         async with self._lock:
+            self._closed = True
             for slot in self.slots.values():
                 if slot.current is not None:
                     current, slot.current = slot.current, None

@@ -10,8 +10,9 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from starlette.requests import Request
-from starlette.responses import Response
+from starlette.exceptions import HTTPException
+from starlette.requests import ClientDisconnect, Request
+from starlette.responses import JSONResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from trunkml.errors import TrunkmlError
@@ -51,6 +52,12 @@ class ServingMiddleware:
     async def _direct(self, handler: Handler, scope: Scope, receive: Receive, send: Send) -> None:
         try:
             response = await handler(Request(scope, receive))
+        except ClientDisconnect:  # nobody is left to answer
+            return
+        except HTTPException as exc:  # the body limit (413) speaks Starlette's language: answer in ours
+            response = JSONResponse(
+                {"error": "HTTPError", "message": str(exc.detail), "hint": None}, status_code=exc.status_code
+            )
         except TrunkmlError as exc:
             if self.on_error is None:
                 raise

@@ -53,11 +53,16 @@ def _smoke(model: ModelProcess) -> None:
             raise ValueError(f"answered label {label!r} with score {score!r}; expected 0/1 and a score in [0, 1]")
 
 
-def load_candidate(registry: Registry, name: str, version: int, role: str, ref: str) -> tuple[ModelProcess, ModelInfo]:
-    """Download, verify, load and smoke-query ``name`` version ``version`` (blocking)."""
+def load_candidate(
+    registry: Registry, name: str, version: int, role: str, ref: str, answer_timeout_s: float = 60.0
+) -> tuple[ModelProcess, ModelInfo]:
+    """Download, verify, load and smoke-query ``name`` version ``version`` (blocking).
+
+    A model process that takes longer than ``answer_timeout_s`` for one batch is killed (and then reloaded).
+    """
     try:
         record = show(registry, name, str(version))
-        model = ModelProcess(registry, name, version)
+        model = ModelProcess(registry, name, version, answer_timeout_s=answer_timeout_s)
     except IntegrityError as exc:
         raise CandidateRefused(f"{name} v{version}: {exc.message}", reason="verify") from exc
     except Exception as exc:  # whatever the model's own code raises while loading

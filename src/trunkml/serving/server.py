@@ -94,7 +94,7 @@ class Answer:
             head.update(label=label, score=score)
         else:
             head["predictions"] = [{"label": label, "score": score} for label, score in self.scored]
-        return json.dumps(head).encode()
+        return json.dumps(head, allow_nan=False).encode()
 
 
 def check_json(content_type: str | None) -> None:
