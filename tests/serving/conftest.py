@@ -16,6 +16,7 @@ import socket
 import subprocess
 import sys
 import time
+import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -62,6 +63,14 @@ class ServingProject:
         return [
             register(self.registry, name, self.base_source, self.base_run, dict(self.base_tags)) for _ in range(count)
         ]
+
+    def champion_and_challenger(self, prefix: str) -> tuple[str, int, int]:
+        """A fresh model name with two copies: v1 as @champion, v2 as @challenger."""
+        name = f"{prefix}-{uuid.uuid4().hex[:6]}"
+        champion, challenger = self.copies(name, 2)
+        self.champion(name, champion)
+        self.challenger(name, challenger)
+        return name, champion, challenger
 
     def copies_with_tags(self, name: str, tags: dict[str, str]) -> int:
         """Register one version of ``name`` with the trained model's files but the given tags."""
@@ -172,6 +181,10 @@ class RunningServer:
                     raise AssertionError(f"server exited {self.process.returncode}:\n{self.logs()}")
                 time.sleep(0.05)
         raise AssertionError(f"server did not get there in {timeout_s} s:\n{self.logs()[-4000:]}")
+
+    def with_challenger(self) -> None:
+        """Wait until the challenger (canary/shadow) is loaded."""
+        self.wait_for(lambda c: c.get("/model").json()["challenger"] is not None)
 
     def serving(self, version: int, timeout_s: float = 60) -> None:
         """Wait until the champion is ``version``."""

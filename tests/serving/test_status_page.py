@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import shutil
 import subprocess
-import uuid
 from collections.abc import Callable
 from pathlib import Path
 
@@ -32,12 +31,9 @@ def _chromium(profile: Path, *args: str) -> str:
 def test_status_page_shows_champion_challenger_and_recent_traffic(
     serving_project: ServingProject, start_server: Callable[..., RunningServer], tmp_path: Path
 ) -> None:
-    name = f"page-{uuid.uuid4().hex[:6]}"
-    champion, challenger = serving_project.copies(name, 2)
-    serving_project.champion(name, champion)
-    serving_project.challenger(name, challenger)
+    name, champion, challenger = serving_project.champion_and_challenger("page")
     server = start_server(serving_project.endpoint(name, traffic={"canary": {"percent": 25}}))
-    server.wait_for(lambda c: c.get("/model").json()["challenger"] is not None)
+    server.with_challenger()
     with server.client() as client:
         for i in range(40):
             assert client.post("/predict", json={"text": f"olá {i}"}, headers={"x-routing-key": f"u{i}"}).is_success

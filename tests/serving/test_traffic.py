@@ -53,12 +53,9 @@ def _log_rows(project: ServingProject, name: str) -> list[tuple[str, str, int]]:
 def test_ten_percent_canary_is_about_a_tenth_and_sticky(
     serving_project: ServingProject, start_server: Callable[..., RunningServer]
 ) -> None:
-    name = f"canary-{uuid.uuid4().hex[:6]}"
-    champion, challenger = serving_project.copies(name, 2)
-    serving_project.champion(name, champion)
-    serving_project.challenger(name, challenger)
+    name, _champion, challenger = serving_project.champion_and_challenger("canary")
     server = start_server(serving_project.endpoint(name, traffic={"canary": {"percent": 10}}))
-    server.wait_for(lambda c: c.get("/model").json()["challenger"] is not None)
+    server.with_challenger()
     first = send_all(server.url, [{"text": "olá pessoal", "key": f"user-{i}"} for i in range(10_000)])
     routes = [r.json()["route"] for r in first]
     assert Counter(r.status_code for r in first) == {200: 10_000}
@@ -91,7 +88,7 @@ def test_a_failing_or_slow_shadow_never_touches_the_primary_answer(
     serving_project.challenger(name, shadow)
     endpoint = serving_project.endpoint(name, traffic={"shadow": {"enabled": True, "timeout_s": 0.5, "max_pending": 8}})
     server = start_server(endpoint)
-    server.wait_for(lambda c: c.get("/model").json()["challenger"] is not None)
+    server.with_challenger()
     started = time.perf_counter()
     responses = send_all(server.url, [{"text": text} for text in TEXTS])
     slowest = max(r.elapsed.total_seconds() for r in responses)
@@ -111,12 +108,9 @@ def test_a_failing_or_slow_shadow_never_touches_the_primary_answer(
 def test_shadow_answers_are_logged_beside_the_primary_ones(
     serving_project: ServingProject, start_server: Callable[..., RunningServer]
 ) -> None:
-    name = f"shadow-ok-{uuid.uuid4().hex[:6]}"
-    champion, challenger = serving_project.copies(name, 2)
-    serving_project.champion(name, champion)
-    serving_project.challenger(name, challenger)
+    name, champion, challenger = serving_project.champion_and_challenger("shadow-ok")
     server = start_server(serving_project.endpoint(name, traffic={"shadow": {"enabled": True}}))
-    server.wait_for(lambda c: c.get("/model").json()["challenger"] is not None)
+    server.with_challenger()
     responses = send_all(server.url, [{"text": text} for text in TEXTS[:50]])
     assert {r.headers["x-model-version"] for r in responses} == {str(champion)}
     server.wait_for(lambda c: 'trunkml_shadow_total{outcome="ok"} 50.0' in c.get("/metrics").text)
