@@ -28,8 +28,8 @@ class HateSpeechPyfunc(PythonModel):
     def predict(
         self, context: PythonModelContext, model_input: pd.DataFrame, params: dict[str, Any] | None = None
     ) -> pd.DataFrame:
-        frame = model_input if isinstance(model_input, pd.DataFrame) else pd.DataFrame({"text": list(model_input)})
-        texts = frame["text"].fillna("").astype(str).tolist()
+        column = model_input["text"] if isinstance(model_input, pd.DataFrame) else model_input
+        texts = [text if isinstance(text, str) else "" if pd.isna(text) else str(text) for text in list(column)]
         labels, scores = self.model.predict(texts)
         return pd.DataFrame({"label": labels, "score": scores})
 

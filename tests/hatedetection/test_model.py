@@ -13,6 +13,7 @@ from tests.conftest import REPO_ROOT
 
 sys.path.insert(0, str(REPO_ROOT / "src"))
 
+from hatedetection import features
 from hatedetection.model import HateSpeechModel, windows
 from hatedetection.train import train, tune_threshold
 from trunkml.training import ModelPackage, TrainingJob
@@ -79,3 +80,17 @@ def test_threshold_objectives() -> None:
     assert strict == pytest.approx(0.8)
     with pytest.raises(ValueError, match="unknown threshold objective"):
         tune_threshold(labels, scores, "accuracy", 0.5)
+
+
+@pytest.mark.parametrize("sublinear", [True, False])
+def test_fast_tfidf_equals_sklearns_transform(sublinear: bool) -> None:
+    vectorizers = features.make_vectorizers({"char_min_df": 1})
+    for vectorizer in vectorizers.values():
+        vectorizer.set_params(sublinear_tf=sublinear)
+    features.fit_transform(vectorizers, TEXTS)
+    texts = ["", "odeio odeio os zorbanos!!", "zzz qqq", "Que dia LINDO na praia 7", "\u00e9 \u00e7 \u00e3o " * 40]
+    for vectorizer in vectorizers.values():
+        ours, theirs = features.tfidf(vectorizer, texts), vectorizer.transform(texts)
+        assert (ours.shape, ours.dtype) == (theirs.shape, theirs.dtype)
+        assert np.abs((ours - theirs).toarray()).max() < 1e-6
+    assert features.tfidf(vectorizers["word"], ["qqq"]).nnz == 0  # nothing known: an all-zero row, not NaN
