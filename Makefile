@@ -44,6 +44,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/quality.py
 	$(BIN)/python bench/gate.py
 	$(BIN)/python bench/promotion.py
+	$(BIN)/python bench/serving.py
 
 # Re-resolve the pinned, hashed dependency set after changing pyproject.toml.
 lock: $(STAMP)
