@@ -62,3 +62,60 @@ def promo(make_project: Callable[..., Project]) -> Project:
     assert project.cli("ct", "promo-model").code == 0
     assert project.cli("train", "promo-model", "--input", "train=pool-train").code == 0
     return project
+
+
+PIPES_PROJECT = """\
+name: pipes
+model: pipes-model
+data:
+  max_eval_overlap: 0.05
+gate:
+  eval: pool-eval
+  policy:
+    min_discordant: 5
+    cold_start_floors: {recall: 0.5, precision: 0.5}
+approvals:
+  dev: {required: 1}
+pipelines:
+  model_ci:
+    hook: [python, -c, "print('project checks passed')"]
+    smoke_rows: 120
+"""
+PIPES_JOB = JOB.replace("promo-model", "pipes-model")
+
+
+@pytest.fixture
+def pipes(make_project: Callable[..., Project]) -> Project:
+    """A committed project (commit A) with one job and pointers, nothing trained: for triggers and the runner."""
+    project = make_project(project_yaml=PIPES_PROJECT)
+    shutil.copytree(
+        REPO_ROOT / "src" / "hatedetection",
+        project.root / "src" / "hatedetection",
+        ignore=shutil.ignore_patterns("__pycache__"),
+    )
+    (project.root / "jobs" / "pipes-model").mkdir(parents=True)
+    (project.root / "jobs" / "pipes-model" / "train.yaml").write_text(PIPES_JOB, encoding="utf-8")
+    (project.root / "jobs" / "pipes-model" / "params.yaml").write_text("cv_folds: 2\n", encoding="utf-8")
+    (project.root / ".gitignore").write_text(".trunkml/\n__pycache__/\n", encoding="utf-8")
+    for args in (
+        ("synth", "--rows", "1200", "--seed", "5", "--add", "pool"),
+        ("split", "pool", "--eval-fraction", "0.25", "--add", "pool"),
+        ("synth", "--rows", "400", "--seed", "9", "--add", "tiny"),
+        ("synth", "--rows", "60", "--seed", "11", "--add", "unused"),
+    ):
+        assert project.cli("data", *args).code == 0
+    git(project, "init", "-q", "-b", "main")
+    git(project, "add", "-A")
+    git(project, "commit", "-qm", "A")
+    return project
+
+
+def commit(project: Project, message: str, files: dict[str, str]) -> str:
+    """Write ``files`` (relative path -> text), commit them, and return the new commit's sha."""
+    for relative, text in files.items():
+        path = project.root / relative
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+    git(project, "add", "-A")
+    git(project, "commit", "-qm", message)
+    return git(project, "rev-parse", "HEAD")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Self
+from typing import Any, Literal, Self
 from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
@@ -61,6 +61,68 @@ class EnvironmentConfig(BaseModel):
         return value
 
 
+PipelineName = Literal["workspace-cd", "environment-ci", "environment-cd", "model-ci", "model-ct"]
+Event = Literal["push", "pull_request"]
+
+
+class TriggerRule(BaseModel):
+    """When a pipeline runs: on which events, for changes under which paths."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    events: tuple[Event, ...] = Field(min_length=1, description="Git events that can trigger it.")
+    paths: tuple[str, ...] = Field(
+        default=(), description="Globs ('**' crosses folders); a plain path covers a folder."
+    )
+    job_paths: bool = Field(
+        default=False,
+        description="Also every job's own paths: its folder, its code package and the dataset pointers it reads.",
+    )
+
+
+DEFAULT_TRIGGERS: dict[PipelineName, TriggerRule] = {
+    "workspace-cd": TriggerRule(events=("push",), paths=("trunkml.yaml", "datasets/**")),
+    "environment-ci": TriggerRule(events=("pull_request",), paths=("environments/**",)),
+    "environment-cd": TriggerRule(events=("push",), paths=("environments/**",)),
+    "model-ci": TriggerRule(events=("pull_request",), paths=("jobs/**", "datasets/**"), job_paths=True),
+    "model-ct": TriggerRule(events=("push",), job_paths=True),
+}
+
+
+class ModelCIConfig(BaseModel):
+    """model-ci: the project's own checks and the size of the smoke training run."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    hook: tuple[str, ...] | None = Field(default=None, description="Command (argv) run first, e.g. [make, lint].")
+    smoke_rows: int = Field(default=400, ge=20, le=1_000_000, description="Rows of train and eval in the smoke run.")
+
+
+class ModelCDConfig(BaseModel):
+    """model-cd: the environments a new version is promoted through, in order."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    environments: tuple[Literal["dev", "test", "prod"], ...] = Field(
+        default=(), description="In order, e.g. [dev, prod]; empty: only the current TRUNKML_ENV."
+    )
+
+
+class PipelinesConfig(BaseModel):
+    """Pipeline triggers and settings; triggers not given keep their defaults."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    triggers: dict[PipelineName, TriggerRule] = Field(default_factory=lambda: dict(DEFAULT_TRIGGERS))
+    model_ci: ModelCIConfig = ModelCIConfig()
+    model_cd: ModelCDConfig = ModelCDConfig()
+
+    @field_validator("triggers", mode="after")
+    @classmethod
+    def _with_defaults(cls, value: dict[PipelineName, TriggerRule]) -> dict[PipelineName, TriggerRule]:
+        return {**DEFAULT_TRIGGERS, **value}
+
+
 def _default_rules() -> dict[str, ApprovalRule]:
     return {"dev": ApprovalRule(required=0), "test": ApprovalRule(required=1), "prod": ApprovalRule(required=1)}
 
@@ -77,6 +139,7 @@ class ProjectConfig(BaseModel):
     gate: GateConfig = GateConfig()
     approvals: dict[str, ApprovalRule] = Field(default_factory=_default_rules)
     environments: dict[str, EnvironmentConfig] = Field(default_factory=dict)
+    pipelines: PipelinesConfig = PipelinesConfig()
 
     @model_validator(mode="after")
     def _prod_needs_a_second_person(self) -> Self:

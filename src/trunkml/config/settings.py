@@ -63,11 +63,16 @@ class Settings(BaseSettings):
     http_timeout_s: float = Field(default=60.0, gt=0, le=3600)
     endpoint: Path | None = None
     webhook_secret: SecretStr | None = None
+    step_summary: Path | None = Field(
+        default=None,
+        validation_alias=AliasChoices("TRUNKML_STEP_SUMMARY", "GITHUB_STEP_SUMMARY"),
+        description="A Markdown file pipelines append their reports to (GitHub Actions sets GITHUB_STEP_SUMMARY).",
+    )
     actor: str | None = Field(
         default=None, validation_alias=AliasChoices("TRUNKML_ACTOR", "GITHUB_ACTOR", "GITLAB_USER_LOGIN")
     )
 
-    @field_validator("data_mirror", "home", "endpoint", mode="before")
+    @field_validator("data_mirror", "home", "endpoint", "step_summary", mode="before")
     @classmethod
     def _empty_is_unset(cls, value: object) -> object:
         return None if isinstance(value, str) and not value.strip() else value
