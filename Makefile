@@ -51,6 +51,8 @@ lock: $(STAMP)
 	$(BIN)/pip-compile --quiet --generate-hashes --allow-unsafe --strip-extras --extra dev \
 		--no-emit-index-url --no-emit-find-links \
 		-o requirements/dev.lock pyproject.toml
+	cd environments/inference && ../../$(BIN)/pip-compile --quiet --generate-hashes --allow-unsafe --strip-extras \
+		--no-emit-index-url --no-emit-find-links -o requirements.lock requirements.in
 
 clean:
 	rm -rf $(VENV) .trunkml .mypy_cache .pytest_cache .ruff_cache build src/*.egg-info

@@ -19,11 +19,16 @@ from trunkml.errors import RefusedError, UsageError
 from trunkml.evaluation.evaluate import load_policy
 from trunkml.evaluation.records import require_promotable_decision
 from trunkml.pipelines.promotion import MoveResult, _move, resolve_model
+from trunkml.pipelines.steps import WaitingForApproval
 from trunkml.registry import CHAMPION, ModelVersionRecord, Registry, show
 from trunkml.registry.aliases import alias_lock, current
 from trunkml.registry.artifacts import copy_version, verify_model_files
 
 COPIED_FROM = "trunkml.copied_from"
+
+
+class AlreadyChampion(RefusedError):
+    """The version (or its copy) already holds ``@champion`` in the target environment."""
 
 
 def settings_for(settings: Settings, env: str) -> Settings:
@@ -90,10 +95,10 @@ def promote_across(
     with alias_lock(target_registry, name):
         champion = current(target_registry, name, CHAMPION)
         if champion == copied:
-            raise RefusedError(f"{name} v{copied} is already the champion in '{target_env}'")
+            raise AlreadyChampion(f"{name} v{copied} is already the champion in '{target_env}'")
         if len(valid) < rule.required:
             why = "; ".join(f"{a.by}: {reason}" for a, reason in ignored)
-            raise RefusedError(
+            raise WaitingForApproval(
                 f"copied {name} v{record.version} from '{source_env}' to '{target_env}' as v{copied}, but "
                 f"'{target_env}' needs {rule.required} approval(s) and has {len(valid)}"
                 + (f" (not counted: {why})" if why else ""),

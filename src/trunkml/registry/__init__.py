@@ -6,6 +6,7 @@ from trunkml.registry.records import DatasetUse, ModelVersionRecord
 from trunkml.registry.versions import (
     CHALLENGER,
     CHAMPION,
+    ensure_registered_model,
     find_by_ct_key,
     list_records,
     register,
@@ -19,6 +20,7 @@ __all__ = [
     "DatasetUse",
     "ModelVersionRecord",
     "Registry",
+    "ensure_registered_model",
     "find_by_ct_key",
     "lineage",
     "list_records",

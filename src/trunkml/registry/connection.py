@@ -121,9 +121,13 @@ class Registry:
 
     @property
     def artifact_root(self) -> str | None:
-        """Where new experiments keep artifacts: ``<home>/artifacts`` locally, the server's default otherwise."""
-        scheme = urlsplit(self.uri).scheme
-        if scheme in {"", "file", "sqlite"}:
+        """Where new experiments keep artifacts: ``artifacts/`` beside a SQLite file (``<home>/artifacts`` for the
+        default store), ``<home>/artifacts`` for other local stores, the server's default otherwise."""
+        parts = urlsplit(self.uri)
+        database = parts.path[1:]  # sqlite:////abs/file.db -> /abs/file.db; sqlite:///rel.db -> rel.db
+        if parts.scheme == "sqlite" and database and database != ":memory:":
+            return (Path(database).resolve().parent / "artifacts").as_uri()
+        if parts.scheme in {"", "file", "sqlite"}:
             return (self.settings.home_dir / "artifacts").as_uri()
         return None
 

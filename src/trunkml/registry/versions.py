@@ -157,15 +157,23 @@ def find_by_ct_key(registry: Registry, name: str, ct_key: str) -> list[ModelVers
     return [v for v in all_versions(registry, name) if (v.tags or {}).get(lineage.CT_KEY) == ct_key]
 
 
-def register(registry: Registry, name: str, source: str, run_id: str, tags: dict[str, str]) -> int:
-    """Register a new version of ``name`` from ``source`` with lineage ``tags``; alias it ``@challenger``."""
+def ensure_registered_model(registry: Registry, name: str) -> bool:
+    """Create registered model ``name`` if it does not exist; True if this call created it."""
     try:
         registry.client.get_registered_model(name)
+        return False
     except MlflowException:
         try:
             registry.client.create_registered_model(name, description="Registered by trunkml")
+            return True
         except MlflowException:  # created concurrently
             registry.client.get_registered_model(name)
+            return False
+
+
+def register(registry: Registry, name: str, source: str, run_id: str, tags: dict[str, str]) -> int:
+    """Register a new version of ``name`` from ``source`` with lineage ``tags``; alias it ``@challenger``."""
+    ensure_registered_model(registry, name)
     created = registry.client.create_model_version(name, source, run_id=run_id, tags=tags)
     registry.client.set_registered_model_alias(name, CHALLENGER, created.version)
     return int(created.version)

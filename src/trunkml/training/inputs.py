@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+
+import pandas as pd
 
 from trunkml.config import load_project
 from trunkml.datasets import DataService
@@ -12,9 +13,6 @@ from trunkml.datasets.split import SplitRecord, split_frame
 from trunkml.errors import LeakageError
 from trunkml.registry import DatasetUse
 from trunkml.training.jobspec import JobSpec
-
-if TYPE_CHECKING:
-    import pandas as pd
 
 
 @dataclass(frozen=True)
@@ -25,6 +23,20 @@ class PreparedData:
     eval: pd.DataFrame
     uses: list[DatasetUse]
     split: SplitRecord | None
+
+    def sampled(self, rows: int, seed: int = 0) -> PreparedData:
+        """At most ``rows`` of train and of eval, drawn per label in proportion (a smoke run's data)."""
+
+        def take(frame: pd.DataFrame) -> pd.DataFrame:
+            if len(frame) <= rows:
+                return frame
+            parts = [
+                group.sample(n=max(1, round(rows * len(group) / len(frame))), random_state=seed)
+                for _, group in frame.groupby("label", sort=True)
+            ]
+            return pd.concat(parts).sort_index()
+
+        return PreparedData(train=take(self.train), eval=take(self.eval), uses=self.uses, split=self.split)
 
     @property
     def digests(self) -> list[str]:

@@ -59,6 +59,8 @@ class TrainRequest(BaseModel):
     inputs: list[str] = []
     params: list[str] = []
     ct: bool = False
+    sample_rows: int | None = None
+    """Train and evaluate on at most this many rows of each input (a smoke run); never with ct."""
 
 
 class TrainResult(BaseModel):
@@ -87,6 +89,10 @@ def _ct_key(git: GitState, job: ResolvedJob, data: PreparedData) -> str | None:
 
 def _check_request(settings: Settings, request: TrainRequest, git: GitState) -> None:
     """CT trains the committed spec; outside dev nothing trains from uncommitted code or specs."""
+    if request.ct and request.sample_rows is not None:
+        raise UsageError(
+            "ct trains on the whole data", hint="sample rows only in a smoke run (`trunkml pipeline model-ci`)"
+        )
     if request.ct and (request.inputs or request.params):
         raise UsageError("ct trains the committed job spec", hint="use `trunkml train` for experiments with overrides")
     if not git.identified and settings.env is not Environment.DEV:
@@ -250,6 +256,8 @@ def train(settings: Settings, request: TrainRequest, report: Report) -> TrainRes
     _check_request(settings, request, git)
     report("verifying and validating inputs")
     data = prepare_data(DataService(settings), job.spec)
+    if request.sample_rows is not None:
+        data = data.sampled(request.sample_rows)
     ct_key = _ct_key(git, job, data) if request.ct else None
     report(f"connecting to {redact(settings.tracking_uri)}")
     registry = Registry(settings)
