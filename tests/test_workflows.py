@@ -1,0 +1,118 @@
+"""The GitHub Actions workflows: valid against the workflow schema, pinned, least-privilege, and in step with
+the trigger rules of trunkml.yaml."""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from tests.conftest import REPO_ROOT
+from trunkml.cli.main import run
+
+WORKFLOWS = REPO_ROOT / ".github" / "workflows"
+PIPELINES = ("model-ci", "model-ct", "model-cd", "environment-ci", "environment-cd", "workspace-cd")
+PINNED = re.compile(r"^[\w.-]+/[\w.-]+(/[\w./-]+)?@[0-9a-f]{40}$")
+
+
+def load(name: str) -> dict[Any, Any]:
+    document: dict[Any, Any] = yaml.safe_load((WORKFLOWS / f"{name}.yaml").read_text(encoding="utf-8"))
+    document["on"] = document.pop(True, document.get("on"))  # YAML 1.1 reads the key `on` as true
+    return document
+
+
+def steps(document: dict[Any, Any]) -> list[dict[str, Any]]:
+    return [step for job in document["jobs"].values() for step in job["steps"]]
+
+
+@pytest.fixture(scope="module")
+def rules() -> dict[str, Any]:
+    mp = pytest.MonkeyPatch()
+    mp.setenv("TRUNKML_PROJECT", str(REPO_ROOT))
+    try:
+        from io import StringIO
+
+        capture = StringIO()
+        mp.setattr(sys, "stdout", capture)
+        assert run(["pipeline", "paths", "--json"]) == 0
+    finally:
+        mp.undo()
+    found: dict[str, Any] = json.loads(capture.getvalue())
+    return found
+
+
+def test_there_is_one_workflow_per_pipeline() -> None:
+    assert sorted(path.stem for path in WORKFLOWS.glob("*.yaml")) == sorted(PIPELINES)
+    for name in PIPELINES:
+        assert load(name)["name"] == name
+
+
+def test_workflows_are_valid_against_the_github_schema() -> None:
+    tool = shutil.which("check-jsonschema", path=str(Path(sys.executable).parent))
+    assert tool, "check-jsonschema is part of the dev dependencies"
+    files = sorted(str(path) for path in WORKFLOWS.glob("*.yaml"))
+    done = subprocess.run(
+        [tool, "--builtin-schema", "vendor.github-workflows", *files], capture_output=True, text=True, check=False
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_actions_are_pinned_to_full_commit_shas() -> None:
+    for name in PIPELINES:
+        for step in steps(load(name)):
+            if "uses" in step:
+                assert PINNED.match(step["uses"]), f"{name}: {step['uses']} is not pinned to a commit SHA"
+
+
+def test_permissions_are_least_privilege() -> None:
+    for name in PIPELINES:
+        document = load(name)
+        assert document["permissions"] == {"contents": "read"}, name
+        for job in document["jobs"].values():
+            assert "write" not in json.dumps(job.get("permissions", {})), name
+
+
+def test_steps_call_only_make_and_trunkml() -> None:
+    for name in PIPELINES:
+        for step in steps(load(name)):
+            if "run" in step:
+                command = " ".join(step["run"].split())
+                assert command.startswith(("make ", ".venv/bin/trunkml ")), f"{name}: {command}"
+
+
+def test_the_registry_comes_from_secrets_never_yaml() -> None:
+    for name in PIPELINES:
+        text = (WORKFLOWS / f"{name}.yaml").read_text(encoding="utf-8")
+        for line in text.splitlines():
+            if "MLFLOW_TRACKING" in line and ":" in line and not line.strip().startswith("#"):
+                assert "${{ secrets.MLFLOW_TRACKING_" in line, f"{name}: {line.strip()}"
+        assert not re.search(r"(postgresql|mysql|https?)://\S*@", text), name
+
+
+def test_path_filters_match_the_trigger_rules(rules: dict[str, Any]) -> None:
+    for name, rule in rules.items():
+        triggers = load(name)["on"]
+        for event in rule["events"]:
+            assert sorted(triggers[event]["paths"]) == rule["paths"], f"{name} on {event}"
+        assert not set(triggers) & {"push", "pull_request"} - set(rule["events"]), name
+
+
+def test_model_cd_follows_model_ct_and_needs_a_person_for_promotion() -> None:
+    document = load("model-cd")
+    assert document["on"]["workflow_run"]["workflows"] == ["model-ct"]
+    assert "version" in document["on"]["workflow_dispatch"]["inputs"]
+    gate, promote = document["jobs"]["gate"], document["jobs"]["promote"]
+    assert "--wait-ok" in gate["steps"][-2]["run"]
+    assert promote["environment"] == "prod"
+    commands = [step["run"] for step in promote["steps"] if "run" in step]
+    assert any('approve "$VERSION"' in c and '--by "$GITHUB_ACTOR"' in c for c in commands)
+    assert commands.index(next(c for c in commands if "approve" in c)) < commands.index(
+        next(c for c in commands if "pipeline model-cd" in c)
+    )
