@@ -1,42 +1,105 @@
-"""`trunkml demo` plays the story offline and every step behaves as the story says."""
+"""`trunkml demo` plays the story through the pipelines and every step behaves as the story says."""
 
 from __future__ import annotations
 
+import json
+import os
 import shutil
+import signal
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
+
+import httpx
 
 from tests.conftest import REPO_ROOT, Project
 
 
-def with_model_code(project: Project) -> Project:
+def with_model_code(project: Project, datasets: bool = False) -> Project:
     shutil.copytree(
         REPO_ROOT / "src" / "hatedetection",
         project.root / "src" / "hatedetection",
         ignore=shutil.ignore_patterns("__pycache__"),
     )
+    if datasets:
+        shutil.copytree(REPO_ROOT / "datasets", project.root / "datasets")
     return project
 
 
-def test_demo_runs_offline_and_every_step_is_as_expected(project: Project) -> None:
+def runs(report: dict[str, Any]) -> list[dict[str, str]]:
+    """Each `pipeline run` of the story: pipeline -> state (as the step detail begins)."""
+    found: list[dict[str, str]] = []
+    for step in report["steps"]:
+        if step["name"].startswith("trunkml pipeline run"):
+            found.append({})
+        elif step["name"].startswith("  ") and found:
+            found[-1][step["name"].strip()] = step["detail"]
+    return found
+
+
+def test_demo_plays_three_commits_through_the_pipelines(project: Project) -> None:
     result = with_model_code(project).cli("demo", "--workdir", "ws", "--json")
     assert result.code == 0, result.stderr
     report = result.json()
-    steps = {step["name"]: step for step in report["steps"]}
-    assert all(step["ok"] for step in report["steps"])
-    assert "fails closed" in steps["verify demo-eval"]["detail"]
-    ct_steps = [step["detail"] for step in report["steps"] if step["name"].startswith("trunkml ct")]
-    assert [detail.split()[0] for detail in ct_steps] == ["v1", "v1", "v2", "v3"]
-    assert "reused" in ct_steps[1]
-    gates = [step["detail"].split(":")[0] for step in report["steps"] if step["name"].startswith("trunkml evaluate")]
-    assert gates == ["PROMOTE", "PROMOTE", "REJECT"]
-    assert steps["trunkml promote 3"]["detail"].startswith("refused, @champion unchanged")
-    assert steps["trunkml rollback"]["detail"] == "@champion v2 → v1"
-    assert "champion v1" in steps["trunkml status"]["detail"]
+    assert all(step["ok"] for step in report["steps"]), [s for s in report["steps"] if not s["ok"]]
+    steps = {step["name"]: step["detail"] for step in report["steps"]}
+    a, b, c = runs(report)
+    assert list(a) == ["workspace-cd", "model-ct", "model-cd"]
+    assert a["model-cd"].startswith("waiting for approval")  # v1 passed the cold-start floors, a person decides
+    assert list(b) == ["workspace-cd", "model-ct", "model-cd"]  # a new pointer version: the store syncs, CT trains
+    assert list(c) == ["model-ct", "model-cd"]  # params only
+    assert c["model-cd"].startswith("failed")
+    report_path = Path(c["model-cd"].split("report: ")[1].rstrip(")"))
+    assert report_path.name == "gate.html"
+    assert report_path.is_file()
+    assert "reused" in steps["trunkml pipeline model-ct (same commit again)"]
+    assert ", 0 failed; versions seen in order: [1, 2]" in steps["server hot-swaps to v2"]
+    assert "fails closed" in steps["verify demo-eval"]
+    assert steps["trunkml rollback"] == "@champion v2 → v1"
+    assert "each has exactly one version" in steps["trunkml check-main"]
+    assert "promote v2" in steps["trunkml history"]
     workspace = Path(report["workdir"])
     assert (workspace / "datasets/demo-tweets/versions/2.yaml").is_file()
-    assert (workspace / ".git").is_dir()
+    assert report["server_url"] is None
+
+
+def test_keep_serving_leaves_a_server_answering(project: Project) -> None:
+    with_model_code(project)
+    trunkml = str(Path(sys.executable).with_name("trunkml"))
+    done = subprocess.run(
+        [trunkml, "demo", "--workdir", "ws", "--keep-serving", "--json"],
+        cwd=project.root, capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    report = json.loads(done.stdout)
+    try:
+        answer = httpx.post(f"{report['server_url']}/predict", json={"text": "bom dia"}, timeout=30)
+        assert answer.status_code == 200
+        assert answer.json()["version"] == 1  # the champion after the rollback
+    finally:
+        os.kill(report["server_pid"], signal.SIGTERM)
+
+
+def test_demo_on_fortuna_through_the_mirror(make_project: Callable[..., Project], shared_data: Path) -> None:
+    project = with_model_code(make_project(mirror=shared_data), datasets=True)
+    result = project.cli("demo", "--workdir", "ws", "--data", "fortuna", "--json")
+    assert result.code == 0, result.stderr
+    report = result.json()
+    assert all(step["ok"] for step in report["steps"]), [s for s in report["steps"] if not s["ok"]]
+    assert report["data"] == "fortuna"
+    assert [list(run) for run in runs(report)] == [
+        ["workspace-cd", "model-ct", "model-cd"],
+        ["model-ct", "model-cd"],
+        ["model-ct", "model-cd"],
+    ]
+
+
+def test_fortuna_needs_the_mirror(project: Project) -> None:
+    refused = with_model_code(project, datasets=True).cli("demo", "--workdir", "ws", "--data", "fortuna")
+    assert refused.code == 2
+    assert "TRUNKML_DATA_MIRROR" in refused.stderr
 
 
 def test_demo_rerun_replaces_only_its_own_workspace(project: Project) -> None:
