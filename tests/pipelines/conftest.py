@@ -37,28 +37,34 @@ def git(project: Project, *args: str) -> str:
     return subprocess.run(command, cwd=project.root, capture_output=True, text=True, check=True).stdout.strip()
 
 
-@pytest.fixture
-def promo(make_project: Callable[..., Project]) -> Project:
-    """Committed project; v1 (CT on 300 rows) and v2 (1,500 rows) registered, neither evaluated yet."""
-    project = make_project(project_yaml=PROJECT)
+def scaffold(project: Project, model: str, job: str, data: list[tuple[str, ...]]) -> Project:
+    """The reference model's code, one job for ``model``, the ``trunkml data`` steps, all committed as A."""
     shutil.copytree(
         REPO_ROOT / "src" / "hatedetection",
         project.root / "src" / "hatedetection",
         ignore=shutil.ignore_patterns("__pycache__"),
     )
-    (project.root / "jobs" / "promo-model").mkdir(parents=True)
-    (project.root / "jobs" / "promo-model" / "train.yaml").write_text(JOB, encoding="utf-8")
-    (project.root / "jobs" / "promo-model" / "params.yaml").write_text("cv_folds: 2\n", encoding="utf-8")
+    (project.root / "jobs" / model).mkdir(parents=True)
+    (project.root / "jobs" / model / "train.yaml").write_text(job, encoding="utf-8")
+    (project.root / "jobs" / model / "params.yaml").write_text("cv_folds: 2\n", encoding="utf-8")
     (project.root / ".gitignore").write_text(".trunkml/\n__pycache__/\n", encoding="utf-8")
-    for args in (
-        ("synth", "--rows", "2000", "--seed", "5", "--add", "pool"),
-        ("split", "pool", "--eval-fraction", "0.25", "--add", "pool"),
-        ("synth", "--rows", "120", "--seed", "9", "--add", "tiny"),
-    ):
+    for args in data:
         assert project.cli("data", *args).code == 0
     git(project, "init", "-q", "-b", "main")
     git(project, "add", "-A")
     git(project, "commit", "-qm", "A")
+    return project
+
+
+@pytest.fixture
+def promo(make_project: Callable[..., Project]) -> Project:
+    """Committed project; v1 (CT on 300 rows) and v2 (1,500 rows) registered, neither evaluated yet."""
+    data = [
+        ("synth", "--rows", "2000", "--seed", "5", "--add", "pool"),
+        ("split", "pool", "--eval-fraction", "0.25", "--add", "pool"),
+        ("synth", "--rows", "120", "--seed", "9", "--add", "tiny"),
+    ]
+    project = scaffold(make_project(project_yaml=PROJECT), "promo-model", JOB, data)
     assert project.cli("ct", "promo-model").code == 0
     assert project.cli("train", "promo-model", "--input", "train=pool-train").code == 0
     return project
@@ -87,27 +93,13 @@ PIPES_JOB = JOB.replace("promo-model", "pipes-model")
 @pytest.fixture
 def pipes(make_project: Callable[..., Project]) -> Project:
     """A committed project (commit A) with one job and pointers, nothing trained: for triggers and the runner."""
-    project = make_project(project_yaml=PIPES_PROJECT)
-    shutil.copytree(
-        REPO_ROOT / "src" / "hatedetection",
-        project.root / "src" / "hatedetection",
-        ignore=shutil.ignore_patterns("__pycache__"),
-    )
-    (project.root / "jobs" / "pipes-model").mkdir(parents=True)
-    (project.root / "jobs" / "pipes-model" / "train.yaml").write_text(PIPES_JOB, encoding="utf-8")
-    (project.root / "jobs" / "pipes-model" / "params.yaml").write_text("cv_folds: 2\n", encoding="utf-8")
-    (project.root / ".gitignore").write_text(".trunkml/\n__pycache__/\n", encoding="utf-8")
-    for args in (
+    data = [
         ("synth", "--rows", "1200", "--seed", "5", "--add", "pool"),
         ("split", "pool", "--eval-fraction", "0.25", "--add", "pool"),
         ("synth", "--rows", "400", "--seed", "9", "--add", "tiny"),
         ("synth", "--rows", "60", "--seed", "11", "--add", "unused"),
-    ):
-        assert project.cli("data", *args).code == 0
-    git(project, "init", "-q", "-b", "main")
-    git(project, "add", "-A")
-    git(project, "commit", "-qm", "A")
-    return project
+    ]
+    return scaffold(make_project(project_yaml=PIPES_PROJECT), "pipes-model", PIPES_JOB, data)
 
 
 def commit(project: Project, message: str, files: dict[str, str]) -> str:

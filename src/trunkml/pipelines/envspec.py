@@ -21,6 +21,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+from collections.abc import Iterator
 from functools import partial
 from pathlib import Path
 
@@ -206,6 +207,18 @@ def lock_sha256(lock: Path) -> str:
     return hashlib.sha256(lock.read_bytes()).hexdigest()
 
 
+def _each_environment(
+    run: PipelineRun, root: Path, names: list[str] | None
+) -> Iterator[tuple[str, EnvironmentSpec, Path]]:
+    """(name, spec, lock) of each chosen environment, loading each spec as a step."""
+    chosen = names or environment_names(root)
+    if not chosen:
+        run.skip("environments", "the project has no environments/<name>/environment.yaml")
+    for name in chosen:
+        spec, lock = run.step(f"{name}: spec", partial(load_environment, root, name), _describe_spec)
+        yield name, spec, lock
+
+
 def environment_ci(
     settings: Settings, names: list[str] | None = None, offline: bool = False, emit: Emit | None = None
 ) -> PipelineResult:
@@ -213,11 +226,7 @@ def environment_ci(
     root = settings.project_root
 
     def body(run: PipelineRun) -> None:
-        chosen = names or environment_names(root)
-        if not chosen:
-            run.skip("environments", "the project has no environments/<name>/environment.yaml")
-        for name in chosen:
-            spec, lock = run.step(f"{name}: spec", partial(load_environment, root, name), _describe_spec)
+        for name, spec, lock in _each_environment(run, root, names):
             run.step(f"{name}: python", partial(_python_matches, spec), str)
             pins = run.step(f"{name}: pinned and hashed", partial(parse_lock, lock), _describe_pins)
             with tempfile.TemporaryDirectory(prefix="trunkml-envci-") as scratch:
@@ -236,11 +245,7 @@ def environment_cd(settings: Settings, names: list[str] | None = None, emit: Emi
     root = settings.project_root
 
     def body(run: PipelineRun) -> None:
-        chosen = names or environment_names(root)
-        if not chosen:
-            run.skip("environments", "the project has no environments/<name>/environment.yaml")
-        for name in chosen:
-            spec, lock = run.step(f"{name}: spec", partial(load_environment, root, name), _describe_spec)
+        for name, spec, lock in _each_environment(run, root, names):
             parse_lock(lock)
             digest = lock_sha256(lock)
             target = settings.home_dir / "environments" / f"{name}-{digest[:12]}"
