@@ -91,3 +91,36 @@ def test_workspace_cd_provisions_and_is_idempotent(pipes: Project) -> None:
     assert "dataset version(s) in the store" in done["steps"][-1]["detail"]
     second = pipes.cli("pipeline", "workspace-cd", "--json").json()
     assert next(s for s in second["steps"] if s["name"] == "registered model pipes-model")["detail"] == "exists"
+
+
+def test_model_cd_walks_dev_then_prod_and_waits_for_prods_approval(pipes: Project) -> None:
+    text = (pipes.root / "trunkml.yaml").read_text(encoding="utf-8")
+    text = text.replace("pipelines:\n", "pipelines:\n  model_cd: {environments: [dev, prod]}\n")
+    text += "environments:\n  prod: {tracking_uri: 'sqlite:///prod.db'}\n"  # dev: the current registry
+    (pipes.root / "trunkml.yaml").write_text(text, encoding="utf-8")
+    git(pipes, "commit", "-qam", "two registries")
+    assert pipes.cli("pipeline", "model-ct", "--json").code == 0
+    # model-ct wrote to the current environment's registry (dev)
+    assert pipes.cli("approve", "1", "--by", "reviewer", "--env", "dev").code == 1  # no gate decision yet
+
+    first = pipes.cli("pipeline", "model-cd", "1", "--by", "ci-bot", "--json")
+    assert first.code == 1
+    assert steps(first.json()) == {"resolve 1": "ok", "dev: gate": "ok", "dev: approvals": "waiting"}
+    assert pipes.cli("approve", "1", "--by", "reviewer", "--env", "dev").code == 0
+
+    second = pipes.cli("pipeline", "model-cd", "1", "--by", "ci-bot", "--json")
+    assert second.code == 1, second.stdout
+    found = second.json()
+    assert found["state"] == "waiting for approval", found["error"]
+    assert steps(found)["dev: promote v1"] == "ok"
+    assert steps(found)["prod: copy from dev, check approvals, promote"] == "waiting"
+    assert "--env prod" in found["hint"]
+
+    assert pipes.cli("approve", "1", "--by", "reviewer", "--env", "prod").code == 0  # the copy is v1 in prod
+    third = pipes.cli("pipeline", "model-cd", "1", "--by", "ci-bot", "--json")
+    assert third.code == 0, third.stdout
+    done = third.json()
+    assert steps(done)["dev: gate, approvals, promote"] == "skipped"  # already the champion in dev
+    assert steps(done)["prod: copy from dev, check approvals, promote"] == "ok"
+    assert done["outputs"]["environments"] == {"dev": "champion", "prod": "champion"}
+    assert pipes.cli("status", "--env", "prod", "--json").json()["champion"]["version"] == 1

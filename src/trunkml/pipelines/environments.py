@@ -23,6 +23,7 @@ from trunkml.pipelines.steps import WaitingForApproval
 from trunkml.registry import CHAMPION, ModelVersionRecord, Registry, show
 from trunkml.registry.aliases import alias_lock, current
 from trunkml.registry.artifacts import copy_version, verify_model_files
+from trunkml.registry.events import history
 
 COPIED_FROM = "trunkml.copied_from"
 
@@ -63,10 +64,20 @@ def _source_checks(source: Settings, registry: Registry, record: ModelVersionRec
         record,
         DataService(source),
         project.gate.eval,
-        current(registry, record.name, CHAMPION),
+        _compared_champion(registry, record),
         load_policy(source.project_root).digest,
     )
     return found.record_sha256
+
+
+def _compared_champion(registry: Registry, record: ModelVersionRecord) -> int | None:
+    """The champion ``record``'s decision must have been made against: the current one, or, when ``record`` is
+    the source's champion already, the one its promotion there replaced."""
+    champion = current(registry, record.name, CHAMPION)
+    if champion != record.version:
+        return champion
+    promoted = [e for e in history(registry, record.name) if e.kind == "promote" and e.to_version == record.version]
+    return promoted[-1].from_version if promoted else champion
 
 
 def promote_across(
