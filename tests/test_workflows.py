@@ -110,6 +110,9 @@ def test_model_cd_follows_model_ct_and_needs_a_person_for_promotion() -> None:
     assert "version" in document["on"]["workflow_dispatch"]["inputs"]
     gate, promote = document["jobs"]["gate"], document["jobs"]["promote"]
     assert "--wait-ok" in gate["steps"][-2]["run"]
+    assert gate["steps"][0]["with"]["ref"] == "${{ github.event.workflow_run.head_sha }}"  # the trained commit
+    assert gate["concurrency"]["group"] != promote["concurrency"]["group"]  # a gate never cancels a promotion
+    assert "github.sha" in load("model-ct")["concurrency"]["group"]  # pending commits are never cancelled
     assert promote["environment"] == "prod"
     commands = [step["run"] for step in promote["steps"] if "run" in step]
     assert any('approve "$VERSION"' in c and '--by "$GITHUB_ACTOR"' in c for c in commands)

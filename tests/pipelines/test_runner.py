@@ -46,7 +46,10 @@ def test_pointer_only_change_runs_model_ct_then_model_cd(pipes: Project) -> None
     assert again.code == 0, again.stdout
     ct_again, cd_again = again.json()["results"][1:]
     assert ct_again["outputs"]["pipes-model"]["reused"] is True  # one version per commit, job and data
-    assert steps(cd_again) == {"new versions": "skipped"}
+    assert steps(cd_again) == {"resolve 1": "ok", "dev: gate, approvals, promote": "skipped"}  # already champion
+    unknown = pipes.cli("pipeline", "run", "--base", a, "--only", "model-xx")
+    assert unknown.code == 2
+    assert "unknown pipeline(s) model-xx" in unknown.stderr
     assert pipes.cli("check-main", "--since", a).code == 0  # commit A itself was never trained: not in this range
 
 

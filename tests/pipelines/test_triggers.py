@@ -100,6 +100,10 @@ def test_bad_revisions_and_rules_are_usage_errors(pipes: Project) -> None:
         ("src/pkg/sub/mod.py", ["src/*/mod.py"], False),
         ("src/pkg/sub/mod.py", ["src/**/mod.py"], True),
         ("jobs/a.b/x", ["jobs/a.b/**"], True),
+        ("src/mod.py", ["src/**/mod.py"], True),
+        ("src/xmod.py", ["src/**/mod.py"], False),
+        ("jobs/a/pretrain.yaml", ["**/train.yaml"], False),
+        ("jobs/a/train.yaml", ["**/train.yaml"], True),
         ("jobs/aXb/x", ["jobs/a.b/**"], False),
     ],
 )

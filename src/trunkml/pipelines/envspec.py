@@ -36,6 +36,7 @@ from trunkml.registry import Registry
 from trunkml.registry.envrecords import record_environment
 
 SPEC_FILE = "environment.yaml"
+BUILT = ".trunkml-built"  # written last: a venv without it is half-built and is built again
 INSTALL_TIMEOUT_S = 1800
 AUDIT_PROBE = "https://pypi.org/pypi/pip/24.0/json"  # per-version data is what pip-audit reads
 PIN = re.compile(r"^(?P<name>[A-Za-z0-9][A-Za-z0-9._-]*)(\[[^\]]*\])?==(?P<version>[^\s;\\]+)")
@@ -122,7 +123,10 @@ def _python_matches(spec: EnvironmentSpec) -> str:
 
 
 def _run(command: list[str], what: str) -> str:
-    done = subprocess.run(command, capture_output=True, text=True, timeout=INSTALL_TIMEOUT_S, check=False)  # noqa: S603
+    try:
+        done = subprocess.run(command, capture_output=True, text=True, timeout=INSTALL_TIMEOUT_S, check=False)  # noqa: S603
+    except subprocess.TimeoutExpired as exc:
+        raise UnavailableError(f"{what} did not finish within {INSTALL_TIMEOUT_S} s") from exc
     if done.returncode != 0:
         raise RefusedError(f"{what} failed (exit {done.returncode}):\n{(done.stdout + done.stderr).strip()[-2000:]}")
     return done.stdout
@@ -139,6 +143,7 @@ def build_venv(lock: Path, target: Path) -> Path:
         "installing the lock",
     )  # fmt: skip
     _run([str(python), "-m", "pip", "check"], "pip check (a dependency missing from the lock)")
+    (target / BUILT).write_text("installed from the lock and passed pip check\n", encoding="utf-8")
     return python
 
 
@@ -249,8 +254,9 @@ def environment_cd(settings: Settings, names: list[str] | None = None, emit: Emi
             parse_lock(lock)
             digest = lock_sha256(lock)
             target = settings.home_dir / "environments" / f"{name}-{digest[:12]}"
+            run.step(f"{name}: python", partial(_python_matches, spec), str)
             python = target / "bin" / "python"
-            if python.is_file():
+            if (target / BUILT).is_file():
                 run.skip(f"{name}: build", f"already built at {target}")
             else:
                 run.step(f"{name}: build", partial(build_venv, lock, target), str)

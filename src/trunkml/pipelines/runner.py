@@ -1,8 +1,9 @@
 """The local runner: the pipelines a change triggers, run in dependency order, as CI would run them.
 
 workspace-cd → environment-ci → environment-cd → model-ci → model-ct → model-cd.
-model-cd runs for each model whose model-ct registered a new version (a reused
-version was already through model-cd). The first pipeline that does not succeed
+model-cd runs for every version model-ct produced, new or reused: a reused one
+may still be waiting for its approval (model-cd skips a version that is already
+the champion). The first pipeline that does not succeed
 ends the run, with its exit code and state ("waiting for approval" included).
 """
 
@@ -14,11 +15,11 @@ from pydantic import BaseModel, ConfigDict
 
 from trunkml.config import Settings
 from trunkml.config.project import Event
-from trunkml.errors import EXIT_OK
+from trunkml.errors import EXIT_OK, UsageError
 from trunkml.pipelines.envspec import environment_cd, environment_ci
 from trunkml.pipelines.model import model_cd, model_ci, model_ct
 from trunkml.pipelines.steps import Emit, PipelineResult, StepResult
-from trunkml.pipelines.triggers import TriggerResult, triggered
+from trunkml.pipelines.triggers import ORDER, TriggerResult, triggered
 from trunkml.pipelines.workspace import workspace_cd
 
 Announce = Callable[[str, list[str]], None]
@@ -66,20 +67,23 @@ def run_triggered(
     """Run what ``base``..``head`` triggers for ``event`` (``only``: just these pipelines); stop at the first that
     does not succeed."""
     found = triggered(settings, base, head, event)
+    unknown = sorted(set(only or ()) - set(ORDER))
+    if unknown:
+        raise UsageError(f"unknown pipeline(s) {', '.join(unknown)}", hint=f"choose from {', '.join(ORDER)}")
     if only:
         found = found.model_copy(update={"pipelines": [p for p in found.pipelines if p.pipeline in only]})
     results: list[PipelineResult] = []
-    new_versions: dict[str, str] = {}
+    versions: list[tuple[str, str]] = []
     for item in found.pipelines:
         name = item.pipeline
         if name == "model-cd":
-            for model, version in new_versions.items():
+            for model, version in versions:
                 announce(f"model-cd {model} v{version}", item.files)
                 results.append(model_cd(settings, ref=version, model=model, actor=actor, emit=emit))
                 if not results[-1].ok:
                     break
-            if not new_versions:
-                results.append(_nothing_new())
+            if not versions:
+                results.append(_nothing_trained())
             continue
         announce(name, item.files)
         if name == "workspace-cd":
@@ -92,15 +96,13 @@ def run_triggered(
             result = model_ci(settings, item.jobs, emit=emit)
         else:
             result = model_ct(settings, item.jobs, emit=emit)
-            new_versions = {
-                out["model"]: str(out["version"]) for out in result.outputs.values() if not out.get("reused")
-            }
+            versions = [(out["model"], str(out["version"])) for out in result.outputs.values()]
         results.append(result)
         if not result.ok:
             break
     return RunResult(triggers=found, results=results)
 
 
-def _nothing_new() -> PipelineResult:
-    step = StepResult(name="new versions", status="skipped", seconds=0.0, detail="model-ct reused existing versions")
+def _nothing_trained() -> PipelineResult:
+    step = StepResult(name="versions", status="skipped", seconds=0.0, detail="model-ct did not run in this call")
     return PipelineResult(pipeline="model-cd", state="succeeded", exit_code=EXIT_OK, seconds=0.0, steps=[step])

@@ -9,13 +9,14 @@ or server unavailable). :class:`WaitingForApproval` ends it in the state
 
 from __future__ import annotations
 
+import subprocess
 import time
 from collections.abc import Callable
 from typing import Any, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict
 
-from trunkml.errors import EXIT_OK, RefusedError, TrunkmlError
+from trunkml.errors import EXIT_OK, RefusedError, TrunkmlError, UnavailableError
 
 T = TypeVar("T")
 State = Literal["succeeded", "failed", "waiting for approval"]
@@ -87,6 +88,9 @@ class PipelineRun:
         except TrunkmlError as exc:
             self._record(name, "failed", started, exc.message)
             raise
+        except subprocess.TimeoutExpired as exc:
+            self._record(name, "failed", started, f"timed out after {exc.timeout:.0f} s")
+            raise UnavailableError(f"{name}: `{exc.cmd}` did not finish within {exc.timeout:.0f} s") from exc
         self._record(name, "ok", started, describe(value))
         return value
 

@@ -57,11 +57,9 @@ class TriggerResult(BaseModel):
 @lru_cache(maxsize=256)
 def _pattern(glob: str) -> re.Pattern[str]:
     """A path glob as a regex: '**' crosses folders, '*' and '?' do not; a plain path also covers its folder."""
-    parts = re.split(r"(\*\*/?|\*|\?)", glob.strip("/"))
-    body = "".join(
-        ".*" if part in ("**", "**/") else "[^/]*" if part == "*" else "[^/]" if part == "?" else re.escape(part)
-        for part in parts
-    )
+    parts = re.split(r"(\*\*/|\*\*|\*|\?)", glob.strip("/"))
+    translate = {"**/": "(?:.*/)?", "**": ".*", "*": "[^/]*", "?": "[^/]"}
+    body = "".join(translate.get(part, re.escape(part)) for part in parts)
     if not any(char in glob for char in "*?"):
         body += "(?:/.*)?"
     return re.compile(body + r"\Z")
@@ -77,6 +75,8 @@ def _git(root: Path, *args: str) -> list[str]:
         done = subprocess.run(["git", *args], cwd=root, capture_output=True, text=True, timeout=60, check=False)  # noqa: S603, S607
     except FileNotFoundError as exc:
         raise UnavailableError("triggers need git on PATH") from exc
+    except subprocess.TimeoutExpired as exc:
+        raise UnavailableError(f"git {' '.join(args[:2])} did not finish within 60 s") from exc
     if done.returncode != 0:
         raise UsageError(f"git {' '.join(args)} failed: {done.stderr.strip()[:300]}", hint="check --base and --head")
     return [line for line in done.stdout.split("\0") if line]
@@ -87,7 +87,7 @@ def changed_files(root: Path, base: str, head: str, event: Event) -> list[str]:
     if NO_COMMIT.match(base):  # a new branch: everything at head counts as changed
         return sorted(_git(root, "ls-tree", "-r", "-z", "--name-only", head))
     span = f"{base}...{head}" if event == "pull_request" else f"{base}..{head}"
-    return sorted(_git(root, "diff", "--name-only", "-z", "--no-renames", span))
+    return sorted(_git(root, "diff", "--name-only", "-z", "--no-renames", span, "--"))
 
 
 def job_names(root: Path) -> list[str]:

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import queue
 import threading
 import time
@@ -25,6 +26,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
+
+log = logging.getLogger("trunkml.serving")
 
 Predict = Callable[[list[str]], tuple[np.ndarray, np.ndarray]]
 Scored = list[tuple[int, float]]
@@ -118,8 +121,21 @@ class MicroBatcher:
                 if first is None:
                     break
                 batch, stop = self._gather(first)
-                self._answer(batch)
+                try:
+                    self._answer(batch)
+                except Exception as exc:  # never leave a caller waiting on a batch this thread dropped
+                    log.exception("the %s batcher stopped: answering a batch failed", self._name)
+                    self._post(_fail, batch, exc)
+                    break
         finally:
+            self._closing = True  # nothing may queue behind a thread that is gone
+            leftover: list[_Item] = []
+            while not self._queue.empty():
+                item = self._queue.get_nowait()
+                if item is not None:
+                    leftover.append(item)
+            if leftover:
+                self._post(_fail, leftover, BatcherClosed("this model version is no longer serving"))
             self._post(_finish, self._stopped)
 
     def _post(self, callback: Callable[..., None], *args: object) -> None:
