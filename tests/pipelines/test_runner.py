@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
+
+import pytest
 
 from tests.conftest import Project
 from tests.pipelines.conftest import git
@@ -13,7 +16,11 @@ def steps(result: dict[str, Any]) -> dict[str, str]:
     return {step["name"]: step["status"] for step in result["steps"]}
 
 
-def test_pointer_only_change_runs_model_ct_then_model_cd(pipes: Project) -> None:
+def test_pointer_only_change_runs_model_ct_then_model_cd(
+    pipes: Project, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    summary = tmp_path / "step-summary.md"
+    monkeypatch.setenv("GITHUB_STEP_SUMMARY", str(summary))  # as GitHub Actions sets it
     a = git(pipes, "rev-parse", "HEAD")
     assert pipes.cli("data", "synth", "--rows", "500", "--seed", "10", "--add", "tiny").code == 0
     git(pipes, "add", "-A")
@@ -31,6 +38,7 @@ def test_pointer_only_change_runs_model_ct_then_model_cd(pipes: Project) -> None
     assert steps(cd) == {"resolve 1": "ok", "dev: gate": "ok", "dev: approvals": "waiting"}
     assert "trunkml approve 1 --env dev" in cd["hint"]
     assert run["state"] == "model-cd: waiting for approval"
+    assert "PROMOTE" in summary.read_text(encoding="utf-8")  # the gate's Markdown report, for the job summary
 
     waiting = pipes.cli("pipeline", "model-cd", "1", "--by", "ci-bot", "--wait-ok")
     assert waiting.code == 0
