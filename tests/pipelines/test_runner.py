@@ -107,11 +107,12 @@ def test_workspace_cd_provisions_and_is_idempotent(pipes: Project) -> None:
 def test_model_cd_walks_dev_then_prod_and_waits_for_prods_approval(pipes: Project) -> None:
     text = (pipes.root / "trunkml.yaml").read_text(encoding="utf-8")
     text = text.replace("pipelines:\n", "pipelines:\n  model_cd: {environments: [dev, prod]}\n")
-    text += "environments:\n  prod: {tracking_uri: 'sqlite:///prod.db'}\n"  # dev: the current registry
+    text += "environments:\n  dev: {tracking_uri: 'sqlite:///dev.db'}\n  prod: {tracking_uri: 'sqlite:///prod.db'}\n"
     (pipes.root / "trunkml.yaml").write_text(text, encoding="utf-8")
     git(pipes, "commit", "-qam", "two registries")
     assert pipes.cli("pipeline", "model-ct", "--json").code == 0
-    # model-ct wrote to the current environment's registry (dev)
+    # model-ct wrote to the current environment's registry, dev.db, where model-cd and approve look too
+    assert (pipes.root / ".trunkml" / "dev.db").is_file()
     assert pipes.cli("approve", "1", "--by", "reviewer", "--env", "dev").code == 1  # no gate decision yet
 
     first = pipes.cli("pipeline", "model-cd", "1", "--by", "ci-bot", "--json")

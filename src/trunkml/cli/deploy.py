@@ -36,7 +36,7 @@ def _settings(env: str | None) -> Settings:
     from trunkml.pipelines.environments import settings_for
 
     settings = load_settings()
-    return settings_for(settings, env or settings.env.value)
+    return settings if env is None else settings_for(settings, env)
 
 
 def _actor(by: str | None, fallback: str | None) -> str:
