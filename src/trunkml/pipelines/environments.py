@@ -12,13 +12,9 @@ from __future__ import annotations
 import tempfile
 from pathlib import Path
 
-from trunkml.approvals.records import counted
 from trunkml.config import Environment, Settings, load_project
-from trunkml.datasets import DataService
 from trunkml.errors import RefusedError, UsageError
-from trunkml.evaluation.evaluate import load_policy
-from trunkml.evaluation.records import require_promotable_decision
-from trunkml.pipelines.promotion import MoveResult, _move, resolve_model
+from trunkml.pipelines.promotion import MoveResult, _move, approval_shortfall, promotable_decision, resolve_model
 from trunkml.pipelines.steps import WaitingForApproval
 from trunkml.registry import CHAMPION, ModelVersionRecord, Registry, show
 from trunkml.registry.aliases import alias_lock, current
@@ -56,18 +52,7 @@ def settings_for(settings: Settings, env: str) -> Settings:
 
 def _source_checks(source: Settings, registry: Registry, record: ModelVersionRecord) -> str:
     """The same gate check plain promotion makes, in the source registry; returns the decision id."""
-    project = load_project(source.project_root)
-    if not project.gate.eval:
-        raise UsageError("no gate.eval in trunkml.yaml: the decision cannot be checked against the eval pointer")
-    found = require_promotable_decision(
-        registry,
-        record,
-        DataService(source),
-        project.gate.eval,
-        _compared_champion(registry, record),
-        load_policy(source.project_root).digest,
-    )
-    return found.record_sha256
+    return promotable_decision(source, registry, record, _compared_champion(registry, record)).record_sha256
 
 
 def _compared_champion(registry: Registry, record: ModelVersionRecord) -> int | None:
@@ -101,18 +86,15 @@ def promote_across(
         local, digest = verify_model_files(source_registry, name, record.version, Path(scratch))
         copied = copy_version(target_registry, name, local, record, f"{source_env}:{record.version}:{digest}")
     target_record = show(target_registry, name, str(copied))
-    rule = load_project(settings.project_root).approval_rule(target_env)
-    valid, ignored = counted(target_record, rule, target_env, decision)
+    missing = approval_shortfall(settings, target_record, target_env, decision)
     with alias_lock(target_registry, name):
         champion = current(target_registry, name, CHAMPION)
         if champion == copied:
             raise AlreadyChampion(f"{name} v{copied} is already the champion in '{target_env}'")
-        if len(valid) < rule.required:
-            why = "; ".join(f"{a.by}: {reason}" for a, reason in ignored)
+        if missing:
             raise WaitingForApproval(
                 f"copied {name} v{record.version} from '{source_env}' to '{target_env}' as v{copied}, but "
-                f"'{target_env}' needs {rule.required} approval(s) and has {len(valid)}"
-                + (f" (not counted: {why})" if why else ""),
+                f"'{target_env}' needs {missing.need} approval(s) and has {missing.have}{missing.not_counted}",
                 hint=f"run `trunkml approve {copied} --env {target_env} --by NAME` against the {target_env} registry, "
                 "then promote again",
             )

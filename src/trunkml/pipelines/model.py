@@ -15,15 +15,14 @@ from collections.abc import Callable
 from functools import partial
 from pathlib import Path
 
-from trunkml.approvals.records import counted, current_decision
+from trunkml.approvals.records import current_decision
 from trunkml.config import Environment, Settings, load_project
 from trunkml.datasets import DataService
 from trunkml.datasets.pointer import DatasetRef
 from trunkml.errors import RefusedError, TrunkmlError, UsageError
-from trunkml.evaluation.evaluate import EvaluateRequest, evaluate, load_policy
-from trunkml.evaluation.records import require_promotable_decision
+from trunkml.evaluation.evaluate import EvaluateRequest, evaluate
 from trunkml.pipelines.environments import AlreadyChampion, promote_across, settings_for
-from trunkml.pipelines.promotion import MoveResult, promote, resolve_model
+from trunkml.pipelines.promotion import MoveResult, approval_shortfall, promotable_decision, promote, resolve_model
 from trunkml.pipelines.steps import Emit, PipelineResult, PipelineRun, WaitingForApproval, run_pipeline
 from trunkml.pipelines.triggers import job_names
 from trunkml.registry import CHAMPION, Registry, show
@@ -151,18 +150,8 @@ def model_ct(
 def _still_current(settings: Settings, name: str, version: int) -> str | None:
     """The id of ``version``'s PROMOTE decision if it still applies (same champion, eval data and policy)."""
     registry = Registry(settings)
-    project = load_project(settings.project_root)
-    if not project.gate.eval:
-        return None
     try:
-        found = require_promotable_decision(
-            registry,
-            show(registry, name, str(version)),
-            DataService(settings),
-            project.gate.eval,
-            current(registry, name, CHAMPION),
-            load_policy(settings.project_root).digest,
-        )
+        found = promotable_decision(settings, registry, show(registry, name, str(version)), _champion(settings, name))
     except TrunkmlError:
         return None
     return found.record_sha256
@@ -188,16 +177,13 @@ def _gate(settings: Settings, name: str, version: int, summary: Path | None) -> 
 
 def _approvals(settings: Settings, name: str, version: int, env: str) -> str:
     record = show(Registry(settings), name, str(version))
-    rule = load_project(settings.project_root).approval_rule(env)
-    valid, ignored = counted(record, rule, env, current_decision(record))
-    if len(valid) < rule.required:
-        why = "; ".join(f"{a.by}: {reason}" for a, reason in ignored)
+    missing = approval_shortfall(settings, record, env, current_decision(record))
+    if missing:
         raise WaitingForApproval(
-            f"{name} v{version} passed the gate and is waiting for approval in '{env}': "
-            f"{len(valid)} of {rule.required}" + (f" (not counted: {why})" if why else ""),
+            f"{name} v{version} passed the gate and is waiting for approval: {missing.describe(env)}",
             hint=f"a reviewer runs `trunkml approve {version} --env {env} --by NAME`, then `trunkml pipeline model-cd`",
         )
-    return f"{len(valid)} of {rule.required} ({', '.join(a.by for a in valid) or 'none needed'})"
+    return "rule met"
 
 
 def _resolve(settings: Settings, name: str, ref: str) -> int:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import tempfile
 from pathlib import Path
+from typing import NamedTuple
 
 from pydantic import BaseModel, ConfigDict
 
@@ -21,7 +22,7 @@ from trunkml.config import Settings, load_project
 from trunkml.datasets import DataService
 from trunkml.errors import RefusedError, TrunkmlError, UsageError
 from trunkml.evaluation.evaluate import load_policy
-from trunkml.evaluation.records import require_promotable_decision, summary
+from trunkml.evaluation.records import DecisionSummary, require_promotable_decision, summary
 from trunkml.registry import CHALLENGER, CHAMPION, ModelVersionRecord, Registry, show
 from trunkml.registry.aliases import alias_lock, current, move_alias
 from trunkml.registry.artifacts import verify_model_files
@@ -71,36 +72,59 @@ def _artifacts_intact(registry: Registry, record: ModelVersionRecord) -> None:
         verify_model_files(registry, record.name, record.version, Path(scratch))
 
 
+def promotable_decision(
+    settings: Settings, registry: Registry, record: ModelVersionRecord, champion: int | None
+) -> DecisionSummary:
+    """``record``'s PROMOTE decision if it still applies against ``champion``, the current eval pointer and
+    policy; otherwise the :class:`TrunkmlError` that says why not."""
+    project = load_project(settings.project_root)
+    if not project.gate.eval:
+        raise UsageError("no gate.eval in trunkml.yaml: the decision cannot be checked against the eval pointer")
+    return require_promotable_decision(
+        registry, record, DataService(settings), project.gate.eval, champion, load_policy(settings.project_root).digest
+    )
+
+
+class Shortfall(NamedTuple):
+    """Approvals an environment's rule still lacks."""
+
+    have: int
+    need: int
+    not_counted: str
+    """Approvals given that do not count, and why ("" if none)."""
+
+    def describe(self, env: str) -> str:
+        return f"{self.have} of {self.need} needed for '{env}'" + self.not_counted
+
+
+def approval_shortfall(
+    settings: Settings, record: ModelVersionRecord, env: str, decision: str | None
+) -> Shortfall | None:
+    """What ``env``'s approval rule still lacks for ``record``, or None when it is met."""
+    rule = load_project(settings.project_root).approval_rule(env)
+    valid, ignored = counted(record, rule, env, decision)
+    if len(valid) >= rule.required:
+        return None
+    why = "; ".join(f"{a.by}: {reason}" for a, reason in ignored)
+    return Shortfall(len(valid), rule.required, f" (not counted: {why})" if why else "")
+
+
 def _checks(
     settings: Settings, registry: Registry, record: ModelVersionRecord, env: str, champion: int | None
 ) -> tuple[list[str], str]:
     """Every reason the version may not be promoted now (empty: go), and the decision id."""
-    project = load_project(settings.project_root)
     problems: list[str] = []
     decision = current_decision(record) or ""
     if champion == record.version:
         problems.append(f"{record.ref} is already the champion")
     try:
-        if not project.gate.eval:
-            raise UsageError("no gate.eval in trunkml.yaml: the decision cannot be checked against the eval pointer")
-        require_promotable_decision(
-            registry,
-            record,
-            DataService(settings),
-            project.gate.eval,
-            champion,
-            load_policy(settings.project_root).digest,
-        )
+        promotable_decision(settings, registry, record, champion)
     except TrunkmlError as exc:
         problems.append(f"gate: {exc}")
-    rule = project.approval_rule(env)
-    valid, ignored = counted(record, rule, env, decision or None)
-    if len(valid) < rule.required:
-        why = "; ".join(f"{a.by}: {reason}" for a, reason in ignored)
+    missing = approval_shortfall(settings, record, env, decision or None)
+    if missing:
         problems.append(
-            f"approvals: {len(valid)} of {rule.required} needed for '{env}'"
-            + (f" (not counted: {why})" if why else "")
-            + f"; run `trunkml approve {record.version} --env {env} --by NAME`"
+            f"approvals: {missing.describe(env)}; run `trunkml approve {record.version} --env {env} --by NAME`"
         )
     try:
         _artifacts_intact(registry, record)
