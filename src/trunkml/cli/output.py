@@ -10,7 +10,18 @@ from typing import Any
 
 from pydantic import BaseModel
 from rich.console import Console
-from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn, TransferSpeedColumn
+from rich.markup import escape
+from rich.progress import (
+    BarColumn,
+    DownloadColumn,
+    MofNCompleteColumn,
+    Progress,
+    SpinnerColumn,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+    TransferSpeedColumn,
+)
 
 from trunkml.errors import TrunkmlError
 
@@ -36,9 +47,10 @@ def print_json(document: Any) -> None:
 
 def print_error(error: TrunkmlError, *, as_json: bool) -> None:
     """Show an error on stderr (and as the JSON document on stdout under ``--json``)."""
-    err.print(f"[bold red]error:[/] {error.message}", highlight=False)
+    # Escaped: messages quote user input and commands such as `pip install 'trunkml[transformers]'`.
+    err.print(f"[bold red]error:[/] {escape(error.message)}", highlight=False)
     if error.hint:
-        err.print(f"[dim]hint:[/] {error.hint}", highlight=False)
+        err.print(f"[dim]hint:[/] {escape(error.hint)}", highlight=False)
     if as_json:
         print_json(error.to_dict())
 
@@ -91,3 +103,40 @@ class RichProgress(AbstractContextManager["RichProgress"]):
             yield lambda count: self._progress.advance(task, count)
         finally:
             self._progress.remove_task(task)
+
+
+class PhaseProgress(AbstractContextManager["PhaseProgress"]):
+    """One line on stderr: a spinner with the current phase, and a bar while a loop reports its steps.
+
+    ``phase(text)`` shows what is happening; ``steps(text, done, total)`` fills the bar
+    (training epochs and steps). Nothing is drawn when stderr is not a terminal.
+    """
+
+    def __init__(self, first: str = "starting") -> None:
+        self._progress = Progress(
+            SpinnerColumn(),
+            TextColumn("{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            TimeRemainingColumn(),
+            console=err,
+            transient=True,
+            disable=not err.is_terminal,
+        )
+        self._task = self._progress.add_task(first, total=None)
+
+    def __enter__(self) -> PhaseProgress:
+        self._progress.start()
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> None:
+        self._progress.stop()
+
+    def phase(self, text: str) -> None:
+        """Show ``text`` with a spinner and no bar."""
+        self._progress.update(self._task, description=text, total=None, completed=0)
+
+    def steps(self, text: str, done: int, total: int) -> None:
+        """Show ``text`` with a bar at ``done`` of ``total``."""
+        self._progress.update(self._task, description=text, total=total, completed=done)

@@ -8,7 +8,7 @@ import typer
 from rich.table import Table
 
 from trunkml.cli.context import load_settings
-from trunkml.cli.output import err, out, print_json
+from trunkml.cli.output import PhaseProgress, out, print_json
 
 if TYPE_CHECKING:  # MLflow loads only when a training command runs (1.5 s of start-up otherwise)
     from trunkml.training.runner import TrainRequest, TrainResult
@@ -44,8 +44,8 @@ def _execute(request: TrainRequest, json_: bool) -> None:
     from trunkml.training.runner import train
 
     settings = load_settings()
-    with err.status("starting", spinner="dots") as status:
-        result = train(settings, request, lambda phase: status.update(phase))
+    with PhaseProgress() as progress:
+        result = train(settings, request, progress.phase, progress.steps)
     print_json(result) if json_ else _render(result)
 
 

@@ -22,6 +22,10 @@ def _say(_: str) -> None:
     return None
 
 
+def _no_steps(phase: str, done: int, total: int) -> None:
+    return None
+
+
 @dataclass(frozen=True)
 class TrainingJob:
     """What the training function receives."""
@@ -36,6 +40,10 @@ class TrainingJob:
     """An empty folder for the artifacts the function writes."""
     report: Callable[[str], None] = _say
     """Call with a short phase description ("fitting features") to show progress."""
+    progress: Callable[[str, int, int], None] = _no_steps
+    """Call as ``progress(phase, done, total)`` inside long loops (training steps) to show a progress bar."""
+    project_root: Path = field(default_factory=Path.cwd)
+    """The project's root folder, for params that name project-relative paths."""
 
 
 @dataclass(frozen=True)

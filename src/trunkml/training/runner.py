@@ -42,6 +42,7 @@ from trunkml.training.metrics import binary_metrics
 from trunkml.training.plots import confusion_figure, pr_figure
 
 Report = Callable[[str], None]
+Steps = Callable[[str, int, int], None]
 OWN_PARAMS = "trunkml."  # params trunkml logs itself; user params may not use this prefix
 PARAM_LIMIT = 6000
 SIGNATURE = ModelSignature(
@@ -163,13 +164,29 @@ def _log_inputs(job: ResolvedJob, data: PreparedData) -> None:
         )
 
 
+def _steps_as_text(report: Report) -> Steps:
+    def steps(phase: str, done: int, total: int) -> None:
+        report(f"{phase} {done}/{total}")
+
+    return steps
+
+
 def _call_user_code(
-    settings: Settings, job: ResolvedJob, data: PreparedData, workdir: Path, report: Report
+    settings: Settings, job: ResolvedJob, data: PreparedData, workdir: Path, report: Report, steps: Steps | None
 ) -> ModelPackage:
     function = load_entrypoint(settings.project_root, job.spec.entrypoint, job.spec.code_dir)
     seed = data.split.seed if data.split else int(job.params.get("seed", 0))
+    request = TrainingJob(
+        train=data.train,
+        params=job.params,
+        seed=seed,
+        workdir=workdir,
+        report=report,
+        progress=steps or _steps_as_text(report),
+        project_root=settings.project_root,
+    )
     try:
-        package = function(TrainingJob(train=data.train, params=job.params, seed=seed, workdir=workdir, report=report))
+        package = function(request)
     except TrunkmlError:
         raise
     except Exception as exc:
@@ -248,8 +265,12 @@ def _reuse(registry: Registry, model: str, ct_key: str, data: PreparedData, star
     )
 
 
-def train(settings: Settings, request: TrainRequest, report: Report) -> TrainResult:
-    """Train one job: verify and validate inputs, run the user's code, evaluate, log and register."""
+def train(settings: Settings, request: TrainRequest, report: Report, steps: Steps | None = None) -> TrainResult:
+    """Train one job: verify and validate inputs, run the user's code, evaluate, log and register.
+
+    ``report`` gets phase descriptions; ``steps(phase, done, total)`` gets the training code's
+    loop progress (shown as text through ``report`` when not given).
+    """
     started = time.perf_counter()
     job = load_job(settings.project_root, request.job, request.inputs, request.params)
     git = _effective_git(settings.project_root, job)
@@ -263,7 +284,7 @@ def train(settings: Settings, request: TrainRequest, report: Report) -> TrainRes
     registry = Registry(settings)
     if ct_key and (reused := _reuse(registry, job.spec.model, ct_key, data, started)):
         return reused
-    return _run(settings, registry, job, git, data, ct_key, request, report, started)
+    return _run(settings, registry, job, git, data, ct_key, request, (report, steps), started)
 
 
 def _run(
@@ -274,9 +295,10 @@ def _run(
     data: PreparedData,
     ct_key: str | None,
     request: TrainRequest,
-    report: Report,
+    reporters: tuple[Report, Steps | None],
     started: float,
 ) -> TrainResult:
+    report = reporters[0]
     lock = environment_lock()
     run_tags = _lineage_tags(
         job, git, data, ct_key, tags.KIND_CT if request.ct else tags.KIND_EXPERIMENT, environment_hash(lock), settings
@@ -292,7 +314,7 @@ def _run(
         work = Path(scratch) / "work"
         work.mkdir()
         report(f"training {job.spec.entrypoint}")
-        package = _call_user_code(settings, job, data, work, report)
+        package = _call_user_code(settings, job, data, work, *reporters)
         report("logging the model")
         info = _log_model(package, data.eval["text"].head(2).tolist())
         report("evaluating the stored model")

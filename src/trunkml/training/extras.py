@@ -1,0 +1,34 @@
+"""Optional dependencies of model families: a clear error with the install command when one is missing."""
+
+from __future__ import annotations
+
+import importlib
+
+from trunkml.errors import ConfigError
+
+CPU_TORCH = "pip install torch --index-url https://download.pytorch.org/whl/cpu"
+
+
+def require_extra(extra: str, modules: tuple[str, ...], purpose: str) -> None:
+    """Import each of ``modules``; if any is missing, raise ConfigError naming them and ``trunkml[extra]``.
+
+    Training code calls this before it imports an optional library, so that selecting a
+    model family without its extra fails before any work with the command that fixes it.
+    """
+    missing = [name for name in modules if not _importable(name)]
+    if not missing:
+        return
+    hint = f"install the extra: pip install 'trunkml[{extra}]'"
+    if "torch" in missing:
+        hint += f" (on a machine without a GPU, first `{CPU_TORCH}` to avoid the CUDA packages)"
+    raise ConfigError(
+        f"{purpose} needs {', '.join(missing)}, which {'is' if len(missing) == 1 else 'are'} not installed", hint=hint
+    )
+
+
+def _importable(module: str) -> bool:
+    try:
+        importlib.import_module(module)
+    except ImportError:
+        return False
+    return True
