@@ -4,12 +4,15 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-$(shell cat requirements/dev.lock pyproject.toml | sha256sum | cut -c1-12)
 PIP    := $(BIN)/python -m pip --disable-pip-version-check
+# The transformer family's extra (torch CPU build, transformers, the offline MiniLM baseline), on top of the dev set.
+XSTAMP := $(VENV)/.transformers-$(shell cat requirements/transformers.lock | sha256sum | cut -c1-12)
 
-.PHONY: help install demo test lint typecheck contracts pytest bench lock clean
+.PHONY: help install install-transformers demo test lint typecheck contracts pytest bench lock clean
 
 help:
 	@echo "make demo   - run the offline trunk-based story on synthetic demo data"
 	@echo "make test   - create .venv from the hash-pinned lock, then lint, type-check, check layers and test"
+	@echo "make install-transformers - add the transformer family's pinned extra (CPU torch) to .venv"
 	@echo "make lint | typecheck | contracts | pytest | bench | lock | clean"
 
 $(STAMP): requirements/dev.lock pyproject.toml
@@ -20,6 +23,16 @@ $(STAMP): requirements/dev.lock pyproject.toml
 	touch $@
 
 install: $(STAMP)
+
+# torch==2.13.0 is pinned by hash to its CPU wheel. Where no local wheel or index has it, add
+# PIP_EXTRA_INDEX_URL=https://download.pytorch.org/whl/cpu.
+$(XSTAMP): $(STAMP) requirements/transformers.lock
+	$(PIP) install --quiet --require-hashes --no-deps -r requirements/transformers.lock
+	$(BIN)/python -m pip check
+	rm -f $(VENV)/.transformers-*
+	touch $@
+
+install-transformers: $(XSTAMP)
 
 demo: $(STAMP)
 	$(BIN)/trunkml demo
@@ -34,7 +47,7 @@ typecheck: $(STAMP)
 contracts: $(STAMP)
 	$(BIN)/lint-imports
 
-pytest: $(STAMP)
+pytest: $(XSTAMP)
 	$(BIN)/pytest
 
 test: lint typecheck pytest
@@ -45,12 +58,16 @@ bench: $(STAMP)
 	$(BIN)/python bench/gate.py
 	$(BIN)/python bench/promotion.py
 	$(BIN)/python bench/serving.py
+	$(MAKE) install-transformers
+	$(BIN)/python bench/transformer.py
 
 # Re-resolve the pinned, hashed dependency set after changing pyproject.toml.
 lock: $(STAMP)
 	$(BIN)/pip-compile --quiet --generate-hashes --allow-unsafe --strip-extras --extra dev \
 		--no-emit-index-url --no-emit-find-links \
 		-o requirements/dev.lock pyproject.toml
+	cd requirements && ../$(BIN)/pip-compile --quiet --generate-hashes --allow-unsafe --strip-extras \
+		--no-emit-index-url --no-emit-find-links -o transformers.lock transformers.in
 	cd environments/inference && ../../$(BIN)/pip-compile --quiet --generate-hashes --allow-unsafe --strip-extras \
 		--no-emit-index-url --no-emit-find-links -o requirements.lock requirements.in
 

@@ -15,6 +15,7 @@ from mlflow.pyfunc import PythonModel
 from mlflow.pyfunc.model import PythonModelContext
 
 from hatedetection.model import HateSpeechModel
+from hatedetection.packaging import texts_of
 
 
 class HateSpeechPyfunc(PythonModel):
@@ -28,9 +29,7 @@ class HateSpeechPyfunc(PythonModel):
     def predict(
         self, context: PythonModelContext, model_input: pd.DataFrame, params: dict[str, Any] | None = None
     ) -> pd.DataFrame:
-        column = model_input["text"] if isinstance(model_input, pd.DataFrame) else model_input
-        texts = [text if isinstance(text, str) else "" if pd.isna(text) else str(text) for text in list(column)]
-        labels, scores = self.model.predict(texts)
+        labels, scores = self.model.predict(texts_of(model_input))
         return pd.DataFrame({"label": labels, "score": scores})
 
 

@@ -1,27 +1,35 @@
 """Training entrypoint for the reference project (``entrypoint: hatedetection.train:train``).
 
-The decision threshold is tuned on out-of-fold scores of the training data
-(never on the evaluation set, which this code does not see) toward the
-configured objective, e.g. the highest recall with precision at or above a floor.
+Two model families, chosen by ``family`` in the job params:
+
+- ``tfidf`` (default): word + character TF-IDF with class-weighted logistic regression.
+  Its threshold is tuned on out-of-fold scores of the training data.
+- ``transformer``: a fine-tuned BERT-like encoder (``hatedetection.transformer``), which
+  needs the ``trunkml[transformers]`` extra.
+
+Neither sees the evaluation set, so neither can tune on it.
 """
 
 from __future__ import annotations
 
-from importlib import metadata
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 from sklearn.linear_model import LogisticRegression
-from sklearn.metrics import precision_recall_curve
 from sklearn.model_selection import StratifiedKFold
 
 from hatedetection import features
 from hatedetection.model import HateSpeechModel
-from trunkml.training import ModelPackage, TrainingJob
+from hatedetection.packaging import PACKAGE, pinned
+from hatedetection.threshold import tune_threshold
+from trunkml.errors import ConfigError
+from trunkml.training import ModelPackage, TrainingJob, require_extra
 
-HERE = Path(__file__).resolve().parent
 SERVING_REQUIREMENTS = ("mlflow", "scikit-learn", "numpy", "scipy", "pandas")
+FAMILIES = ("tfidf", "transformer")
+TRANSFORMER_MODULES = ("torch", "transformers", "tokenizers", "safetensors")
+
+__all__ = ["FAMILIES", "out_of_fold_scores", "train", "tune_threshold"]
 
 
 def _classifier(params: dict[str, Any], seed: int) -> LogisticRegression:
@@ -51,38 +59,22 @@ def out_of_fold_scores(texts: list[str], labels: np.ndarray, params: dict[str, A
     return scores
 
 
-def tune_threshold(
-    labels: np.ndarray, scores: np.ndarray, objective: str, precision_floor: float
-) -> tuple[float, dict[str, float]]:
-    """Pick the threshold that best meets ``objective`` subject to precision ≥ ``precision_floor``.
-
-    ``recall_at_precision``: the highest recall whose precision reaches the floor.
-    ``f1``: the highest F1 among thresholds whose precision reaches the floor.
-    If no threshold reaches the floor, the one with the highest precision is used.
-    """
-    precision, recall, thresholds = precision_recall_curve(labels, scores)
-    precision, recall = precision[:-1], recall[:-1]
-    f1 = 2 * precision * recall / np.maximum(precision + recall, 1e-12)
-    feasible = precision >= precision_floor
-    if not feasible.any():
-        best = int(np.argmax(precision))
-    elif objective == "recall_at_precision":
-        best = int(np.flatnonzero(feasible)[np.argmax(recall[feasible] + 1e-9 * thresholds[feasible])])
-    elif objective == "f1":
-        best = int(np.flatnonzero(feasible)[np.argmax(f1[feasible])])
-    else:
-        raise ValueError(f"unknown threshold objective '{objective}' (use recall_at_precision or f1)")
-    chosen = {"oof_precision": float(precision[best]), "oof_recall": float(recall[best]), "oof_f1": float(f1[best])}
-    return float(thresholds[best]), chosen
-
-
-def _requirements() -> list[str]:
-    return [f"{name}=={metadata.version(name)}" for name in SERVING_REQUIREMENTS]
-
-
 def train(job: TrainingJob) -> ModelPackage:
+    """Train the family named by ``family`` in the params (``tfidf`` when absent)."""
+    family = str(job.params.get("family", "tfidf"))
+    if family == "tfidf":
+        return train_tfidf(job)
+    if family == "transformer":
+        require_extra("transformers", TRANSFORMER_MODULES, "the transformer model family")
+        from hatedetection.transformer.fit import fine_tune
+
+        return fine_tune(job)
+    raise ConfigError(f"unknown model family '{family}' in the job params", hint=f"use one of: {', '.join(FAMILIES)}")
+
+
+def train_tfidf(job: TrainingJob) -> ModelPackage:
     """Fit features and classifier, tune the threshold out-of-fold, save safely, package for MLflow."""
-    params = dict(job.params)
+    params = {key: value for key, value in job.params.items() if key != "family"}
     texts = job.train["text"].astype(str).tolist()
     labels = job.train["label"].to_numpy(dtype=int)
     job.report(f"out-of-fold scores ({params.get('cv_folds', 3)} folds) for threshold tuning")
@@ -105,10 +97,10 @@ def train(job: TrainingJob) -> ModelPackage:
     )
     model.save(job.workdir / "model")
     return ModelPackage(
-        python_model=HERE / "pyfunc_model.py",
+        python_model=PACKAGE / "pyfunc_model.py",
         artifacts={"model": job.workdir / "model"},
-        code_paths=[HERE],
-        pip_requirements=_requirements(),
+        code_paths=[PACKAGE],
+        pip_requirements=pinned(SERVING_REQUIREMENTS),
         params={"threshold": threshold, "features": int(model.coef.shape[0])},
         metrics=oof_metrics,
     )
