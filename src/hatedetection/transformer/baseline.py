@@ -19,10 +19,12 @@ import os
 import re
 import socket
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlparse
 
+import torch
 from transformers import AutoConfig, AutoModelForSequenceClassification, AutoTokenizer, PreTrainedModel
 from transformers.tokenization_utils_base import PreTrainedTokenizerBase
 
@@ -55,10 +57,14 @@ class Baseline:
     source: str
     kind: str  # directory | package | hub | scratch
     local_only: bool = True
+    revision: str | None = None
 
 
-def resolve(spec: str, project_root: Path) -> Baseline:
-    """Resolve ``baseline`` to a checked local directory or a reachable hub id (``scratch`` is built by the caller)."""
+def resolve(spec: str, project_root: Path, revision: str | None = None) -> Baseline:
+    """Resolve ``baseline`` to a checked local directory or a reachable hub id (``scratch`` is built by the caller).
+
+    ``org/name`` is a hub id unless the project has a directory at that path.
+    """
     if spec.startswith("package:"):
         return Baseline(str(check_directory(_package_folder(spec.removeprefix("package:")))), "package")
     path = Path(spec).expanduser()
@@ -67,7 +73,7 @@ def resolve(spec: str, project_root: Path) -> Baseline:
         if not folder.is_dir():
             raise ConfigError(f"baseline directory {folder} does not exist", hint=OFFLINE_HINT)
         return Baseline(str(check_directory(folder)), "directory")
-    return _hub(spec)
+    return _hub(spec, revision, folder)
 
 
 def check_directory(folder: Path) -> Path:
@@ -101,29 +107,29 @@ def _package_folder(reference: str) -> Path:
     return folder
 
 
-def _hub(model_id: str) -> Baseline:
+def _hub(model_id: str, revision: str | None, folder: Path) -> Baseline:
     """A hub id: the local cache first; the network only when the hub answers; else a clear error."""
     try:
-        AutoConfig.from_pretrained(model_id, local_files_only=True)
-        return Baseline(model_id, "hub", local_only=True)
+        for cached in (AutoConfig, AutoTokenizer):
+            cached.from_pretrained(model_id, revision=revision, local_files_only=True)
+        return Baseline(model_id, "hub", local_only=True, revision=revision)
     except OSError:
         pass
     endpoint = os.environ.get("HF_ENDPOINT", "https://huggingface.co")
+    where = f"not a directory in the project ({folder}) and not in the local Hugging Face cache"
     if os.environ.get("HF_HUB_OFFLINE", "").lower() in ("1", "true", "yes", "on"):
-        raise UnavailableError(
-            f"baseline '{model_id}' is not in the local Hugging Face cache and HF_HUB_OFFLINE is set", hint=OFFLINE_HINT
-        )
+        raise UnavailableError(f"baseline '{model_id}' is {where}, and HF_HUB_OFFLINE is set", hint=OFFLINE_HINT)
     reason = _unreachable(endpoint)
     if reason:
-        raise UnavailableError(
-            f"baseline '{model_id}' is not in the local Hugging Face cache and {endpoint} cannot be reached ({reason})",
-            hint=OFFLINE_HINT,
-        )
-    return Baseline(model_id, "hub", local_only=False)
+        raise UnavailableError(f"baseline '{model_id}' is {where}, and {endpoint} cannot be reached ({reason})",
+                               hint=OFFLINE_HINT)  # fmt: skip
+    return Baseline(model_id, "hub", local_only=False, revision=revision)
 
 
 def _unreachable(endpoint: str) -> str | None:
-    """Why the hub cannot be reached, in a few seconds at most (the libraries retry for much longer)."""
+    """Why the hub cannot be reached, in seconds (the libraries retry for much longer); None behind a proxy."""
+    if any(os.environ.get(name) for name in ("HTTPS_PROXY", "https_proxy", "ALL_PROXY", "all_proxy")):
+        return None  # only the proxy knows: let the download try and report its error
     url = urlparse(endpoint)
     port = url.port or (443 if url.scheme == "https" else 80)
     try:
@@ -133,22 +139,66 @@ def _unreachable(endpoint: str) -> str | None:
         return str(exc) or type(exc).__name__
 
 
-def load(baseline: Baseline) -> tuple[PreTrainedTokenizerBase, PreTrainedModel]:
-    """Load the tokenizer and a two-label sequence classifier (a fresh head on the baseline's encoder)."""
-    tokenizer = AutoTokenizer.from_pretrained(baseline.source, local_files_only=baseline.local_only)
+def load(
+    baseline: Baseline, max_length: int, report: Callable[[str], None]
+) -> tuple[PreTrainedTokenizerBase, PreTrainedModel]:
+    """Load the tokenizer and a two-label sequence classifier (a fresh head on the baseline's encoder), in fp32.
+
+    Refuses a checkpoint whose encoder weights do not match the architecture (that would
+    fine-tune random weights), a ``max_length`` beyond the model's positions, and a
+    tokenizer that cannot pad.
+    """
+    options = {"revision": baseline.revision, "local_files_only": baseline.local_only}
+    try:
+        tokenizer = AutoTokenizer.from_pretrained(baseline.source, **options)
+        network, info = AutoModelForSequenceClassification.from_pretrained(
+            baseline.source, num_labels=2, id2label=LABELS, label2id={name: index for index, name in LABELS.items()},
+            dtype=torch.float32, ignore_mismatched_sizes=True, output_loading_info=True, **options,
+        )  # fmt: skip
+    except (OSError, ValueError) as exc:
+        raise ConfigError(f"baseline '{baseline.source}' could not be loaded: {str(exc).splitlines()[0]}",
+                          hint=OFFLINE_HINT) from exc  # fmt: skip
+    _check_loaded(baseline, info, report)
+    _check_tokenizer(baseline, tokenizer, network)
+    positions = int(getattr(network.config, "max_position_embeddings", max_length) or max_length)
+    if max_length > positions - _position_offset(network):
+        raise ConfigError(f"max_length {max_length} exceeds what baseline '{baseline.source}' can encode "
+                          f"({positions - _position_offset(network)} positions)", hint="lower max_length")  # fmt: skip
+    return tokenizer, network
+
+
+HEAD_PREFIXES = ("classifier", "score", "pre_classifier", "pooler")
+
+
+def _check_loaded(baseline: Baseline, info: dict[str, list[str]], report: Callable[[str], None]) -> None:
+    fresh = [key for key in info.get("missing_keys", []) if not key.split(".")[0].startswith(HEAD_PREFIXES)]
+    if fresh:
+        raise ConfigError(
+            f"baseline '{baseline.source}' does not hold weights for {len(fresh)} encoder tensors "
+            f"(e.g. {', '.join(sorted(fresh)[:3])}); fine-tuning would start from random weights",
+            hint="use a checkpoint of a model that AutoModelForSequenceClassification supports",
+        )
+    if info.get("missing_keys"):
+        report(f"new classification head: {', '.join(sorted(info['missing_keys'])[:4])}")
+
+
+def _check_tokenizer(baseline: Baseline, tokenizer: PreTrainedTokenizerBase, network: PreTrainedModel) -> None:
     if not tokenizer.is_fast:
         raise ConfigError(
             f"baseline '{baseline.source}' has no fast tokenizer",
             hint="long texts are split into windows with a fast tokenizer; add tokenizer.json to the baseline",
         )
-    network = AutoModelForSequenceClassification.from_pretrained(
-        baseline.source,
-        num_labels=2,
-        id2label=LABELS,
-        label2id={name: index for index, name in LABELS.items()},
-        local_files_only=baseline.local_only,
-    )
-    return tokenizer, network
+    if tokenizer.pad_token is None:  # GPT-2-like tokenizers: pad with end-of-text, as their classifiers expect
+        filler = tokenizer.eos_token or tokenizer.unk_token
+        if filler is None:
+            raise ConfigError(f"baseline '{baseline.source}' has no padding, end or unknown token to pad batches with")
+        tokenizer.pad_token = filler
+    network.config.pad_token_id = tokenizer.pad_token_id
+
+
+def _position_offset(network: PreTrainedModel) -> int:
+    """RoBERTa-like models reserve the first positions (padding_idx + 1); BERT-like ones none."""
+    return int(network.config.pad_token_id or 0) + 1 if network.config.model_type in ("roberta", "xlm-roberta") else 0
 
 
 def scratch_vocabulary(texts: list[str], size: int) -> dict[str, int]:

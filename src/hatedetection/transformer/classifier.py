@@ -86,7 +86,7 @@ class TransformerClassifier:
 
     def _score_sorted(self, ids: list[list[int]], order: np.ndarray, batch_size: int) -> np.ndarray:
         scores = np.zeros(len(ids))
-        pad_id = int(self.tokenizer.pad_token_id or 0)
+        pad_id = int(self.tokenizer.pad_token_id)
         self.network.eval()
         with torch.inference_mode(), autocast(self.device, self.precision):
             for start in range(0, len(order), batch_size):
@@ -107,26 +107,35 @@ class TransformerClassifier:
         scores = self.scores(texts)
         return (scores >= self.threshold).astype(np.int64), scores
 
-    def settings(self) -> dict[str, Any]:
+    def settings(self, precision: str | None = None) -> dict[str, Any]:
         """What ``classifier.json`` records besides the weights and tokenizer."""
         return {
             "threshold": self.threshold,
+            "precision": precision or self.precision,
             "max_length": self.max_length,
             "window_overlap": self.window_overlap,
             "window_aggregate": self.window_aggregate,
             "batch_size": self.batch_size,
         }
 
-    def save(self, folder: Path) -> None:
-        """Write weights (safetensors), tokenizer (JSON) and settings to ``folder``."""
+    def save(self, folder: Path, precision: str | None = None) -> None:
+        """Write weights (safetensors), tokenizer (JSON) and settings to ``folder``.
+
+        ``precision`` is what serving should use (``auto`` resolves on the serving machine);
+        by default, the one these scores were computed in.
+        """
         folder.mkdir(parents=True, exist_ok=True)
         self.network.save_pretrained(folder, safe_serialization=True)
         self.tokenizer.save_pretrained(folder)
-        (folder / SETTINGS_FILE).write_text(json.dumps(self.settings(), indent=2), encoding="utf-8")
+        (folder / SETTINGS_FILE).write_text(json.dumps(self.settings(precision), indent=2), encoding="utf-8")
 
     @classmethod
-    def load(cls, folder: Path, device: str = "auto", precision: str = "auto") -> TransformerClassifier:
-        """Read a classifier written by :meth:`save` onto the best device (safetensors only, no pickle)."""
+    def load(cls, folder: Path, device: str = "auto", precision: str | None = None) -> TransformerClassifier:
+        """Read a classifier written by :meth:`save` onto the best device (safetensors only, no pickle).
+
+        ``precision`` defaults to the recorded one, so served scores match those the threshold
+        was tuned and the gate evaluated on.
+        """
         hf_logging.set_verbosity_error()
         hf_logging.disable_progress_bar()
         stored = json.loads((folder / SETTINGS_FILE).read_text(encoding="utf-8"))
@@ -143,5 +152,5 @@ class TransformerClassifier:
             window_aggregate=str(stored["window_aggregate"]),
             batch_size=int(stored["batch_size"]),
             device=chosen,
-            precision=pick_precision(chosen, precision),
+            precision=pick_precision(chosen, precision or str(stored.get("precision", "fp32"))),
         )

@@ -9,14 +9,22 @@ from typing import TypeVar
 
 import torch
 
+from trunkml.errors import ConfigError
+
 log = logging.getLogger("hatedetection.transformer")
 T = TypeVar("T")
 DTYPES = {"bf16": torch.bfloat16, "fp16": torch.float16}
 
 
 def pick_device(requested: str = "auto") -> torch.device:
-    """``auto``: CUDA when there is a GPU, then Apple's MPS, else the CPU."""
+    """``auto``: CUDA when there is a GPU, then Apple's MPS, else the CPU; a named device must exist."""
+    available = {"cpu": True, "cuda": torch.cuda.is_available(), "mps": torch.backends.mps.is_available()}
     if requested != "auto":
+        if not available.get(requested, False):
+            raise ConfigError(
+                f"device '{requested}' is not available on this machine",
+                hint="use `device: auto` (CUDA, then MPS, else the CPU) or `device: cpu`",
+            )
         return torch.device(requested)
     if torch.cuda.is_available():
         return torch.device("cuda")
@@ -31,7 +39,8 @@ def pick_precision(device: torch.device, requested: str = "auto") -> str:
         return requested
     if device.type != "cuda":
         return "fp32"
-    return "bf16" if torch.cuda.is_bf16_supported() else "fp16"
+    # Native bf16 only (Ampere and later): emulated bf16 on a T4 or V100 is slower than fp16.
+    return "bf16" if torch.cuda.is_bf16_supported(including_emulation=False) else "fp16"
 
 
 @contextlib.contextmanager
@@ -53,17 +62,19 @@ def free_memory(device: torch.device) -> None:
 def halving_once(run: Callable[[int], T], batch_size: int, device: torch.device, what: str) -> tuple[T, int]:
     """``run(batch_size)``; on out-of-memory, log, halve the batch size and retry once.
 
-    Returns the result and the batch size that worked, so callers keep using it. A
-    second out-of-memory error propagates: halving again would hide a setting that
-    cannot fit (max_length, model size) behind ever slower runs.
+    Returns the result and the batch size that worked, so callers keep using it. An
+    out-of-memory error in the retry propagates: halving again within one call would
+    hide a setting that cannot fit (max_length, model size) behind ever slower runs.
+    The retry starts after the ``except`` block, so the failed attempt's traceback and
+    the tensors its frames hold are released before memory is freed.
     """
     try:
         return run(batch_size), batch_size
     except torch.OutOfMemoryError:
         if batch_size == 1:
             raise
-        half = batch_size // 2
-        log.warning("out of memory on %s while %s at batch size %d; halving to %d and retrying once",
-                    device, what, batch_size, half)  # fmt: skip
-        free_memory(device)
-        return run(half), half
+    half = batch_size // 2
+    log.warning("out of memory on %s while %s at batch size %d; halving to %d and retrying once",
+                device, what, batch_size, half)  # fmt: skip
+    free_memory(device)
+    return run(half), half

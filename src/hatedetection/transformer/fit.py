@@ -28,7 +28,7 @@ from hatedetection.transformer import baseline as baselines
 from hatedetection.transformer.classifier import TransformerClassifier, Windows, encode, pad
 from hatedetection.transformer.device import autocast, free_memory, halving_once, pick_device, pick_precision
 from hatedetection.transformer.settings import TransformerParams
-from trunkml.errors import ConfigError
+from trunkml.errors import ConfigError, TrainingFailedError
 from trunkml.training import ModelPackage, TrainingJob
 
 SERVING_REQUIREMENTS = ("mlflow", "numpy", "pandas", "torch", "transformers", "tokenizers", "safetensors")
@@ -60,8 +60,10 @@ class Trainer:
         self.device = next(network.parameters()).device
         self.precision = pick_precision(self.device, params.precision)
         self.micro = params.batch_size
-        decay = [p for n, p in network.named_parameters() if not n.endswith("bias") and "LayerNorm" not in n]
-        rest = [p for n, p in network.named_parameters() if n.endswith("bias") or "LayerNorm" in n]
+        # No weight decay on biases and normalisation weights (LayerNorm, layer_norm, RMSNorm, ...).
+        exempt = {n for n, _ in network.named_parameters() if n.endswith("bias") or "norm" in n.lower()}
+        decay = [p for n, p in network.named_parameters() if n not in exempt]
+        rest = [p for n, p in network.named_parameters() if n in exempt]
         self.optimizer = torch.optim.AdamW(
             [{"params": decay, "weight_decay": params.weight_decay}, {"params": rest, "weight_decay": 0.0}],
             lr=params.learning_rate,
@@ -72,11 +74,24 @@ class Trainer:
         self.scaler = torch.amp.GradScaler(self.device.type, enabled=self.precision == "fp16")
 
     def step(self, ids: list[list[int]], labels: torch.Tensor) -> float:
-        """One optimisation step over ``ids``; returns the batch's weighted mean loss."""
-        loss, self.micro = halving_once(lambda size: self._step(ids, labels, size), self.micro, self.device, "training")
+        """One optimisation step over ``ids``; returns the batch's weighted mean loss.
+
+        Only the forward and backward passes are retried after out-of-memory (they start
+        from zeroed gradients); the optimizer step runs once, after them.
+        """
+        loss, self.micro = halving_once(
+            lambda size: self._accumulate(ids, labels, size), self.micro, self.device, "training"
+        )
+        try:
+            self._apply()
+        except torch.OutOfMemoryError as exc:
+            raise TrainingFailedError(
+                f"out of memory on {self.device} in the optimizer step (its state holds two copies of the weights)",
+                hint="use a smaller baseline or a device with more memory; halving the batch does not help here",
+            ) from exc
         return loss
 
-    def _step(self, ids: list[list[int]], labels: torch.Tensor, micro: int) -> float:
+    def _accumulate(self, ids: list[list[int]], labels: torch.Tensor, micro: int) -> float:
         self.optimizer.zero_grad(set_to_none=True)
         total_weight = self.weights[labels].sum()
         loss_sum = 0.0
@@ -88,12 +103,14 @@ class Trainer:
             loss = F.cross_entropy(logits.float(), targets, weight=self.weights, reduction="sum") / total_weight
             self.scaler.scale(loss).backward()
             loss_sum += float(loss.detach())
+        return loss_sum
+
+    def _apply(self) -> None:
         self.scaler.unscale_(self.optimizer)
         torch.nn.utils.clip_grad_norm_(self.network.parameters(), self.params.max_grad_norm)
         self.scaler.step(self.optimizer)
         self.scaler.update()
         self.schedule.step()
-        return loss_sum
 
 
 def _held_out(labels: np.ndarray, fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
@@ -108,9 +125,9 @@ def _held_out(labels: np.ndarray, fraction: float, seed: int) -> tuple[np.ndarra
     return np.sort(fit), np.sort(held)
 
 
-def _class_weights(labels: np.ndarray, how: str, device: torch.device) -> torch.Tensor:
-    """``balanced``: n / (2 · count per class), as scikit-learn's class_weight='balanced'."""
-    counts = np.bincount(labels, minlength=2).astype(np.float64)
+def _class_weights(labels: torch.Tensor, how: str, device: torch.device) -> torch.Tensor:
+    """``balanced``: n / (2 · count per class) over the training windows (the loss averages over windows)."""
+    counts = np.bincount(labels.numpy(), minlength=2).astype(np.float64)
     weights = len(labels) / (2 * np.maximum(counts, 1)) if how == "balanced" else np.ones(2)
     return torch.tensor(weights, dtype=torch.float32, device=device)
 
@@ -119,7 +136,7 @@ def _baseline(params: TransformerParams, texts: list[str], job: TrainingJob) -> 
     if params.baseline == "scratch":
         job.report("training a WordPiece tokenizer and building a small BERT from scratch")
         return baselines.build_scratch(texts, params.scratch, params.max_length, job.workdir / "scratch-baseline")
-    return baselines.resolve(params.baseline, job.project_root)
+    return baselines.resolve(params.baseline, job.project_root, params.baseline_revision)
 
 
 def _windows(classifier: TransformerClassifier, texts: list[str], labels: np.ndarray) -> tuple[Windows, torch.Tensor]:
@@ -174,23 +191,23 @@ def fine_tune(job: TrainingJob) -> ModelPackage:
     params = TransformerParams.parse(job.params)
     hf_logging.set_verbosity_error()
     hf_logging.disable_progress_bar()
-    set_seed(job.seed)
+    set_seed(job.seed, deterministic=params.deterministic)
     texts = job.train["text"].astype(str).tolist()
     labels = job.train["label"].to_numpy(dtype=np.int64)
     fit_rows, held_rows = _held_out(labels, params.validation_fraction, job.seed)
     fit_texts, held_texts = [texts[i] for i in fit_rows], [texts[i] for i in held_rows]
     source = _baseline(params, fit_texts, job)
     job.report(f"loading the baseline ({source.kind}) {source.source}")
-    tokenizer, network = baselines.load(source)
     device = pick_device(params.device)
+    tokenizer, network = baselines.load(source, params.max_length, job.report)
     classifier = TransformerClassifier(
         network.to(device), tokenizer, 0.5, params.max_length, params.window_overlap, params.window_aggregate,
-        params.eval_batch_size, device, pick_precision(device, params.precision),
+        params.eval_batch_size, device, pick_precision(device, params.inference_precision),
     )  # fmt: skip
     windows, targets = _windows(classifier, fit_texts, labels[fit_rows])
     total = total_steps(params, len(windows))
-    weights = _class_weights(labels[fit_rows], params.class_weights, device)
-    trainer = Trainer(network, params, weights, int(tokenizer.pad_token_id or 0), total)
+    weights = _class_weights(targets, params.class_weights, device)
+    trainer = Trainer(network, params, weights, int(tokenizer.pad_token_id), total)
     job.report(f"fine-tuning on {device} ({classifier.precision}): {len(windows)} windows, {total} steps")
     best, seconds = _epochs(trainer, windows, targets, lambda: classifier.scores(held_texts), labels[held_rows], job)
     network.load_state_dict(best.state)
@@ -199,7 +216,8 @@ def fine_tune(job: TrainingJob) -> ModelPackage:
         labels[held_rows], best.scores, params.threshold_objective, params.precision_floor
     )
     classifier.threshold = threshold
-    classifier.save(job.workdir / "model")
+    classifier.batch_size = params.eval_batch_size  # not a size halved by a transient out-of-memory
+    classifier.save(job.workdir / "model", params.inference_precision)
     return ModelPackage(
         python_model=PACKAGE / "transformer" / "pyfunc.py",
         artifacts={"model": job.workdir / "model"},
@@ -209,8 +227,10 @@ def fine_tune(job: TrainingJob) -> ModelPackage:
             "threshold": threshold,
             "baseline": source.source if source.kind == "hub" else params.baseline,
             "baseline_kind": source.kind,
+            "baseline_revision": str(getattr(network.config, "_commit_hash", None) or source.revision or "-"),
             "device": str(device),
-            "precision": classifier.precision,
+            "precision": trainer.precision,
+            "inference_precision": classifier.precision,
             "parameters": sum(p.numel() for p in network.parameters()),
             "train_windows": len(windows),
             "steps": total,

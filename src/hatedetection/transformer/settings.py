@@ -40,6 +40,7 @@ class TransformerParams(BaseModel):
     family: Literal["transformer"] = "transformer"
     seed: int | None = None  # used by trunkml when the job has no split seed
     baseline: str = DEFAULT_BASELINE
+    baseline_revision: str | None = None  # a hub commit, tag or branch; recorded either way
     scratch: ScratchConfig = ScratchConfig()
     # Long texts: windows of max_length tokens overlapping by window_overlap; window scores aggregated.
     max_length: int = Field(128, ge=16, le=8192)
@@ -62,6 +63,10 @@ class TransformerParams(BaseModel):
     device: Literal["auto", "cpu", "cuda", "mps"] = "auto"
     precision: Literal["auto", "fp32", "bf16", "fp16"] = "auto"
     eval_batch_size: int = Field(64, ge=1)
+    # Scores behind the threshold and the gate come from this precision; serving uses it too.
+    inference_precision: Literal["auto", "fp32", "bf16", "fp16"] = "fp32"
+    # Deterministic GPU kernels (slower); the CPU is deterministic with the seed alone.
+    deterministic: bool = False
 
     @model_validator(mode="after")
     def _overlap_fits(self) -> TransformerParams:

@@ -15,7 +15,7 @@ def require_extra(extra: str, modules: tuple[str, ...], purpose: str) -> None:
     Training code calls this before it imports an optional library, so that selecting a
     model family without its extra fails before any work with the command that fixes it.
     """
-    missing = [name for name in modules if not _importable(name)]
+    missing = [name for name in modules if not _importable(name, purpose)]
     if not missing:
         return
     hint = f"install the extra: pip install 'trunkml[{extra}]'"
@@ -26,9 +26,15 @@ def require_extra(extra: str, modules: tuple[str, ...], purpose: str) -> None:
     )
 
 
-def _importable(module: str) -> bool:
+def _importable(module: str, purpose: str) -> bool:
+    """False when ``module`` is not installed; a ConfigError when it is installed but broken."""
     try:
         importlib.import_module(module)
     except ImportError:
         return False
+    except Exception as exc:  # e.g. a CUDA build of torch without its libraries: OSError libcudnn...
+        raise ConfigError(
+            f"{purpose}: {module} is installed but fails to import: {type(exc).__name__}: {exc}",
+            hint=f"reinstall {module} (for a CPU-only machine: {CPU_TORCH})",
+        ) from exc
     return True

@@ -175,7 +175,7 @@ def _call_user_code(
     settings: Settings, job: ResolvedJob, data: PreparedData, workdir: Path, report: Report, steps: Steps | None
 ) -> ModelPackage:
     function = load_entrypoint(settings.project_root, job.spec.entrypoint, job.spec.code_dir)
-    seed = data.split.seed if data.split else int(job.params.get("seed", 0))
+    seed = data.split.seed if data.split else int(job.params.get("seed") or 0)
     request = TrainingJob(
         train=data.train,
         params=job.params,
