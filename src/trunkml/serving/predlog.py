@@ -9,6 +9,7 @@ caller wants to know it was stored.
 
 from __future__ import annotations
 
+import hashlib
 import queue
 import sqlite3
 import threading
@@ -16,6 +17,8 @@ import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import NamedTuple, Protocol
+
+from trunkml.datasets.profile import text_features
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS predictions (
@@ -30,10 +33,13 @@ CREATE TABLE IF NOT EXISTS predictions (
     text_chars INTEGER NOT NULL,
     score REAL NOT NULL,
     label INTEGER NOT NULL,
-    text TEXT
+    text TEXT,
+    tokens BLOB,
+    ngrams BLOB
 );
 CREATE INDEX IF NOT EXISTS predictions_request ON predictions (request_id, item);
 CREATE INDEX IF NOT EXISTS predictions_ts ON predictions (ts);
+CREATE INDEX IF NOT EXISTS predictions_route ON predictions (model, route, version);
 CREATE TABLE IF NOT EXISTS feedback (
     request_id TEXT NOT NULL,
     item INTEGER NOT NULL,
@@ -43,10 +49,17 @@ CREATE TABLE IF NOT EXISTS feedback (
 );
 """
 RETRIES = 3
+# Columns added after the first release: an older log gains them on open (its old rows keep NULL).
+ADDED_COLUMNS = {"tokens": "BLOB", "ngrams": "BLOB"}
 
 
 class PredictionRow(NamedTuple):
-    """One served (or shadow) prediction of one text (a tuple: rows are made on the hot path)."""
+    """One served (or shadow) prediction of one text (a tuple: rows are made on the hot path).
+
+    The sink derives what it stores from ``text`` off the request path: its sha256, its length,
+    its monitoring features (token hashes and character 3-gram buckets, see
+    :mod:`trunkml.datasets.profile`), and the text itself only where the endpoint keeps texts.
+    """
 
     request_id: str
     item: int
@@ -54,11 +67,9 @@ class PredictionRow(NamedTuple):
     model: str
     version: int
     route: str
-    input_sha256: str
-    text_chars: int
     score: float
     label: int
-    text: str | None
+    text: str
 
 
 class PredictionSink(Protocol):
@@ -80,24 +91,55 @@ class PredictionSink(Protocol):
 class SqliteSink:
     """The embedded prediction log: a SQLite file in WAL mode, safe for several server workers."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, *, store_text: bool = False, features: bool = True) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         self.path = path
+        self.store_text = store_text
+        self.features = features
         self._lock = threading.Lock()
         self._db = sqlite3.connect(path, timeout=30, check_same_thread=False, isolation_level=None)
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=NORMAL")
         self._db.executescript(SCHEMA)
+        self._migrate()
+
+    def _migrate(self) -> None:
+        """Add the columns an older log lacks, once, even with several workers opening it together."""
+        self._db.execute("BEGIN IMMEDIATE")
+        try:
+            present = {row[1] for row in self._db.execute("PRAGMA table_info(predictions)")}
+            for column, kind in ADDED_COLUMNS.items():
+                if column not in present:
+                    self._db.execute(f"ALTER TABLE predictions ADD COLUMN {column} {kind}")
+        except BaseException:
+            self._db.execute("ROLLBACK")
+            raise
+        self._db.execute("COMMIT")
+
+    def _records(self, rows: Sequence[PredictionRow]) -> list[tuple[object, ...]]:
+        """The stored form of ``rows``; shadow rows repeat a served text, so they carry no features."""
+        served = [row.text for row in rows if row.route != "shadow"] if self.features else []
+        features = iter(text_features(served))
+        records: list[tuple[object, ...]] = []
+        for row in rows:
+            tokens, grams = next(features) if self.features and row.route != "shadow" else (None, None)
+            records.append((
+                row.request_id, row.item, row.ts, row.model, row.version, row.route,
+                hashlib.sha256(row.text.encode()).hexdigest(), len(row.text), row.score, row.label,
+                row.text if self.store_text else None, tokens, grams,
+            ))  # fmt: skip
+        return records
 
     def write(self, rows: Sequence[PredictionRow]) -> None:
         """Store ``rows`` in one transaction."""
+        records = self._records(rows)
         with self._lock:
             self._db.execute("BEGIN")
             try:
                 self._db.executemany(
                     "INSERT INTO predictions (request_id, item, ts, model, version, route, input_sha256, text_chars,"
-                    " score, label, text) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                    rows,
+                    " score, label, text, tokens, ngrams) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    records,
                 )
             except BaseException:
                 self._db.execute("ROLLBACK")

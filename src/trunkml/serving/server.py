@@ -8,7 +8,6 @@ registry reads through ``asyncio.to_thread``.
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import json
 import logging
 import os
@@ -135,7 +134,10 @@ class Server:
     # lifecycle -----------------------------------------------------------------------------------------------
     async def start(self) -> None:
         """Open the prediction log and start following the aliases (the first load runs in the background)."""
-        sink = await asyncio.to_thread(SqliteSink, self.spec.log_path(self.settings))
+        log = self.spec.log
+        sink = await asyncio.to_thread(
+            SqliteSink, self.spec.log_path(self.settings), store_text=log.store_text, features=log.features
+        )
         self.log = PredictionLog(
             sink,
             flush_interval_s=self.spec.log.flush_interval_ms / 1000,
@@ -229,12 +231,9 @@ class Server:
     def _rows(
         self, request_id: str, route: str, served: ServedModel, texts: list[str], scored: Scored
     ) -> list[PredictionRow]:
-        now, keep = time.time(), self.spec.log.store_text
+        now = time.time()
         return [
-            PredictionRow(
-                request_id, item, now, served.info.name, served.info.version, route,
-                hashlib.sha256(text.encode()).hexdigest(), len(text), score, label, text if keep else None,
-            )
+            PredictionRow(request_id, item, now, served.info.name, served.info.version, route, score, label, text)
             for item, (text, (label, score)) in enumerate(zip(texts, scored, strict=True))
         ]  # fmt: skip
 

@@ -99,6 +99,9 @@ class PredictionLogSpec(_Frozen):
 
     path: Path = Path("predictions.db")
     store_text: bool = False
+    features: bool = Field(
+        default=True, description="Store each text's hashed tokens and 3-gram buckets, for `trunkml monitor`."
+    )
     flush_interval_ms: float = Field(default=200, ge=1, le=60_000)
     max_pending: int = Field(default=200_000, ge=100, le=10_000_000)
 
