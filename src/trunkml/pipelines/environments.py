@@ -13,13 +13,14 @@ import tempfile
 from pathlib import Path
 
 from trunkml.config import Environment, Settings, load_project
-from trunkml.errors import RefusedError, UsageError
+from trunkml.errors import NotFoundError, RefusedError, UsageError
 from trunkml.pipelines.promotion import MoveResult, _move, approval_shortfall, promotable_decision, resolve_model
 from trunkml.pipelines.steps import WaitingForApproval
 from trunkml.registry import CHAMPION, ModelVersionRecord, Registry, show
 from trunkml.registry.aliases import alias_lock, current
 from trunkml.registry.artifacts import copy_version, verify_model_files
 from trunkml.registry.events import history
+from trunkml.registry.profiles import load_profile_text
 
 COPIED_FROM = "trunkml.copied_from"
 
@@ -48,6 +49,14 @@ def settings_for(settings: Settings, env: str) -> Settings:
         hint=f"set environments.{env}.tracking_uri in trunkml.yaml, or run with TRUNKML_ENV={env} and its "
         "MLFLOW_TRACKING_URI",
     )
+
+
+def source_profile(registry: Registry, name: str, version: int) -> str | None:
+    """The version's verified reference profile, or None for a version registered without one."""
+    try:
+        return load_profile_text(registry, name, version)
+    except NotFoundError:
+        return None
 
 
 def _source_checks(source: Settings, registry: Registry, record: ModelVersionRecord) -> str:
@@ -84,7 +93,9 @@ def promote_across(
     decision = _source_checks(source, source_registry, record)
     with tempfile.TemporaryDirectory(prefix="trunkml-copy-") as scratch:
         local, digest = verify_model_files(source_registry, name, record.version, Path(scratch))
-        copied = copy_version(target_registry, name, local, record, f"{source_env}:{record.version}:{digest}")
+        profile = source_profile(source_registry, name, record.version)
+        origin = f"{source_env}:{record.version}:{digest}"
+        copied = copy_version(target_registry, name, local, record, origin, profile)
     target_record = show(target_registry, name, str(copied))
     missing = approval_shortfall(settings, target_record, target_env, decision)
     with alias_lock(target_registry, name):

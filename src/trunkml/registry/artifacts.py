@@ -120,8 +120,13 @@ def load_run_json(registry: Registry, run_id: str, artifact_file: str) -> dict[s
         return json.loads(path.read_text(encoding="utf-8")) if path else None
 
 
-def copy_version(target: Registry, name: str, local: Path, record: ModelVersionRecord, origin: str) -> int:
-    """Register the files in ``local`` in ``target`` with ``record``'s tags (or find the earlier copy of ``origin``)."""
+def copy_version(
+    target: Registry, name: str, local: Path, record: ModelVersionRecord, origin: str, profile: str | None = None
+) -> int:
+    """Register the files in ``local`` in ``target`` with ``record``'s tags (or find the earlier copy of ``origin``).
+
+    ``profile`` (the verified reference profile JSON) travels with the copy, so the copy can be monitored.
+    """
     from trunkml.registry.versions import all_versions, register
 
     for version in all_versions(target, name):
@@ -130,6 +135,8 @@ def copy_version(target: Registry, name: str, local: Path, record: ModelVersionR
     experiment = target.experiment_id(name)
     run = target.client.create_run(experiment, run_name=f"copy of {origin}", tags={COPIED_FROM: origin})
     target.client.log_artifacts(run.info.run_id, str(local), "model")
+    if profile is not None:
+        target.client.log_text(run.info.run_id, profile, lineage.PROFILE_ARTIFACT)
     target.client.set_terminated(run.info.run_id)
     tags = {**record.tags_for_copy(), COPIED_FROM: origin}
     return register(target, name, f"{run.info.artifact_uri}/model", run.info.run_id, tags)

@@ -17,6 +17,7 @@ from urllib.parse import urlsplit
 import httpx
 import mlflow
 from mlflow import MlflowClient
+from mlflow.environment_variables import MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR
 from mlflow.exceptions import MlflowException
 
 from trunkml.config import Settings
@@ -64,6 +65,8 @@ def _quiet_mlflow() -> None:
     for name in ("mlflow", "alembic", "mlflow.store.db.utils", "mlflow.tracking.fluent"):
         logging.getLogger(name).setLevel(logging.WARNING)
     warnings.filterwarnings("ignore", module=r"mlflow(\..*)?")
+    # Its per-file download bars interleave with trunkml's own Rich progress and step output.
+    MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR.set("false")  # type: ignore[no-untyped-call]
 
 
 def _preflight_http(uri: str) -> None:

@@ -21,6 +21,9 @@ SPLIT = "trunkml.split"
 MODEL_DIGEST = "trunkml.model_digest"
 ARTIFACT_DIGESTS = "trunkml.artifact_digests"
 ENVIRONMENT = "trunkml.environment"
+PROFILE_SHA256 = "trunkml.profile_sha256"
+TRAINED_AT = "trunkml.trained_at"  # epoch milliseconds of the training run; copies keep it
+PROFILE_ARTIFACT = "monitoring/profile.json"
 
 KIND_CT = "ct"
 KIND_EXPERIMENT = "experiment"

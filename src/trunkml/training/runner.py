@@ -26,6 +26,7 @@ from pydantic import BaseModel, ConfigDict
 
 from trunkml.config import Environment, Settings
 from trunkml.datasets import DataService
+from trunkml.datasets.profile import build_profile
 from trunkml.errors import RefusedError, TrainingFailedError, TrunkmlError, UsageError
 from trunkml.registry import CHALLENGER, DatasetUse, Registry, find_by_ct_key, register
 from trunkml.registry import lineage as tags
@@ -245,6 +246,20 @@ def _log_evaluation(
         mlflow.log_figure(figure, path)
 
 
+def _log_profile(data: PreparedData, predictions: pd.DataFrame) -> str:
+    """Log the reference profile `trunkml monitor` compares traffic with; return its sha256."""
+    profile = build_profile(
+        data.train["text"].tolist(),
+        data.train["label"],
+        data.eval["text"].tolist(),
+        predictions["label"],
+        predictions["score"],
+    )
+    text = profile.model_dump_json()
+    mlflow.log_text(text, tags.PROFILE_ARTIFACT)
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
 def _reuse(registry: Registry, model: str, ct_key: str, data: PreparedData, started: float) -> TrainResult | None:
     existing = find_by_ct_key(registry, model, ct_key)
     if not existing:
@@ -325,6 +340,8 @@ def _run(
         mlflow.log_dict(digests, "model_digests.json")
         digest = model_digest(digests)
         version_tags = {**run_tags, tags.MODEL_DIGEST: digest, tags.ARTIFACT_DIGESTS: json.dumps(digests)}
+        version_tags[tags.PROFILE_SHA256] = _log_profile(data, predictions)
+        version_tags[tags.TRAINED_AT] = str(run.info.start_time)
         report("registering")
         version = register(registry, job.spec.model, info.model_uri, run.info.run_id, version_tags)
         _cache_eval_predictions(
