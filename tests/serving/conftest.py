@@ -205,18 +205,19 @@ class RunningServer:
 
 
 def launch_server(
-    project: ServingProject, endpoint: Path, log_dir: Path, *, extra_env: dict[str, str] | None = None
+    project: ServingProject | Path, endpoint: Path, log_dir: Path, *, extra_env: dict[str, str] | None = None
 ) -> RunningServer:
     """Start ``trunkml serve --endpoint <spec>`` on a free port and wait until it answers /healthz."""
+    root = project if isinstance(project, Path) else project.root
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith(("TRUNKML_", "MLFLOW_"))}
-    env.update(TRUNKML_PROJECT=str(project.root), TRUNKML_API_KEY=API_KEY,
+    env.update(TRUNKML_PROJECT=str(root), TRUNKML_API_KEY=API_KEY,
                TRUNKML_WEBHOOK_SECRET=WEBHOOK_SECRET, **(extra_env or {}))  # fmt: skip
     log_file = log_dir / f"server-{port}.log"
     with log_file.open("wb") as sink:
         process = subprocess.Popen(
             [sys.executable, "-m", "trunkml", "serve", "--endpoint", str(endpoint), "--port", str(port)],
-            cwd=project.root, env=env, stdout=sink, stderr=subprocess.STDOUT,
+            cwd=root, env=env, stdout=sink, stderr=subprocess.STDOUT,
         )  # fmt: skip
     server = RunningServer(f"http://127.0.0.1:{port}", process, log_file)
     server.wait_for(lambda c: c.get("/healthz").status_code == 200)

@@ -45,6 +45,8 @@ BODIES = {
         "            time.sleep(SLEEP_S)\n"
         "        return pd.DataFrame({'label': [0] * n, 'score': [0.25] * n})\n"
     ),
+    # Flags every text: finds every positive, at the price of precision.
+    "all_positive": "        return pd.DataFrame({'label': [1] * n, 'score': [0.9] * n})\n",
     # Always sleeps (once the smoke query has passed).
     "sleeps": (
         "        self.calls = getattr(self, 'calls', 0) + 1\n"

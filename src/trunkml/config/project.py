@@ -9,6 +9,7 @@ from urllib.parse import urlsplit
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from trunkml.config.settings import PROJECT_FILE
+from trunkml.config.windows import Window, parse_duration
 from trunkml.config.yamlfile import load_model
 
 
@@ -123,6 +124,95 @@ class PipelinesConfig(BaseModel):
         return {**DEFAULT_TRIGGERS, **value}
 
 
+class DriftThresholds(BaseModel):
+    """The line each drift statistic must cross to fire (null switches a statistic off).
+
+    Defaults were measured on the reference project: held-out Fortuna tweets stay well below
+    them, Instagram comments (HateBR) cross most of them.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    psi_text_length: float | None = Field(default=0.2, gt=0, description="PSI of text length.")
+    ks_text_length: float | None = Field(default=0.1, gt=0, le=1, description="KS statistic of text length.")
+    psi_score: float | None = Field(default=0.2, gt=0, description="PSI of the champion's score.")
+    ks_score: float | None = Field(default=0.1, gt=0, le=1, description="KS statistic of the champion's score.")
+    js_tokens: float | None = Field(
+        default=0.02, gt=0, le=1, description="JS divergence of the 100 most frequent training tokens + the rest."
+    )
+    js_char_ngrams: float | None = Field(default=0.005, gt=0, le=1, description="JS divergence of 3-gram sketches.")
+    oov_rate_shift: float | None = Field(default=0.02, gt=0, le=1, description="Change of the out-of-vocabulary rate.")
+    positive_rate_shift: float | None = Field(
+        default=0.10, gt=0, le=1, description="Change of the predicted-positive rate."
+    )
+
+
+class RetrainTriggers(BaseModel):
+    """When `trunkml monitor` exits 1 to ask for retraining."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    drift: bool = Field(default=True, description="Any drift statistic fires.")
+    min_recall: float | None = Field(
+        default=None, gt=0, le=1, description="Online recall of the champion falls below this floor."
+    )
+    min_labelled_positives: int = Field(
+        default=30, ge=1, description="Labelled positives needed before the recall floor is judged."
+    )
+    max_champion_age: str | None = Field(default=None, description="The champion was trained longer ago, e.g. 30d.")
+    repeat_after: str = Field(
+        default="24h", description="`--emit github` sends the same triggers again only after this long."
+    )
+
+    @field_validator("max_champion_age", "repeat_after")
+    @classmethod
+    def _duration(cls, value: str | None) -> str | None:
+        if value is not None:
+            parse_duration(value)
+        return value
+
+    @property
+    def repeat_seconds(self) -> float:
+        """``repeat_after`` in seconds."""
+        return parse_duration(self.repeat_after)
+
+    @property
+    def max_age_seconds(self) -> float | None:
+        """``max_champion_age`` in seconds."""
+        return None if self.max_champion_age is None else parse_duration(self.max_champion_age)
+
+
+class MonitoringConfig(BaseModel):
+    """`trunkml monitor`: the default window, drift thresholds and retraining triggers."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    window: str = Field(default="1000", description="Last N requests (1000) or a duration (1h, 7d).")
+    online_window: str = Field(
+        default="7d", description="How far back online performance looks (labels arrive late), e.g. 7d."
+    )
+    min_rows: int = Field(default=200, ge=1, description="Fewer texts in a window: drift is not judged.")
+    drift: DriftThresholds = DriftThresholds()
+    triggers: RetrainTriggers = RetrainTriggers()
+
+    @field_validator("window", "online_window", mode="before")
+    @classmethod
+    def _number_as_text(cls, value: object) -> object:
+        return str(value) if isinstance(value, int) and not isinstance(value, bool) else value
+
+    @field_validator("window")
+    @classmethod
+    def _window(cls, value: str) -> str:
+        Window.parse(value)
+        return value
+
+    @field_validator("online_window")
+    @classmethod
+    def _duration(cls, value: str) -> str:
+        parse_duration(value)
+        return value
+
+
 def _default_rules() -> dict[str, ApprovalRule]:
     return {"dev": ApprovalRule(required=0), "test": ApprovalRule(required=1), "prod": ApprovalRule(required=1)}
 
@@ -140,6 +230,7 @@ class ProjectConfig(BaseModel):
     approvals: dict[str, ApprovalRule] = Field(default_factory=_default_rules)
     environments: dict[str, EnvironmentConfig] = Field(default_factory=dict)
     pipelines: PipelinesConfig = PipelinesConfig()
+    monitoring: MonitoringConfig = MonitoringConfig()
 
     @model_validator(mode="after")
     def _prod_needs_a_second_person(self) -> Self:

@@ -71,6 +71,22 @@ class Settings(BaseSettings):
     actor: str | None = Field(
         default=None, validation_alias=AliasChoices("TRUNKML_ACTOR", "GITHUB_ACTOR", "GITLAB_USER_LOGIN")
     )
+    github_token: SecretStr | None = Field(
+        default=None,
+        validation_alias=AliasChoices("TRUNKML_GITHUB_TOKEN", "GITHUB_TOKEN"),
+        description="Token that may send repository_dispatch (`trunkml monitor --emit github` sends when set).",
+    )
+    github_repository: str | None = Field(
+        default=None,
+        validation_alias=AliasChoices("TRUNKML_GITHUB_REPOSITORY", "GITHUB_REPOSITORY"),
+        pattern=r"^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$",
+        description="owner/name of the repository whose model-ct workflow retrains.",
+    )
+    github_api_url: str = Field(
+        default="https://api.github.com",
+        validation_alias=AliasChoices("TRUNKML_GITHUB_API_URL", "GITHUB_API_URL"),
+        description="GitHub REST API base (GitHub Enterprise: https://HOST/api/v3).",
+    )
 
     @field_validator("data_mirror", "home", "endpoint", "step_summary", mode="before")
     @classmethod

@@ -23,6 +23,11 @@ from trunkml.training.plots import confusion_figure, pr_figure
 
 SHOWN_METRICS = ("recall", "precision", "f1", "specificity", "accuracy", "macro_f1")
 EXAMPLES = 5
+PAGE_STYLE = (
+    "body{font-family:system-ui,sans-serif;max-width:1000px;margin:2em auto;padding:0 1em}"
+    "table{border-collapse:collapse;margin:.5em 0}td,th{border:1px solid #ccc;padding:.3em .6em}"
+    "figure{display:inline-block;margin:.5em}img{max-width:460px}"
+)
 
 
 @dataclass(frozen=True)
@@ -188,16 +193,35 @@ def _ci_figure(decision: GateDecision) -> Figure:
     return figure
 
 
-def _png(figure: Figure) -> bytes:
+def png_bytes(figure: Figure) -> bytes:
+    """The figure as PNG bytes."""
     buffer = io.BytesIO()
     figure.savefig(buffer, format="png", dpi=110)
     return buffer.getvalue()
 
 
-def _html_table(header: list[str], rows: list[list[str]]) -> str:
+def html_table(header: list[str], rows: list[list[str]]) -> str:
+    """An escaped HTML table."""
     head = "".join(f"<th>{html.escape(cell)}</th>" for cell in header)
     body = "".join("<tr>" + "".join(f"<td>{html.escape(cell)}</td>" for cell in row) + "</tr>" for row in rows)
     return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+
+
+def html_document(title: str, sections: list[str]) -> str:
+    """A self-contained HTML page (one style for every report) around ``sections``."""
+    return (
+        f"<!doctype html><html><head><meta charset='utf-8'><title>{html.escape(title)}</title>"
+        f"<style>{PAGE_STYLE}</style></head><body>{''.join(sections)}</body></html>"
+    )
+
+
+def html_figure(caption: str, png: bytes) -> str:
+    """An embedded PNG with its caption."""
+    source = base64.b64encode(png).decode()
+    return (
+        f"<figure><img alt='{html.escape(caption)}' src='data:image/png;base64,{source}'>"
+        f"<figcaption>{html.escape(caption)}</figcaption></figure>"
+    )
 
 
 def html_page(info: ReportInput, decision: GateDecision, pngs: dict[str, bytes]) -> str:
@@ -209,17 +233,17 @@ def html_page(info: ReportInput, decision: GateDecision, pngs: dict[str, bytes])
         f"<p>Evaluation set <code>{html.escape(info.eval_ref)}</code>, sha256 <code>{info.eval_sha256}</code>, "
         f"{decision.n} rows, {decision.positives} positives.</p>",
         "<h2>Metrics</h2>",
-        _html_table(["metric", "champion", "challenger", "change"], _metric_rows(decision)),
+        html_table(["metric", "champion", "challenger", "change"], _metric_rows(decision)),
     ]
     table = _discordance(info, decision)
     if table:
         sections += [
             f"<h2>Discordance on the {_rows_name(decision)}</h2>",
-            _html_table(["", "challenger right", "challenger wrong"], table),
+            html_table(["", "challenger right", "challenger wrong"], table),
         ]
     sections += [
         "<h2>Checks</h2>",
-        _html_table(
+        html_table(
             ["metric", "challenger", "must be at least", "result"],
             [
                 [g.metric, f"{g.challenger:.3f}", f"{g.threshold:.3f}", "holds" if g.ok else "FAILS"]
@@ -227,31 +251,19 @@ def html_page(info: ReportInput, decision: GateDecision, pngs: dict[str, bytes])
             ],
         ),
     ]
-    sections += [
-        f"<figure><img alt='{html.escape(c)}' src='data:image/png;base64,{base64.b64encode(p).decode()}'>"
-        f"<figcaption>{html.escape(c)}</figcaption></figure>"
-        for c, p in pngs.items()
-    ]
+    sections += [html_figure(caption, data) for caption, data in pngs.items()]
     for caption, lines in _examples(info).items():
         sections += [
             f"<h2>Examples: {html.escape(caption)}</h2>",
             "<ul>" + "".join(f"<li>{html.escape(line)}</li>" for line in lines) + "</ul>",
         ]
-    style = (
-        "body{font-family:system-ui,sans-serif;max-width:1000px;margin:2em auto;padding:0 1em}"
-        "table{border-collapse:collapse;margin:.5em 0}td,th{border:1px solid #ccc;padding:.3em .6em}"
-        "figure{display:inline-block;margin:.5em}img{max-width:460px}"
-    )
-    return (
-        f"<!doctype html><html><head><meta charset='utf-8'><title>{html.escape(_title(info, decision))}</title>"
-        f"<style>{style}</style></head><body>{''.join(sections)}</body></html>"
-    )
+    return html_document(_title(info, decision), sections)
 
 
 def write_reports(info: ReportInput, decision: GateDecision, folder: Path) -> dict[str, Path]:
     """Write ``gate.md`` (+ PNGs beside it) and ``gate.html`` into ``folder``; return their paths."""
     folder.mkdir(parents=True, exist_ok=True)
-    pngs = {caption: _png(figure) for caption, figure in figures(info, decision).items()}
+    pngs = {caption: png_bytes(figure) for caption, figure in figures(info, decision).items()}
     names = {}
     for caption, data in pngs.items():
         name = caption.replace(" ", "_").replace("−", "-") + ".png"
