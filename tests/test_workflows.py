@@ -19,6 +19,7 @@ from trunkml.cli.main import run
 
 WORKFLOWS = REPO_ROOT / ".github" / "workflows"
 PIPELINES = ("model-ci", "model-ct", "model-cd", "environment-ci", "environment-cd", "workspace-cd")
+WORKFLOW_NAMES = (*PIPELINES, "monitor")
 PINNED = re.compile(r"^[\w.-]+/[\w.-]+(/[\w./-]+)?@[0-9a-f]{40}$")
 
 
@@ -49,8 +50,8 @@ def rules() -> dict[str, Any]:
 
 
 def test_there_is_one_workflow_per_pipeline() -> None:
-    assert sorted(path.stem for path in WORKFLOWS.glob("*.yaml")) == sorted(PIPELINES)
-    for name in PIPELINES:
+    assert sorted(path.stem for path in WORKFLOWS.glob("*.yaml")) == sorted(WORKFLOW_NAMES)
+    for name in WORKFLOW_NAMES:
         assert load(name)["name"] == name
 
 
@@ -65,22 +66,26 @@ def test_workflows_are_valid_against_the_github_schema() -> None:
 
 
 def test_actions_are_pinned_to_full_commit_shas() -> None:
-    for name in PIPELINES:
+    for name in WORKFLOW_NAMES:
         for step in steps(load(name)):
             if "uses" in step:
                 assert PINNED.match(step["uses"]), f"{name}: {step['uses']} is not pinned to a commit SHA"
 
 
 def test_permissions_are_least_privilege() -> None:
-    for name in PIPELINES:
+    for name in WORKFLOW_NAMES:
         document = load(name)
         assert document["permissions"] == {"contents": "read"}, name
-        for job in document["jobs"].values():
+        for job_name, job in document["jobs"].items():
+            if (name, job_name) == ("monitor", "monitor"):  # GITHUB_TOKEN needs it to send repository_dispatch
+                assert job["permissions"] == {"contents": "write"}
+                assert not any("push" in step.get("run", "") for step in job["steps"])
+                continue
             assert "write" not in json.dumps(job.get("permissions", {})), name
 
 
 def test_steps_call_only_make_and_trunkml() -> None:
-    for name in PIPELINES:
+    for name in WORKFLOW_NAMES:
         for step in steps(load(name)):
             if "run" in step:
                 command = " ".join(step["run"].split())
@@ -88,7 +93,7 @@ def test_steps_call_only_make_and_trunkml() -> None:
 
 
 def test_the_registry_comes_from_secrets_never_yaml() -> None:
-    for name in PIPELINES:
+    for name in WORKFLOW_NAMES:
         text = (WORKFLOWS / f"{name}.yaml").read_text(encoding="utf-8")
         for line in text.splitlines():
             if "MLFLOW_TRACKING" in line and ":" in line and not line.strip().startswith("#"):
@@ -119,3 +124,16 @@ def test_model_cd_follows_model_ct_and_needs_a_person_for_promotion() -> None:
     assert commands.index(next(c for c in commands if "approve" in c)) < commands.index(
         next(c for c in commands if "pipeline model-cd" in c)
     )
+
+
+def test_the_monitor_asks_model_ct_to_retrain() -> None:
+    from trunkml.monitoring.dispatch import EVENT_TYPE
+
+    monitor = load("monitor")
+    assert "schedule" in monitor["on"]
+    commands = [step["run"] for step in steps(monitor) if "run" in step]
+    assert any(c.startswith(".venv/bin/trunkml monitor ") and "--emit github" in c for c in commands)
+    ct = load("model-ct")
+    assert ct["on"]["repository_dispatch"]["types"] == [EVENT_TYPE]
+    retrain = next(s for s in steps(ct) if "repository_dispatch" in s.get("if", ""))
+    assert retrain["run"] == ".venv/bin/trunkml pipeline model-ct"
