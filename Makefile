@@ -58,6 +58,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/gate.py
 	$(BIN)/python bench/promotion.py
 	$(BIN)/python bench/serving.py
+	$(BIN)/python bench/monitoring.py
 	$(MAKE) install-transformers
 	$(BIN)/python bench/transformer.py
 

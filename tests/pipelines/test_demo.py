@@ -60,7 +60,14 @@ def test_demo_plays_three_commits_through_the_pipelines(project: Project) -> Non
     assert steps["trunkml rollback"] == "@champion v2 → v1"
     assert "each has exactly one version" in steps["trunkml check-main"]
     assert "promote v2" in steps["trunkml history"]
+    # It ends in production: held-out traffic with feedback, read back by `trunkml monitor`.
+    assert steps["send demo-eval as traffic + /feedback"] == "1000/1000 texts answered"
+    watched = steps["trunkml monitor --window 1000"]
+    assert watched.startswith("1000 texts served by v1: no drift in 8 statistics; online recall ")
+    assert "(n=328 positives); triggers: none fired" in watched
+    assert report["steps"][-1]["name"] == "trunkml monitor --window 1000"
     workspace = Path(report["workdir"])
+    assert (workspace / ".trunkml" / "reports" / "monitor.html").is_file()
     assert (workspace / "datasets/demo-tweets/versions/2.yaml").is_file()
     assert report["server_url"] is None
 

@@ -28,6 +28,7 @@ from trunkml.config.settings import PROJECT_FILE
 from trunkml.datasets import DataService, SynthSpec, synth_dataset
 from trunkml.errors import NotFoundError, RefusedError, UnavailableError, UsageError
 from trunkml.pipelines.checkmain import check_main
+from trunkml.pipelines.demomonitor import monitor_step, send_traffic
 from trunkml.pipelines.demoserver import ENDPOINT_YAML, DemoServer
 from trunkml.pipelines.model import model_cd, model_ct
 from trunkml.pipelines.promotion import promote, rollback, status
@@ -369,6 +370,20 @@ class _Story:
                 "SIGTERM the server", exit_code in (0, -signal.SIGTERM), "in-flight requests finished; log written"
             )
 
+    def traffic(self, eval_ref: str) -> None:
+        """Held-out texts as live traffic, each with its true label sent back through /feedback."""
+        total, answered = send_traffic(self.service, self.server, eval_ref)
+        logged = self.server.wait_logged(answered)
+        self.record(
+            f"send {eval_ref} as traffic + /feedback",
+            answered == total and logged,
+            f"{answered}/{total} texts answered",
+        )
+
+    def monitor(self) -> None:
+        endpoint = self.service.settings.project_root / "endpoints" / "demo-hate-speech" / "endpoint.yaml"
+        monitor_step(self.service.settings, endpoint, self.record)
+
     def pull(self, ref: str) -> None:
         summary = self.service.pull([ref])
         result = summary.results[0]
@@ -468,4 +483,7 @@ def _play_rest(story: _Story, data: DemoData, first: str, keep_serving: bool) ->
     story.status()
     story.history()
     story.check_main()
+    story.heading("Production: traffic, feedback, and `trunkml monitor`")
+    story.traffic("demo-eval" if data == "synthetic" else FORTUNA[2])
     story.last_answer(stop=not keep_serving)
+    story.monitor()

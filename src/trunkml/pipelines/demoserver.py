@@ -12,6 +12,7 @@ import subprocess
 import sys
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 
 import httpx
 
@@ -70,6 +71,33 @@ class DemoServer:
         """(status, body) of one prediction."""
         response = self.client.post("/predict", json={"text": text})
         return response.status_code, response.json()
+
+    def traffic_with_feedback(self, texts: list[str], labels: list[int]) -> int:
+        """Send each text as its own request (as users would), then its true label through ``/feedback``.
+
+        Returns how many texts were answered.
+        """
+
+        def one(index: int) -> bool:
+            rid = f"demo-traffic-{index}"
+            response = self.client.post("/predict", json={"text": texts[index]}, headers={"x-request-id": rid})
+            if response.status_code != 200:
+                return False
+            self.client.post("/feedback", json={"request_id": rid, "label": int(labels[index])})
+            return True
+
+        with ThreadPoolExecutor(max_workers=4) as pool:
+            return sum(pool.map(one, range(len(texts))))
+
+    def wait_logged(self, rows: int, timeout_s: float = 30) -> bool:
+        """Wait until the server has written at least ``rows`` rows to its prediction log."""
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            for line in self.client.get("/metrics").text.splitlines():
+                if line.startswith("trunkml_prediction_log_rows_total ") and float(line.split()[1]) >= rows:
+                    return True
+            time.sleep(0.1)
+        return False
 
     def under_load(self) -> LoadCounter:
         """Start sending requests continuously (stop with ``LoadCounter.stop``)."""

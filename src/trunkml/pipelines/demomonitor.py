@@ -1,0 +1,40 @@
+"""The demo's last act: live traffic with feedback, read back by `trunkml monitor`."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+from trunkml.config import Settings
+from trunkml.datasets import DataService
+from trunkml.monitoring.monitor import MonitorRequest, MonitorResult, run_monitor
+from trunkml.monitoring.online import recall_text
+from trunkml.monitoring.report import write_report
+from trunkml.pipelines.demoserver import DemoServer
+
+Record = Callable[[str, bool, str], None]
+
+
+def send_traffic(service: DataService, server: DemoServer, eval_ref: str) -> tuple[int, int]:
+    """Send the held-out set through the server with its true labels as feedback; (sent, logged so far)."""
+    frame = service.load(eval_ref).labelled()
+    sent = server.traffic_with_feedback(frame["text"].tolist(), frame["label"].astype(int).tolist())
+    return len(frame), sent
+
+
+def summary(result: MonitorResult) -> str:
+    """One line: drift verdicts, online recall of the serving version, triggers."""
+    fired = [c.name for c in result.drift if c.fired]
+    drift = f"drift in {', '.join(fired)}" if fired else f"no drift in {len(result.drift)} statistics"
+    online = next((m for m in result.online if m.version == result.version and m.route == "champion"), None)
+    recall = recall_text(online) if online else "no feedback"
+    triggers = ", ".join(t.name for t in result.fired) or "none fired"
+    return f"{result.rows} texts served by v{result.version}: {drift}; online recall {recall}; triggers: {triggers}"
+
+
+def monitor_step(settings: Settings, endpoint: Path, record: Record) -> MonitorResult:
+    """Run `trunkml monitor` over the demo traffic, write its report, and record the summary."""
+    result = run_monitor(settings, MonitorRequest(window="1000", endpoint=endpoint))
+    report = write_report(result, settings.home_dir / "reports" / "monitor.html")
+    record("trunkml monitor --window 1000", not result.fired, f"{summary(result)}; report {report}")
+    return result
