@@ -7,13 +7,13 @@ PIP    := $(BIN)/python -m pip --disable-pip-version-check
 # The transformer family's extra (torch CPU build, transformers, the offline MiniLM baseline), on top of the dev set.
 XSTAMP := $(VENV)/.transformers-$(shell cat requirements/transformers.lock | sha256sum | cut -c1-12)
 
-.PHONY: help install install-transformers demo test lint typecheck contracts pytest bench lock clean
+.PHONY: help install install-transformers demo test lint typecheck contracts pytest services bench lock clean
 
 help:
 	@echo "make demo   - run the offline trunk-based story on synthetic demo data"
 	@echo "make test   - create .venv from the hash-pinned lock, then lint, type-check, check layers and test"
 	@echo "make install-transformers - add the transformer family's pinned extra (CPU torch) to .venv"
-	@echo "make lint | typecheck | contracts | pytest | bench | lock | clean"
+	@echo "make lint | typecheck | contracts | pytest | services | bench | lock | clean"
 
 $(STAMP): requirements/dev.lock pyproject.toml
 	test -d $(VENV) || $(PYTHON) -m venv $(VENV)
@@ -47,7 +47,21 @@ typecheck: $(STAMP)
 contracts: $(STAMP)
 	$(BIN)/lint-imports
 
-pytest: $(XSTAMP)
+# The services the scale-out and Spark tests use: PostgreSQL on 127.0.0.1:5432 and a Java runtime.
+# Where they are missing, install and start them from Debian's packages (needs root). With CI=true,
+# `make test` runs this first, so those tests run instead of skipping.
+services:
+	@pg_isready -q -h 127.0.0.1 -p 5432 || { \
+		echo "installing and starting PostgreSQL (Debian package)"; \
+		apt-get install -y -q postgresql >/dev/null && pg_ctlcluster --skip-systemctl-redirect $$(ls /etc/postgresql) main start && \
+		su postgres -c "psql -q -c \"ALTER USER postgres PASSWORD NULL\"" && \
+		sed -i 's/^host\s\+all\s\+all\s\+127.0.0.1\/32\s\+.*/host all all 127.0.0.1\/32 trust/' /etc/postgresql/*/main/pg_hba.conf && \
+		pg_ctlcluster --skip-systemctl-redirect $$(ls /etc/postgresql) main reload; }
+	@command -v java >/dev/null || { echo "installing a Java runtime for Spark (Debian package)"; \
+		apt-get install -y -q default-jre-headless >/dev/null; }
+	@pg_isready -h 127.0.0.1 -p 5432 && java -version 2>&1 | head -1
+
+pytest: $(XSTAMP) $(if $(filter true,$(CI)),services)
 	$(BIN)/pytest
 
 test: lint typecheck pytest
@@ -59,6 +73,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/promotion.py
 	$(BIN)/python bench/serving.py
 	$(BIN)/python bench/monitoring.py
+	$(BIN)/python bench/scoring.py
 	$(MAKE) install-transformers
 	$(BIN)/python bench/transformer.py
 
@@ -67,6 +82,8 @@ lock: $(STAMP)
 	$(BIN)/pip-compile --quiet --generate-hashes --allow-unsafe --strip-extras --extra dev \
 		--no-emit-index-url --no-emit-find-links \
 		-o requirements/dev.lock pyproject.toml
+	$(BIN)/pip-compile --quiet --generate-hashes --allow-unsafe --strip-extras --extra server \
+		--no-emit-index-url --no-emit-find-links -o requirements/serve.lock pyproject.toml
 	cd requirements && ../$(BIN)/pip-compile --quiet --generate-hashes --allow-unsafe --strip-extras \
 		--no-emit-index-url --no-emit-find-links -o transformers.lock transformers.in
 	cd environments/inference && ../../$(BIN)/pip-compile --quiet --generate-hashes --allow-unsafe --strip-extras \

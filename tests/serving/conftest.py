@@ -205,7 +205,12 @@ class RunningServer:
 
 
 def launch_server(
-    project: ServingProject | Path, endpoint: Path, log_dir: Path, *, extra_env: dict[str, str] | None = None
+    project: ServingProject | Path,
+    endpoint: Path,
+    log_dir: Path,
+    *,
+    extra_env: dict[str, str] | None = None,
+    workers: int = 1,
 ) -> RunningServer:
     """Start ``trunkml serve --endpoint <spec>`` on a free port and wait until it answers /healthz."""
     root = project if isinstance(project, Path) else project.root
@@ -216,7 +221,8 @@ def launch_server(
     log_file = log_dir / f"server-{port}.log"
     with log_file.open("wb") as sink:
         process = subprocess.Popen(
-            [sys.executable, "-m", "trunkml", "serve", "--endpoint", str(endpoint), "--port", str(port)],
+            [sys.executable, "-m", "trunkml", "serve", "--endpoint", str(endpoint), "--port", str(port),
+             "--workers", str(workers)],
             cwd=root, env=env, stdout=sink, stderr=subprocess.STDOUT,
         )  # fmt: skip
     server = RunningServer(f"http://127.0.0.1:{port}", process, log_file)

@@ -45,6 +45,27 @@ class ApprovalRule(BaseModel):
     allow_author: bool = Field(default=False, description="Count approvals by the commit's author (never in prod).")
 
 
+class TrackingServerConfig(BaseModel):
+    """An MLflow tracking server that workspace-cd starts on this machine when the environment's URI is down.
+
+    Its database comes from ``TRUNKML_BACKEND_STORE_URI`` (a secret); artifacts go to
+    ``artifacts_destination``, proxied by the server, so clients need no storage credentials.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    artifacts_destination: str = Field(description="Where the server keeps artifacts: s3://bucket/prefix, gs://...")
+    workers: int = Field(default=2, ge=1, le=64, description="Server worker processes.")
+    start_timeout_s: float = Field(default=120, gt=0, le=1800, description="How long to wait for /health.")
+
+    @field_validator("artifacts_destination")
+    @classmethod
+    def _no_credentials(cls, value: str) -> str:
+        if urlsplit(value).password:
+            raise ValueError("must not contain a password: put credentials in the environment, not in YAML")
+        return value
+
+
 class EnvironmentConfig(BaseModel):
     """One deployment environment's registry (tracking URI); unset means MLFLOW_TRACKING_URI or the default."""
 
@@ -52,6 +73,9 @@ class EnvironmentConfig(BaseModel):
 
     tracking_uri: str | None = Field(
         default=None, description="MLflow tracking/registry URI; relative sqlite paths are under TRUNKML_HOME."
+    )
+    server: TrackingServerConfig | None = Field(
+        default=None, description="Start this MLflow server (on this machine) when tracking_uri does not answer."
     )
 
     @field_validator("tracking_uri")
@@ -104,7 +128,7 @@ class ModelCDConfig(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    environments: tuple[Literal["dev", "test", "prod"], ...] = Field(
+    environments: tuple[Literal["dev", "test", "prod", "shared"], ...] = Field(
         default=(), description="In order, e.g. [dev, prod]; empty: only the current TRUNKML_ENV."
     )
 

@@ -24,6 +24,8 @@ class Environment(StrEnum):
     DEV = "dev"
     TEST = "test"
     PROD = "prod"
+    SHARED = "shared"
+    """A team's shared registry (an MLflow server on PostgreSQL and object storage); rules as in test."""
 
 
 def find_project_root(start: Path | None = None) -> Path:
@@ -70,6 +72,16 @@ class Settings(BaseSettings):
     )
     actor: str | None = Field(
         default=None, validation_alias=AliasChoices("TRUNKML_ACTOR", "GITHUB_ACTOR", "GITLAB_USER_LOGIN")
+    )
+    backend_store_uri: SecretStr | None = Field(
+        default=None,
+        validation_alias=AliasChoices("TRUNKML_BACKEND_STORE_URI", "MLFLOW_BACKEND_STORE_URI"),
+        description="The SQL database of a tracking server workspace-cd starts (postgresql://...; never in YAML).",
+    )
+    s3_endpoint_url: str | None = Field(
+        default=None,
+        validation_alias=AliasChoices("MLFLOW_S3_ENDPOINT_URL", "AWS_ENDPOINT_URL_S3"),
+        description="An S3-compatible endpoint (MinIO, Ceph, a local stand-in) instead of AWS S3.",
     )
     github_token: SecretStr | None = Field(
         default=None,

@@ -38,7 +38,7 @@ def settings_for(settings: Settings, env: str) -> Settings:
     try:
         chosen = Environment(env)
     except ValueError as exc:
-        raise UsageError(f"unknown environment '{env}'", hint="use dev, test or prod") from exc
+        raise UsageError(f"unknown environment '{env}'", hint="use dev, test, prod or shared") from exc
     config = load_project(settings.project_root).environments.get(env)
     if config is not None and config.tracking_uri:
         return settings.for_environment(chosen, config.tracking_uri)

@@ -1,7 +1,9 @@
 """workspace-cd: provision an environment's stores so every other pipeline finds them ready.
 
 For a SQL backend it runs ``mlflow db upgrade`` (creating or migrating the schema);
-an MLflow server is only checked for reachability (it manages its own database). It
+an MLflow server is only checked for reachability (it manages its own database), or,
+when the environment declares ``server:``, started here on PostgreSQL and object
+storage if it does not answer (see ``trackingserver``). It
 then creates the local artifact location, the experiment of every job's model, the
 registered models, and syncs every dataset pointer into the content-addressed store
 (fetched from the mirror or the pointer's URI, sha256-verified). Running it again
@@ -16,11 +18,12 @@ from functools import partial
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from trunkml.config import Settings
+from trunkml.config import Settings, load_project
 from trunkml.datasets import DataService
 from trunkml.errors import RefusedError, UnavailableError
 from trunkml.pipelines.environments import settings_for
 from trunkml.pipelines.steps import Emit, PipelineResult, PipelineRun, run_pipeline
+from trunkml.pipelines.trackingserver import ensure_server
 from trunkml.pipelines.triggers import job_names
 from trunkml.registry import Registry, ensure_registered_model
 from trunkml.registry.connection import redact
@@ -83,6 +86,10 @@ def workspace_cd(settings: Settings, env: str | None = None, emit: Emit | None =
         target = settings_for(settings, env) if env else settings
         run.outputs["env"] = target.env.value
         run.outputs["tracking_uri"] = redact(target.tracking_uri)
+        config = load_project(settings.project_root).environments.get(target.env.value)
+        if config is not None and config.server is not None:
+            server = config.server
+            run.step("tracking server", lambda: ensure_server(target, target.env.value, server), str)
         run.step("registry database", lambda: _database(target.tracking_uri), str)
         registry = run.step("connect", lambda: Registry(target), lambda r: redact(r.uri))
         run.step("artifact location", lambda: _artifacts(registry), str)

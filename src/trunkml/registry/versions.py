@@ -171,10 +171,18 @@ def ensure_registered_model(registry: Registry, name: str) -> bool:
             return False
 
 
-def register(registry: Registry, name: str, source: str, run_id: str, tags: dict[str, str]) -> int:
-    """Register a new version of ``name`` from ``source`` with lineage ``tags``; alias it ``@challenger``."""
+def register(
+    registry: Registry, name: str, source: str, run_id: str, tags: dict[str, str], model_id: str | None = None
+) -> int:
+    """Register a new version of ``name`` from ``source`` with lineage ``tags``; alias it ``@challenger``.
+
+    ``model_id`` names the logged model behind a ``models:/m-...`` source; a tracking server refuses
+    such a source without it.
+    """
     ensure_registered_model(registry, name)
-    created = registry.client.create_model_version(name, source, run_id=run_id, tags=tags)
+    if model_id is None and source.startswith("models:/m-"):
+        model_id = source.removeprefix("models:/").split("/")[0]
+    created = registry.client.create_model_version(name, source, run_id=run_id, tags=tags, model_id=model_id)
     registry.client.set_registered_model_alias(name, CHALLENGER, created.version)
     return int(created.version)
 

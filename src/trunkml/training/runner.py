@@ -343,7 +343,7 @@ def _run(
         version_tags[tags.PROFILE_SHA256] = _log_profile(data, predictions)
         version_tags[tags.TRAINED_AT] = str(run.info.start_time)
         report("registering")
-        version = register(registry, job.spec.model, info.model_uri, run.info.run_id, version_tags)
+        version = register(registry, job.spec.model, info.model_uri, run.info.run_id, version_tags, info.model_id)
         _cache_eval_predictions(
             settings, registry, data, (job.spec.model, version), digest, run.info.run_id, predictions
         )

@@ -1,0 +1,145 @@
+"""The shared registry's MLflow tracking server: started by workspace-cd when it is not already running.
+
+``mlflow server`` runs on this machine with a SQL backend (``TRUNKML_BACKEND_STORE_URI``,
+passed through the environment, never on the command line) and proxies artifacts to
+object storage (``artifacts_destination``), so clients need neither database nor storage
+credentials. It keeps running after workspace-cd returns; its pid and log are under
+``$TRUNKML_HOME/servers/``.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import httpx
+
+from trunkml.config import Settings
+from trunkml.config.project import TrackingServerConfig
+from trunkml.config.settings import child_environment
+from trunkml.errors import ConfigError, UnavailableError
+from trunkml.registry.connection import redact
+
+LOOPBACK = {"127.0.0.1", "localhost", "::1"}
+
+
+def healthy(uri: str, timeout_s: float = 2.0) -> bool:
+    """True when the tracking server at ``uri`` answers ``/health``."""
+    try:
+        return httpx.get(f"{uri.rstrip('/')}/health", timeout=timeout_s).status_code == 200
+    except httpx.HTTPError:
+        return False
+
+
+def _files(settings: Settings, env: str) -> tuple[Path, Path]:
+    folder = settings.home_dir / "servers"
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder / f"mlflow-{env}.pid", folder / f"mlflow-{env}.log"
+
+
+def ensure_bucket(settings: Settings, destination: str) -> str:
+    """Create the S3 bucket of ``destination`` if it does not exist (other schemes: nothing to do)."""
+    parts = urlsplit(destination)
+    if parts.scheme != "s3":
+        return f"{parts.scheme or 'local'} artifacts: nothing to create"
+    import boto3
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    client = boto3.client("s3", endpoint_url=settings.s3_endpoint_url)
+    try:
+        client.head_bucket(Bucket=parts.netloc)
+        return f"bucket {parts.netloc} exists"
+    except ClientError as exc:
+        if exc.response.get("Error", {}).get("Code") not in {"404", "NoSuchBucket"}:
+            raise UnavailableError(f"bucket {parts.netloc}: {exc}") from exc
+    except BotoCoreError as exc:
+        raise UnavailableError(f"the object store for {destination} is unreachable: {exc}") from exc
+    client.create_bucket(Bucket=parts.netloc)
+    return f"bucket {parts.netloc} created"
+
+
+def _migrate(backend: str) -> None:
+    done = subprocess.run(  # noqa: S603 - MLflow's own migration command, from this interpreter
+        [sys.executable, "-m", "mlflow", "db", "upgrade", backend],
+        capture_output=True, text=True, timeout=600, check=False,
+    )  # fmt: skip
+    if done.returncode != 0:
+        tail = done.stderr.strip().replace(backend, redact(backend))[-1500:]
+        raise UnavailableError(f"mlflow db upgrade {redact(backend)} failed:\n{tail}")
+
+
+def ensure_server(settings: Settings, env: str, config: TrackingServerConfig) -> str:
+    """Make the environment's tracking server answer: leave a running one alone, else start it here."""
+    uri = settings.tracking_uri
+    if healthy(uri):
+        return f"{redact(uri)} is running"
+    parts = urlsplit(uri)
+    if parts.scheme != "http" or parts.hostname not in LOOPBACK or parts.port is None:
+        raise UnavailableError(
+            f"tracking server {redact(uri)} does not answer, and trunkml starts servers only at http://127.0.0.1:PORT",
+            hint="start it where it runs, or fix environments.<env>.tracking_uri",
+        )
+    if settings.backend_store_uri is None:
+        raise ConfigError(
+            f"environment '{env}' asks for a tracking server, but TRUNKML_BACKEND_STORE_URI is not set",
+            hint="export TRUNKML_BACKEND_STORE_URI=postgresql://USER:PASSWORD@HOST:5432/DB (never in YAML)",
+        )
+    backend = settings.backend_store_uri.get_secret_value()
+    _migrate(backend)
+    bucket = ensure_bucket(settings, config.artifacts_destination)
+    pid = _start(settings, env, config, backend, parts.port)
+    return f"started mlflow server (pid {pid}) at {redact(uri)}; {bucket}; artifacts {config.artifacts_destination}"
+
+
+def _start(settings: Settings, env: str, config: TrackingServerConfig, backend: str, port: int) -> int:
+    pid_file, log_file = _files(settings, env)
+    variables = {
+        **child_environment(settings),
+        "MLFLOW_BACKEND_STORE_URI": backend,
+        "MLFLOW_ARTIFACTS_DESTINATION": config.artifacts_destination,
+    }
+    variables.pop("MLFLOW_TRACKING_URI", None)
+    command = [sys.executable, "-m", "mlflow", "server", "--host", "127.0.0.1", "--port", str(port),
+               "--workers", str(config.workers), "--serve-artifacts"]  # fmt: skip
+    with log_file.open("ab") as log:
+        process = subprocess.Popen(  # noqa: S603 - MLflow's own server, fixed arguments
+            command, env=variables, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+        )
+    pid_file.write_text(str(process.pid), encoding="utf-8")
+    deadline = time.monotonic() + config.start_timeout_s
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            break
+        if healthy(settings.tracking_uri, timeout_s=1.0):
+            return process.pid
+        time.sleep(0.5)
+    process.kill()
+    tail = log_file.read_text(encoding="utf-8", errors="replace")[-1500:].replace(backend, redact(backend))
+    raise UnavailableError(f"mlflow server did not become healthy at {redact(settings.tracking_uri)}:\n{tail}")
+
+
+def stop_server(settings: Settings, env: str, timeout_s: float = 30) -> bool:
+    """Stop the server workspace-cd started for ``env`` (SIGTERM, then SIGKILL); False if none was running."""
+    pid_file, _ = _files(settings, env)
+    if not pid_file.is_file():
+        return False
+    pid = int(pid_file.read_text(encoding="utf-8"))
+    pid_file.unlink()
+    try:
+        os.killpg(pid, signal.SIGTERM)
+    except ProcessLookupError:
+        return False
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        try:
+            os.killpg(pid, 0)
+        except ProcessLookupError:
+            return True
+        time.sleep(0.2)
+    os.killpg(pid, signal.SIGKILL)
+    return True

@@ -1,0 +1,205 @@
+"""The whole trunk-based cycle against the shared registry: an MLflow server on PostgreSQL and S3-compatible storage.
+
+workspace-cd starts the server; CT registers through it (artifacts land in the bucket, metadata in
+PostgreSQL); the gate, approvals, promotion, a server following @champion (hot-swapping under load),
+and rollback all run unchanged.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import os
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import psycopg
+import pytest
+
+from tests.conftest import REPO_ROOT
+from tests.scaleout.conftest import BUCKET, SharedEnv, run_trunkml, shared_yaml
+from tests.serving.conftest import RunningServer, launch_server
+from tests.training.conftest import commit_all, git
+from trunkml.config import Settings
+from trunkml.pipelines.demo import copy_model_code, prepare_workdir
+from trunkml.pipelines.trackingserver import stop_server
+from trunkml.registry import Registry, register
+from trunkml.registry.aliases import current
+from trunkml.registry.events import history
+
+WORKER = REPO_ROOT / "tests" / "pipelines" / "promotion_worker.py"
+
+MODEL = "demo-hate-speech"
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def shared_project(shared_stores: SharedEnv, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """The demo project (synthetic data) whose `shared` environment is the MLflow server on PostgreSQL + S3."""
+    root = tmp_path_factory.mktemp("shared") / "ws"
+    prepare_workdir(root, "synthetic", REPO_ROOT)
+    copy_model_code(REPO_ROOT, root)
+    with (root / "trunkml.yaml").open("a", encoding="utf-8") as project:
+        project.write(shared_yaml(shared_stores))
+    env = {"TRUNKML_PROJECT": str(root), **shared_stores.env()}
+    run_trunkml(root, env, "data", "synth", "--rows", "400", "--seed", "7", "--add", "demo-tweets")
+    run_trunkml(root, env, "data", "synth", "--rows", "1000", "--seed", "99", "--add", "demo-eval")
+    git(root, "config", "user.email", "dev@example.org")
+    git(root, "config", "user.name", "Dev")
+    commit_all(root, "A")
+    yield root
+    stop_server(Settings(project=root), "shared")
+
+
+def shared(root: Path, stores: SharedEnv) -> dict[str, str]:
+    """What a developer's shell (or a CI job) holds to work against the shared environment."""
+    return {"TRUNKML_PROJECT": str(root), "TRUNKML_ENV": "shared", "MLFLOW_TRACKING_URI": stores.tracking_uri}
+
+
+class Load:
+    """A client that keeps predicting and counts failures and the versions it saw."""
+
+    def __init__(self, url: str) -> None:
+        self.ok, self.failed, self.versions = 0, 0, []  # type: ignore[var-annotated]
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, args=(url,), daemon=True)
+        self._thread.start()
+
+    def _run(self, url: str) -> None:
+        with httpx.Client(base_url=url, timeout=30) as client:
+            while not self._stop.is_set():
+                response = client.post("/predict", json={"text": "vocês são uns nojentos"})
+                if response.status_code != 200:
+                    self.failed += 1
+                    continue
+                self.ok += 1
+                version = response.json()["version"]
+                if not self.versions or self.versions[-1] != version:
+                    self.versions.append(version)
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(30)
+
+
+def test_the_cycle_runs_unchanged_on_the_shared_registry(
+    shared_project: Path, shared_stores: SharedEnv, tmp_path: Path
+) -> None:
+    root = shared_project
+    provision = run_trunkml(root, {"TRUNKML_PROJECT": str(root), **shared_stores.env()},
+                            "pipeline", "workspace-cd", "--env", "shared")  # fmt: skip
+    assert "started mlflow server" in provision.stdout
+    assert f"bucket {BUCKET} created" in provision.stdout
+    again = run_trunkml(root, {"TRUNKML_PROJECT": str(root), **shared_stores.env()},
+                        "pipeline", "workspace-cd", "--env", "shared")  # fmt: skip
+    assert "is running" in again.stdout  # idempotent: the running server is left alone
+
+    env = shared(root, shared_stores)
+    run_trunkml(root, env, "ct", MODEL)
+    run_trunkml(root, env, "evaluate")
+    run_trunkml(root, env, "approve", "1", "--by", "reviewer")
+    run_trunkml(root, env, "promote", "1", "--by", "reviewer")
+
+    following = {k: v for k, v in env.items() if k != "TRUNKML_PROJECT"}
+    server: RunningServer = launch_server(
+        root, root / "endpoints" / MODEL / "endpoint.yaml", tmp_path, extra_env=following
+    )
+    try:
+        server.serving(1, timeout_s=120)
+        run_trunkml(root, env, "data", "synth", "--rows", "3000", "--seed", "8", "--add", "demo-tweets")
+        commit_all(root, "B: more training data")
+        run_trunkml(root, env, "ct", MODEL)
+        gate = run_trunkml(root, env, "evaluate", "--fail-on-reject")
+        assert "PROMOTE" in gate.stdout
+        run_trunkml(root, env, "approve", "2", "--by", "reviewer")
+        load = Load(server.url)
+        try:
+            run_trunkml(root, env, "promote", "2", "--by", "reviewer")
+            server.serving(2, timeout_s=60)
+            time.sleep(0.5)
+        finally:
+            load.stop()
+        assert load.failed == 0
+        assert load.versions[-1:] == [2]
+        assert load.ok > 0
+        run_trunkml(root, env, "rollback", "--by", "on-call", "--reason", "scale-out test")
+        server.serving(1, timeout_s=60)
+        history = run_trunkml(root, env, "history", "--json").stdout
+        assert [kind in history for kind in ("promote", "rollback")] == [True, True]
+    finally:
+        server.kill()
+
+    keys = shared_stores.objects()
+    assert any(key.startswith("mlflow/") and key.endswith("MLmodel") for key in keys)  # the models are in S3
+    assert any(key.endswith("monitoring/profile.json") for key in keys)
+    assert not (root / ".trunkml" / "artifacts").exists()  # nothing went to local disk
+    with psycopg.connect(shared_stores.backend) as db, db.cursor() as cursor:
+        cursor.execute("SELECT version FROM model_versions WHERE name = %s ORDER BY version", (MODEL,))
+        assert [row[0] for row in cursor.fetchall()] == [1, 2]
+        cursor.execute("SELECT alias, version FROM registered_model_aliases WHERE name = %s", (MODEL,))
+        assert dict(cursor.fetchall())["champion"] == 1
+
+
+@pytest.fixture
+def promo_on_shared(shared_project: Path, shared_stores: SharedEnv, tmp_path: Path) -> Path:
+    """A second project on the same server: promo-model v1 and v2, copies of the trained model's version 1."""
+    root = tmp_path / "promo"
+    root.mkdir()
+    (root / "trunkml.yaml").write_text("name: promo\nmodel: promo-model\n", encoding="utf-8")
+    registry = Registry(Settings(project=root, mlflow_tracking_uri=shared_stores.tracking_uri))
+    base = registry.client.get_model_version(MODEL, "1")
+    for _ in range(2):
+        register(registry, "promo-model", str(base.source), str(base.run_id), dict(base.tags or {}), base.model_id)
+    return root
+
+
+def test_concurrent_alias_moves_and_registrations_on_the_shared_registry(
+    promo_on_shared: Path, shared_stores: SharedEnv
+) -> None:
+    env = {"TRUNKML_PROJECT": str(promo_on_shared), "MLFLOW_TRACKING_URI": shared_stores.tracking_uri}
+    moved = run_workers(promo_on_shared, env, processes=16, rounds=10, mode="champion")
+    assert [error for r in moved for error in r["errors"]] == []
+    assert sum(int(r["moves"]) for r in moved) == 160
+    registry = Registry(Settings(project=promo_on_shared, mlflow_tracking_uri=shared_stores.tracking_uri))
+    events = [e for e in history(registry, "promo-model") if e.kind == "move"]
+    assert len(events) == 160
+    assert all(later.from_version == earlier.to_version for earlier, later in itertools.pairwise(events))
+    assert events[-1].to_version == current(registry, "promo-model", "champion")
+
+    registered = run_workers(promo_on_shared, env, processes=16, rounds=5, mode="register")
+    assert [error for r in registered for error in r["errors"]] == []
+    versions = [v for r in registered for v in r["versions"]]
+    assert len(versions) == 80
+    assert len(set(versions)) == 80  # 80/80 unique
+    assert sorted(versions) == list(range(3, 83))
+    lat = sorted(x for r in moved for x in r["latencies"])
+    print(
+        f"alias moves: 160/160, p50 {lat[80] * 1000:.0f} ms, p95 {lat[151] * 1000:.0f} ms; registrations 80/80 unique"
+    )
+
+
+def run_workers(root: Path, env: dict[str, str], processes: int, rounds: int, mode: str) -> list[dict[str, Any]]:
+    clean = {k: v for k, v in os.environ.items() if not k.startswith(("TRUNKML_", "MLFLOW_"))}
+    procs = [
+        subprocess.Popen(
+            [sys.executable, str(WORKER), str(seed), str(rounds), mode],
+            cwd=root,
+            env={**clean, **env},
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for seed in range(processes)
+    ]
+    results = []
+    for proc in procs:
+        out, err = proc.communicate(timeout=600)
+        assert proc.returncode == 0, err[-2000:]
+        results.append(json.loads(out.strip().splitlines()[-1]))
+    return results
