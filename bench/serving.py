@@ -148,19 +148,21 @@ def main() -> None:
         mlflow_env = {**env, "MLFLOW_TRACKING_URI": uri, "PATH": f"{BIN}{os.pathsep}{env.get('PATH', '')}"}
         (root / "endpoints/hate-pt-speech").mkdir(parents=True)
         (root / "endpoints/hate-pt-speech/endpoint.yaml").write_text("model: hate-pt-speech\n")
-        ports = {"mlflow": free_port(), "trunkml": free_port()}
+        ports = {"mlflow": free_port(), "trunkml": free_port(), "trunkml-2w": free_port()}
         commands = {
             "mlflow": [str(BIN / "mlflow"), "models", "serve", "-m", "models:/hate-pt-speech/1", "--env-manager",
                        "local", "-w", "1", "-h", "127.0.0.1", "-p", str(ports["mlflow"])],
             "trunkml": [TRUNKML, "serve", "--port", str(ports["trunkml"]), "--workers", "1"],
+            "trunkml-2w": [TRUNKML, "serve", "--port", str(ports["trunkml-2w"]), "--workers", "2"],
         }  # fmt: skip
-        ready = {"mlflow": "/ping", "trunkml": "/readyz"}
+        ready = {"mlflow": "/ping", "trunkml": "/readyz", "trunkml-2w": "/readyz"}
         targets = {
             "mlflow": (
                 f"http://127.0.0.1:{ports['mlflow']}/invocations",
                 json.dumps({"dataframe_records": [{"text": TEXT}]}),
             ),
             "trunkml": (f"http://127.0.0.1:{ports['trunkml']}/predict", json.dumps({"text": TEXT})),
+            "trunkml-2w": (f"http://127.0.0.1:{ports['trunkml-2w']}/predict", json.dumps({"text": TEXT})),
         }
         servers: dict[str, subprocess.Popen[bytes]] = {}
         results: dict[tuple[str, int], dict[str, float]] = {}
@@ -191,6 +193,13 @@ def main() -> None:
             f"{m['errors']:.0f} / {t['errors']:.0f}",
         )  # fmt: skip
     console.print(table)
+    scaling = Table("connections", "1 worker req/s", "p99 ms", "2 workers req/s", "p99 ms", "ratio",
+                    title="trunkml serve --workers 1 vs 2 (same machine, load generator included)")  # fmt: skip
+    for connections in CONNECTIONS:
+        one, two = results[("trunkml", connections)], results[("trunkml-2w", connections)]
+        scaling.add_row(str(connections), f"{one['rps']:.0f}", f"{one['p99']:.1f}", f"{two['rps']:.0f}",
+                        f"{two['p99']:.1f}", f"{two['rps'] / one['rps']:.2f}x")  # fmt: skip
+    console.print(scaling)
     m, t = results[("mlflow", 16)], results[("trunkml", 16)]
     met = t["rps"] >= 10 * m["rps"] and t["p99"] <= m["p99"] / 5
     console.print(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import os
 from http import HTTPStatus
 from typing import Annotated, Any
 
@@ -161,10 +162,11 @@ def _describe(served: ServedModel | None) -> dict[str, Any] | None:
 
 @router.get("/model", summary="What is serving: versions, lineage, digests and the traffic split")
 async def model(server: ServerDep) -> dict[str, Any]:
-    """The champion, the challenger (canary/shadow), the traffic split and recent refusals."""
+    """The champion, the challenger (canary/shadow), the traffic split and recent refusals, as this worker sees them."""
     follower = server.follower
     return {
         "model": server.spec.model,
+        "worker": os.getpid(),
         "champion": _describe(follower.champion),
         "challenger": _describe(follower.challenger),
         "traffic": server.spec.traffic.model_dump(),
