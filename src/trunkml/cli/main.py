@@ -14,7 +14,7 @@ import typer
 from pydantic import ValidationError
 
 from trunkml import __version__
-from trunkml.cli import checkmain, data, demo, deploy, evaluate, models, monitor, pipeline, serve, train
+from trunkml.cli import checkmain, data, demo, deploy, evaluate, models, monitor, pipeline, score, serve, train
 from trunkml.cli.output import err, print_error
 from trunkml.errors import EXIT_OK, EXIT_UNAVAILABLE, EXIT_USAGE, TrunkmlError, UnavailableError, UsageError
 
@@ -37,6 +37,7 @@ app.command("history")(deploy.history_command)
 app.command("status")(deploy.status_command)
 app.command("serve")(serve.serve_command)
 app.command("monitor")(monitor.monitor_command)
+app.command("score")(score.score_command)
 app.command("check-main")(checkmain.check_main_command)
 app.add_typer(pipeline.app, name="pipeline")
 app.command("demo")(demo.demo)

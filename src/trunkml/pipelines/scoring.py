@@ -1,0 +1,160 @@
+"""`trunkml score`: batch predictions of a registered version over a dataset or a file.
+
+Two engines produce the same rows:
+
+* ``local`` loads the verified model once and predicts in chunks, writing as it goes;
+* ``spark`` runs the same MLflow model through ``mlflow.pyfunc.spark_udf`` on a Spark
+  session (``local[2]`` by default, a cluster URL in production).
+
+The output holds, per input row, its ``row_id`` (position in the input), the predicted
+``label`` and ``score``, the ``model`` and ``version`` that answered and the sha256 of the
+input (the dataset version's digest, or the file's). CSV or Parquet, by the output's suffix.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Literal
+
+import pandas as pd
+from pydantic import BaseModel, ConfigDict
+
+from trunkml.config import Settings
+from trunkml.datasets import DataService
+from trunkml.datasets.hashing import hash_file
+from trunkml.errors import NotFoundError, UsageError
+from trunkml.pipelines.promotion import resolve_model
+from trunkml.registry import Registry, show
+from trunkml.registry.artifacts import VerifiedModel
+
+Engine = Literal["local", "spark"]
+Progress = Callable[[int, int], None]
+OUTPUT_SUFFIXES = (".csv", ".parquet")
+
+
+class ScoreRequest(BaseModel):
+    """What to score: a model ref, an input (dataset pointer or file), where to write, and how."""
+
+    model_config = ConfigDict(frozen=True)
+
+    ref: str
+    input: str
+    output: Path
+    engine: Engine = "local"
+    model: str | None = None
+    chunk_rows: int = 10_000
+    spark_master: str = "local[2]"
+    text_column: str = "text"
+
+
+class ScoreResult(BaseModel):
+    """What was written."""
+
+    model_config = ConfigDict(frozen=True)
+
+    model: str
+    version: int
+    engine: Engine
+    rows: int
+    input_sha256: str
+    output: str
+    seconds: float
+
+
+def _input_frame(settings: Settings, request: ScoreRequest) -> tuple[pd.DataFrame, str]:
+    """The input's texts (verified, for a dataset pointer) and its sha256."""
+    path = Path(request.input)
+    if path.suffix in {".csv", ".parquet"} or path.is_file():
+        if not path.is_file():
+            raise NotFoundError(f"input file not found: {path}")
+        frame = (
+            pd.read_parquet(path) if path.suffix == ".parquet" else pd.read_csv(path, dtype=str, keep_default_na=False)
+        )
+        if request.text_column not in frame.columns:
+            raise UsageError(
+                f"{path} has no column '{request.text_column}' (columns: {', '.join(map(str, frame.columns))})",
+                hint="pass --text-column",
+            )
+        return frame[[request.text_column]].rename(columns={request.text_column: "text"}), hash_file(path)[0]
+    loaded = DataService(settings).load(request.input)
+    return loaded.frame[["text"]], loaded.pointer.sha256
+
+
+def _check_output(output: Path) -> None:
+    if output.suffix not in OUTPUT_SUFFIXES:
+        raise UsageError(f"output {output} must end in .csv or .parquet")
+    output.parent.mkdir(parents=True, exist_ok=True)
+
+
+def _chunks(frame: pd.DataFrame, size: int) -> Iterator[tuple[int, pd.DataFrame]]:
+    for start in range(0, len(frame), size):
+        yield start, frame.iloc[start : start + size]
+
+
+def _write(output: Path, frames: Iterator[pd.DataFrame]) -> int:
+    """Write chunks as they come (Parquet through one writer, CSV appended); return the rows written."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    rows, writer = 0, None
+    try:
+        for index, frame in enumerate(frames):
+            rows += len(frame)
+            if output.suffix == ".parquet":
+                table = pa.Table.from_pandas(frame, preserve_index=False)
+                writer = writer or pq.ParquetWriter(output, table.schema)
+                writer.write_table(table)
+            else:
+                frame.to_csv(output, mode="w" if index == 0 else "a", header=index == 0, index=False)
+    finally:
+        if writer is not None:
+            writer.close()
+    return rows
+
+
+def score_local(
+    model: VerifiedModel, frame: pd.DataFrame, request: ScoreRequest, identity: tuple[str, int, str], progress: Progress
+) -> int:
+    """Predict ``frame`` chunk by chunk with the verified model and write the rows."""
+    name, version, digest = identity
+
+    def scored() -> Iterator[pd.DataFrame]:
+        for start, chunk in _chunks(frame, request.chunk_rows):
+            labels, scores = model.predict(chunk["text"].astype(str).tolist())
+            yield pd.DataFrame({
+                "row_id": range(start, start + len(chunk)), "label": labels, "score": scores, "model": name,
+                "version": version, "input_sha256": digest,
+            })  # fmt: skip
+            progress(start + len(chunk), len(frame))
+
+    return _write(request.output, scored())
+
+
+def run_score(settings: Settings, request: ScoreRequest, progress: Progress = lambda done, total: None) -> ScoreResult:
+    """Score ``request.input`` with the version ``request.ref`` names, on the chosen engine."""
+    import time
+
+    started = time.perf_counter()
+    _check_output(request.output)
+    name = resolve_model(settings, request.model)
+    registry = Registry(settings)
+    version = show(registry, name, request.ref).version
+    frame, digest = _input_frame(settings, request)
+    identity = (name, version, digest)
+    if request.engine == "spark":
+        if request.output.suffix != ".parquet":
+            raise UsageError("--engine spark writes Parquet (a folder of part files): name the output *.parquet")
+        from trunkml.registry.sparkscore import spark_score
+
+        rows = spark_score(registry, frame, identity, request.output, request.spark_master)
+    else:
+        model = VerifiedModel(registry, name, version)
+        try:
+            rows = score_local(model, frame, request, identity, progress)
+        finally:
+            model.close()
+    return ScoreResult(
+        model=name, version=version, engine=request.engine, rows=rows, input_sha256=digest,
+        output=str(request.output), seconds=time.perf_counter() - started,
+    )  # fmt: skip
