@@ -1,0 +1,34 @@
+# trunkml serve: the REST server that follows @champion in a shared MLflow registry.
+#   docker build -t trunkml-serve .
+#   docker run -p 8000:8000 -e MLFLOW_TRACKING_URI=http://mlflow:5000 -e TRUNKML_API_KEY \
+#     -v "$PWD/endpoints/hate-pt-speech/endpoint.yaml:/srv/endpoint.yaml:ro" trunkml-serve
+# Dependencies come from requirements/serve.lock (hash-pinned: the server and the TF-IDF model family).
+FROM python:3.11-slim-bookworm AS build
+ENV PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1
+WORKDIR /build
+COPY requirements/serve.lock requirements/serve.lock
+RUN python -m venv /opt/trunkml \
+    && /opt/trunkml/bin/pip install --require-hashes --no-deps -r requirements/serve.lock
+COPY pyproject.toml README.md ./
+COPY src ./src
+RUN /opt/trunkml/bin/pip install --no-deps .
+
+FROM python:3.11-slim-bookworm
+RUN groupadd --gid 10001 trunkml \
+    && useradd --uid 10001 --gid 10001 --no-create-home --shell /usr/sbin/nologin trunkml \
+    && mkdir -p /var/lib/trunkml /srv \
+    && chown trunkml:trunkml /var/lib/trunkml
+COPY --from=build /opt/trunkml /opt/trunkml
+ENV PATH=/opt/trunkml/bin:$PATH \
+    PYTHONUNBUFFERED=1 \
+    TRUNKML_HOME=/var/lib/trunkml \
+    TRUNKML_PROJECT=/srv \
+    TRUNKML_ENDPOINT=/srv/endpoint.yaml \
+    TRUNKML_ENV=prod
+WORKDIR /srv
+USER 10001:10001
+EXPOSE 8000
+HEALTHCHECK --interval=10s --timeout=3s --start-period=60s --retries=3 \
+    CMD ["python", "-c", "import sys, urllib.request; sys.exit(urllib.request.urlopen('http://127.0.0.1:8000/healthz', timeout=2).status != 200)"]
+ENTRYPOINT ["trunkml", "serve", "--host", "0.0.0.0", "--port", "8000"]
+CMD ["--workers", "2"]
