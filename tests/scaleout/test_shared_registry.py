@@ -203,3 +203,70 @@ def run_workers(root: Path, env: dict[str, str], processes: int, rounds: int, mo
         assert proc.returncode == 0, err[-2000:]
         results.append(json.loads(out.strip().splitlines()[-1]))
     return results
+
+
+HOLD = """\
+import os, time
+from pathlib import Path
+from hatedetection.train import train as real_train
+
+def train(job):
+    if os.environ.get("FAULT_RELEASE"):
+        Path(os.environ["FAULT_STARTED"]).write_text("training")
+        while not Path(os.environ["FAULT_RELEASE"]).exists():
+            time.sleep(0.1)
+    return real_train(job)
+"""
+
+
+def test_the_tracking_server_dying_mid_ct_is_exit_3_and_a_retry_succeeds(
+    shared_project: Path, shared_stores: SharedEnv, tmp_path: Path
+) -> None:
+    provision = {"TRUNKML_PROJECT": str(shared_project), **shared_stores.env()}
+    run_trunkml(shared_project, provision, "pipeline", "workspace-cd", "--env", "shared")
+    root = tmp_path / "fault"
+    root.mkdir()
+    (root / "trunkml.yaml").write_text("name: fault\nmodel: fault-model\n", encoding="utf-8")
+    (root / "src").mkdir()
+    (root / "src" / "faulthooks.py").write_text(HOLD, encoding="utf-8")
+    copy_model_code(REPO_ROOT, root)
+    job = root / "jobs" / "fault-model"
+    job.mkdir(parents=True)
+    (job / "train.yaml").write_text(
+        "model: fault-model\nentrypoint: faulthooks:train\ncode_dir: src\ninputs: {train: d}\n"
+        "split: {seed: 1, eval_fraction: 0.25}\nparams: params.yaml\n",
+        encoding="utf-8",
+    )
+    (job / "params.yaml").write_text("C: 4.0\ncv_folds: 2\n", encoding="utf-8")
+    env = {"TRUNKML_PROJECT": str(root), "TRUNKML_ENV": "shared", "MLFLOW_TRACKING_URI": shared_stores.tracking_uri}
+    run_trunkml(root, env, "data", "synth", "--rows", "300", "--seed", "4", "--add", "d")
+    (root / ".gitignore").write_text(".trunkml/\n__pycache__/\n", encoding="utf-8")
+    git(root, "init", "-q", "-b", "main")
+    git(root, "config", "user.email", "dev@example.org")
+    git(root, "config", "user.name", "Dev")
+    commit_all(root, "fault project")
+
+    started, release = tmp_path / "started", tmp_path / "release"
+    held = {**env, "FAULT_STARTED": str(started), "FAULT_RELEASE": str(release),
+            "MLFLOW_HTTP_REQUEST_MAX_RETRIES": "1", "MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR": "0"}  # fmt: skip
+    clean = {k: v for k, v in os.environ.items() if not k.startswith(("TRUNKML_", "MLFLOW_", "AWS_"))}
+    ct = subprocess.Popen([sys.executable, "-m", "trunkml", "ct", "fault-model"], cwd=root, env={**clean, **held},
+                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)  # fmt: skip
+    deadline = time.monotonic() + 120
+    while not started.exists() and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert started.exists(), "training never started"
+    assert stop_server(Settings(project=shared_project), "shared")  # the server dies mid-CT
+    release.write_text("go")
+    out, err = ct.communicate(timeout=300)
+    assert ct.returncode == 3, out + err
+    assert "stopped answering while training; no version was registered" in err
+
+    restarted = run_trunkml(shared_project, provision, "pipeline", "workspace-cd", "--env", "shared")
+    assert "started mlflow server" in restarted.stdout
+    retried = run_trunkml(root, env, "ct", "fault-model", "--json")
+    assert json.loads(retried.stdout)["version"] == 1, retried.stdout[-2000:]
+    registry = Registry(Settings(project=root, mlflow_tracking_uri=shared_stores.tracking_uri))
+    versions = registry.client.search_model_versions("name='fault-model'")
+    assert [int(v.version) for v in versions] == [1]
+    assert all(v.tags.get("trunkml.model_digest") and v.tags.get("trunkml.git_sha") for v in versions)

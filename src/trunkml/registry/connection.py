@@ -17,7 +17,7 @@ from urllib.parse import urlsplit
 import httpx
 import mlflow
 from mlflow import MlflowClient
-from mlflow.environment_variables import MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR
+from mlflow.environment_variables import MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR, MLFLOW_SUPPRESS_PRINTING_URL_TO_STDOUT
 from mlflow.exceptions import MlflowException
 
 from trunkml.config import Settings
@@ -65,8 +65,10 @@ def _quiet_mlflow() -> None:
     for name in ("mlflow", "alembic", "mlflow.store.db.utils", "mlflow.tracking.fluent"):
         logging.getLogger(name).setLevel(logging.WARNING)
     warnings.filterwarnings("ignore", module=r"mlflow(\..*)?")
-    # Its per-file download bars interleave with trunkml's own Rich progress and step output.
+    # Its per-file download bars interleave with trunkml's own Rich progress and step output, and with a
+    # tracking server it writes "View run ..." links to stdout, which would break `--json` documents.
     MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR.set("false")  # type: ignore[no-untyped-call]
+    MLFLOW_SUPPRESS_PRINTING_URL_TO_STDOUT.set("true")  # type: ignore[no-untyped-call]
 
 
 def _preflight_http(uri: str) -> None:
@@ -114,6 +116,15 @@ class Registry:
                 hint="check MLFLOW_TRACKING_URI and that the store is reachable",
             ) from exc
         return client
+
+    def answers(self) -> bool:
+        """Whether the tracking store still answers (a server's /health; local stores always do)."""
+        if urlsplit(self.uri).scheme not in {"http", "https"}:
+            return True
+        try:
+            return httpx.get(f"{self.uri.rstrip('/')}/health", timeout=PREFLIGHT_TIMEOUT_S).status_code < 500
+        except httpx.HTTPError:
+            return False
 
     def activate(self) -> None:
         """Make this registry the one MLflow's module-level API (models:/ URIs, loading) talks to.

@@ -27,7 +27,7 @@ from pydantic import BaseModel, ConfigDict
 from trunkml.config import Environment, Settings
 from trunkml.datasets import DataService
 from trunkml.datasets.profile import build_profile
-from trunkml.errors import RefusedError, TrainingFailedError, TrunkmlError, UsageError
+from trunkml.errors import RefusedError, TrainingFailedError, TrunkmlError, UnavailableError, UsageError
 from trunkml.registry import CHALLENGER, DatasetUse, Registry, find_by_ct_key, register
 from trunkml.registry import lineage as tags
 from trunkml.registry.artifacts import file_digests, model_digest
@@ -299,7 +299,17 @@ def train(settings: Settings, request: TrainRequest, report: Report, steps: Step
     registry = Registry(settings)
     if ct_key and (reused := _reuse(registry, job.spec.model, ct_key, data, started)):
         return reused
-    return _run(settings, registry, job, git, data, ct_key, request, (report, steps), started)
+    try:
+        return _run(settings, registry, job, git, data, ct_key, request, (report, steps), started)
+    except Exception as exc:
+        if not registry.answers():
+            raise UnavailableError(
+                f"the tracking server {redact(registry.uri)} stopped answering while training; no version was "
+                f"registered by this run (a registration is one call: a version either exists whole or not at all)",
+                hint=f"run `trunkml {'ct' if request.ct else 'train'} {request.job}` again once the server is back; "
+                "CT reuses a version that did get registered",
+            ) from exc
+        raise
 
 
 def _run(
