@@ -7,13 +7,20 @@ duplicates with conflicting labels, extreme class imbalance).
 
 from __future__ import annotations
 
+import warnings
+
 import pandas as pd
-import pandera.pandas as pa
-from pandera.errors import SchemaErrors
 from pydantic import BaseModel, ConfigDict
 
-from trunkml.datasets.columns import LABEL, TEXT
-from trunkml.datasets.leakage import LeakageReport, normalize_text
+# With pyspark installed (the spark extra), pandera imports pyspark.pandas, on import and again when it
+# validates, and pyspark warns about pandas >= 3 each time; trunkml never uses pandas-on-Spark.
+warnings.filterwarnings("ignore", message="PySpark does not yet fully support pandas", category=FutureWarning)
+
+import pandera.pandas as pa  # noqa: E402 - after the filter above
+from pandera.errors import SchemaErrors  # noqa: E402
+
+from trunkml.datasets.columns import LABEL, TEXT  # noqa: E402
+from trunkml.datasets.leakage import LeakageReport, normalize_text  # noqa: E402
 
 EXAMPLES = 5
 VALIDATION_VERSION = "1"  # bump when a check changes: remembered passes are keyed by it
