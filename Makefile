@@ -48,18 +48,20 @@ contracts: $(STAMP)
 	$(BIN)/lint-imports
 
 # The services the scale-out and Spark tests use: PostgreSQL on 127.0.0.1:5432 and a Java runtime.
-# Where they are missing, install and start them from Debian's packages (needs root). With CI=true,
-# `make test` runs this first, so those tests run instead of skipping.
+# On a CI machine (CI=true) missing ones are installed from Debian's packages (needs root); PostgreSQL
+# then trusts loopback connections, so this never changes a developer's machine. `make test` runs it
+# first with CI=true, so those tests run instead of skipping.
 services:
-	@pg_isready -q -h 127.0.0.1 -p 5432 || { \
+	@test "$(CI)" = "true" || { echo "make services changes system services only with CI=true"; exit 0; }; \
+	pg_isready -q -h 127.0.0.1 -p 5432 || { \
 		echo "installing and starting PostgreSQL (Debian package)"; \
 		apt-get install -y -q postgresql >/dev/null && pg_ctlcluster --skip-systemctl-redirect $$(ls /etc/postgresql) main start && \
 		su postgres -c "psql -q -c \"ALTER USER postgres PASSWORD NULL\"" && \
 		sed -i 's/^host\s\+all\s\+all\s\+127.0.0.1\/32\s\+.*/host all all 127.0.0.1\/32 trust/' /etc/postgresql/*/main/pg_hba.conf && \
 		pg_ctlcluster --skip-systemctl-redirect $$(ls /etc/postgresql) main reload; }
-	@command -v java >/dev/null || { echo "installing a Java runtime for Spark (Debian package)"; \
-		apt-get install -y -q default-jre-headless >/dev/null; }
-	@pg_isready -h 127.0.0.1 -p 5432 && java -version 2>&1 | head -1
+	@test "$(CI)" = "true" || exit 0; command -v java >/dev/null || { \
+		echo "installing a Java runtime for Spark (Debian package)"; apt-get install -y -q default-jre-headless >/dev/null; }
+	@pg_isready -h 127.0.0.1 -p 5432; java -version 2>&1 | head -1
 
 pytest: $(XSTAMP) $(if $(filter true,$(CI)),services)
 	$(BIN)/pytest

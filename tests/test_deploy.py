@@ -63,7 +63,11 @@ def test_compose_runs_the_shared_registry_and_a_server_without_inline_secrets() 
     services = compose()["services"]
     assert {"postgres", "minio", "mlflow", "serve"} <= set(services)
     mlflow = services["mlflow"]["environment"]
-    assert mlflow["MLFLOW_BACKEND_STORE_URI"].startswith("postgresql://")
+    assert (
+        'MLFLOW_BACKEND_STORE_URI="postgresql://mlflow:$${POSTGRES_PASSWORD}@postgres'
+        in services["mlflow"]["entrypoint"][2]
+    )
+    assert mlflow["POSTGRES_PASSWORD"].startswith("${POSTGRES_PASSWORD:?")
     assert mlflow["MLFLOW_ARTIFACTS_DESTINATION"].startswith("s3://")
     assert services["serve"]["environment"]["MLFLOW_TRACKING_URI"] == "http://mlflow:5000"
     for name, service in services.items():

@@ -12,28 +12,25 @@ import json
 import os
 import subprocess
 import sys
-import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
-import httpx
 import psycopg
 import pytest
 
 from tests.conftest import REPO_ROOT
+from tests.pipelines.test_concurrency import run_workers
 from tests.scaleout.conftest import BUCKET, SharedEnv, run_trunkml, shared_yaml
 from tests.serving.conftest import RunningServer, launch_server
 from tests.training.conftest import commit_all, git
 from trunkml.config import Settings
 from trunkml.pipelines.demo import copy_model_code, prepare_workdir
+from trunkml.pipelines.demoserver import LoadCounter
 from trunkml.pipelines.trackingserver import stop_server
 from trunkml.registry import Registry, register
 from trunkml.registry.aliases import current
 from trunkml.registry.events import history
-
-WORKER = REPO_ROOT / "tests" / "pipelines" / "promotion_worker.py"
 
 MODEL = "demo-hate-speech"
 pytestmark = pytest.mark.slow
@@ -60,32 +57,6 @@ def shared_project(shared_stores: SharedEnv, tmp_path_factory: pytest.TempPathFa
 def shared(root: Path, stores: SharedEnv) -> dict[str, str]:
     """What a developer's shell (or a CI job) holds to work against the shared environment."""
     return {"TRUNKML_PROJECT": str(root), "TRUNKML_ENV": "shared", "MLFLOW_TRACKING_URI": stores.tracking_uri}
-
-
-class Load:
-    """A client that keeps predicting and counts failures and the versions it saw."""
-
-    def __init__(self, url: str) -> None:
-        self.ok, self.failed, self.versions = 0, 0, []  # type: ignore[var-annotated]
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, args=(url,), daemon=True)
-        self._thread.start()
-
-    def _run(self, url: str) -> None:
-        with httpx.Client(base_url=url, timeout=30) as client:
-            while not self._stop.is_set():
-                response = client.post("/predict", json={"text": "vocês são uns nojentos"})
-                if response.status_code != 200:
-                    self.failed += 1
-                    continue
-                self.ok += 1
-                version = response.json()["version"]
-                if not self.versions or self.versions[-1] != version:
-                    self.versions.append(version)
-
-    def stop(self) -> None:
-        self._stop.set()
-        self._thread.join(30)
 
 
 def test_the_cycle_runs_unchanged_on_the_shared_registry(
@@ -118,7 +89,7 @@ def test_the_cycle_runs_unchanged_on_the_shared_registry(
         gate = run_trunkml(root, env, "evaluate", "--fail-on-reject")
         assert "PROMOTE" in gate.stdout
         run_trunkml(root, env, "approve", "2", "--by", "reviewer")
-        load = Load(server.url)
+        load = LoadCounter(server.url)
         try:
             run_trunkml(root, env, "promote", "2", "--by", "reviewer")
             server.serving(2, timeout_s=60)
@@ -163,7 +134,7 @@ def test_concurrent_alias_moves_and_registrations_on_the_shared_registry(
     promo_on_shared: Path, shared_stores: SharedEnv
 ) -> None:
     env = {"TRUNKML_PROJECT": str(promo_on_shared), "MLFLOW_TRACKING_URI": shared_stores.tracking_uri}
-    moved = run_workers(promo_on_shared, env, processes=16, rounds=10, mode="champion")
+    moved = run_workers(promo_on_shared, processes=16, rounds=10, mode="champion", env=env)
     assert [error for r in moved for error in r["errors"]] == []
     assert sum(int(r["moves"]) for r in moved) == 160
     registry = Registry(Settings(project=promo_on_shared, mlflow_tracking_uri=shared_stores.tracking_uri))
@@ -172,7 +143,7 @@ def test_concurrent_alias_moves_and_registrations_on_the_shared_registry(
     assert all(later.from_version == earlier.to_version for earlier, later in itertools.pairwise(events))
     assert events[-1].to_version == current(registry, "promo-model", "champion")
 
-    registered = run_workers(promo_on_shared, env, processes=16, rounds=5, mode="register")
+    registered = run_workers(promo_on_shared, processes=16, rounds=5, mode="register", env=env)
     assert [error for r in registered for error in r["errors"]] == []
     versions = [v for r in registered for v in r["versions"]]
     assert len(versions) == 80
@@ -182,27 +153,6 @@ def test_concurrent_alias_moves_and_registrations_on_the_shared_registry(
     print(
         f"alias moves: 160/160, p50 {lat[80] * 1000:.0f} ms, p95 {lat[151] * 1000:.0f} ms; registrations 80/80 unique"
     )
-
-
-def run_workers(root: Path, env: dict[str, str], processes: int, rounds: int, mode: str) -> list[dict[str, Any]]:
-    clean = {k: v for k, v in os.environ.items() if not k.startswith(("TRUNKML_", "MLFLOW_"))}
-    procs = [
-        subprocess.Popen(
-            [sys.executable, str(WORKER), str(seed), str(rounds), mode],
-            cwd=root,
-            env={**clean, **env},
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
-        for seed in range(processes)
-    ]
-    results = []
-    for proc in procs:
-        out, err = proc.communicate(timeout=600)
-        assert proc.returncode == 0, err[-2000:]
-        results.append(json.loads(out.strip().splitlines()[-1]))
-    return results
 
 
 HOLD = """\
@@ -260,7 +210,7 @@ def test_the_tracking_server_dying_mid_ct_is_exit_3_and_a_retry_succeeds(
     release.write_text("go")
     out, err = ct.communicate(timeout=300)
     assert ct.returncode == 3, out + err
-    assert "stopped answering while training; no version was registered" in err
+    assert "stopped answering while training; the run did not finish" in err
 
     restarted = run_trunkml(shared_project, provision, "pipeline", "workspace-cd", "--env", "shared")
     assert "started mlflow server" in restarted.stdout

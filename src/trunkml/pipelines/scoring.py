@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Literal
 
 import pandas as pd
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 from trunkml.config import Settings
 from trunkml.datasets import DataService
@@ -43,7 +43,7 @@ class ScoreRequest(BaseModel):
     output: Path
     engine: Engine = "local"
     model: str | None = None
-    chunk_rows: int = 10_000
+    chunk_rows: int = Field(default=10_000, gt=0, le=10_000_000)
     spark_master: str = "local[2]"
     text_column: str = "text"
 

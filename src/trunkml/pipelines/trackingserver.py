@@ -18,6 +18,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import httpx
+from filelock import FileLock
 
 from trunkml.config import Settings
 from trunkml.config.project import TrackingServerConfig
@@ -63,14 +64,23 @@ def ensure_bucket(settings: Settings, destination: str) -> str:
     return f"bucket {parts.netloc} created"
 
 
-def _migrate(backend: str) -> None:
-    done = subprocess.run(  # noqa: S603 - MLflow's own migration command, from this interpreter
-        [sys.executable, "-m", "mlflow", "db", "upgrade", backend],
-        capture_output=True, text=True, timeout=600, check=False,
-    )  # fmt: skip
+# `mlflow db upgrade URI`, with the URI read from the environment: on a command line, its password would be
+# readable by every local user (`ps`) and would land in timeout messages.
+UPGRADE = "import os; from mlflow.db import commands; commands.main(['upgrade', os.environ['TRUNKML_UPGRADE_URI']])"
+
+
+def migrate(settings: Settings, uri: str, timeout_s: float = 600) -> None:
+    """Create or migrate the MLflow schema of the SQL database at ``uri`` (its password never leaves the env)."""
+    try:
+        done = subprocess.run(  # noqa: S603 - MLflow's own migration command, from this interpreter
+            [sys.executable, "-c", UPGRADE], env=child_environment(settings, TRUNKML_UPGRADE_URI=uri),
+            capture_output=True, text=True, timeout=timeout_s, check=False,
+        )  # fmt: skip
+    except subprocess.TimeoutExpired:
+        raise UnavailableError(f"mlflow db upgrade {redact(uri)} did not finish in {timeout_s:.0f} s") from None
     if done.returncode != 0:
-        tail = done.stderr.strip().replace(backend, redact(backend))[-1500:]
-        raise UnavailableError(f"mlflow db upgrade {redact(backend)} failed:\n{tail}")
+        tail = done.stderr.strip().replace(uri, redact(uri))[-1500:]
+        raise UnavailableError(f"mlflow db upgrade {redact(uri)} failed:\n{tail}")
 
 
 def ensure_server(settings: Settings, env: str, config: TrackingServerConfig) -> str:
@@ -90,21 +100,25 @@ def ensure_server(settings: Settings, env: str, config: TrackingServerConfig) ->
             hint="export TRUNKML_BACKEND_STORE_URI=postgresql://USER:PASSWORD@HOST:5432/DB (never in YAML)",
         )
     backend = settings.backend_store_uri.get_secret_value()
-    _migrate(backend)
-    bucket = ensure_bucket(settings, config.artifacts_destination)
-    pid = _start(settings, env, config, backend, parts.port)
+    with FileLock(_files(settings, env)[0].with_suffix(".lock"), timeout=config.start_timeout_s + 660):
+        if healthy(uri):  # another workspace-cd started it while this one waited
+            return f"{redact(uri)} is running"
+        migrate(settings, backend)
+        bucket = ensure_bucket(settings, config.artifacts_destination)
+        pid = _start(settings, env, config, backend, (parts.hostname or "127.0.0.1", parts.port))
     return f"started mlflow server (pid {pid}) at {redact(uri)}; {bucket}; artifacts {config.artifacts_destination}"
 
 
-def _start(settings: Settings, env: str, config: TrackingServerConfig, backend: str, port: int) -> int:
+def _start(settings: Settings, env: str, config: TrackingServerConfig, backend: str, bind: tuple[str, int]) -> int:
     pid_file, log_file = _files(settings, env)
+    host, port = bind
     variables = {
         **child_environment(settings),
         "MLFLOW_BACKEND_STORE_URI": backend,
         "MLFLOW_ARTIFACTS_DESTINATION": config.artifacts_destination,
     }
     variables.pop("MLFLOW_TRACKING_URI", None)
-    command = [sys.executable, "-m", "mlflow", "server", "--host", "127.0.0.1", "--port", str(port),
+    command = [sys.executable, "-m", "mlflow", "server", "--host", host, "--port", str(port),
                "--workers", str(config.workers), "--serve-artifacts"]  # fmt: skip
     with log_file.open("ab") as log:
         process = subprocess.Popen(  # noqa: S603 - MLflow's own server, fixed arguments
@@ -118,21 +132,39 @@ def _start(settings: Settings, env: str, config: TrackingServerConfig, backend: 
         if healthy(settings.tracking_uri, timeout_s=1.0):
             return process.pid
         time.sleep(0.5)
-    process.kill()
+    _kill_group(process.pid, signal.SIGKILL)  # the server's workers too, so none keeps the port
+    process.wait(30)
+    pid_file.unlink(missing_ok=True)
     tail = log_file.read_text(encoding="utf-8", errors="replace")[-1500:].replace(backend, redact(backend))
     raise UnavailableError(f"mlflow server did not become healthy at {redact(settings.tracking_uri)}:\n{tail}")
+
+
+def _kill_group(pid: int, sig: int) -> bool:
+    try:
+        os.killpg(pid, sig)
+    except ProcessLookupError:
+        return False
+    return True
+
+
+def _is_our_server(pid: int) -> bool:
+    """The pid file may be stale and its pid reused: only a process running `mlflow server` counts."""
+    try:
+        command = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+    except OSError:
+        return False
+    return b"mlflow" in command and b"server" in command
 
 
 def stop_server(settings: Settings, env: str, timeout_s: float = 30) -> bool:
     """Stop the server workspace-cd started for ``env`` (SIGTERM, then SIGKILL); False if none was running."""
     pid_file, _ = _files(settings, env)
-    if not pid_file.is_file():
-        return False
-    pid = int(pid_file.read_text(encoding="utf-8"))
-    pid_file.unlink()
     try:
-        os.killpg(pid, signal.SIGTERM)
-    except ProcessLookupError:
+        pid = int(pid_file.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    pid_file.unlink(missing_ok=True)
+    if not _is_our_server(pid) or not _kill_group(pid, signal.SIGTERM):
         return False
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
@@ -141,5 +173,5 @@ def stop_server(settings: Settings, env: str, timeout_s: float = 30) -> bool:
         except ProcessLookupError:
             return True
         time.sleep(0.2)
-    os.killpg(pid, signal.SIGKILL)
+    _kill_group(pid, signal.SIGKILL)
     return True

@@ -12,18 +12,16 @@ changes nothing that is already in place.
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from functools import partial
 from pathlib import Path
 from urllib.parse import urlsplit
 
 from trunkml.config import Settings, load_project
 from trunkml.datasets import DataService
-from trunkml.errors import RefusedError, UnavailableError
+from trunkml.errors import RefusedError
 from trunkml.pipelines.environments import settings_for
 from trunkml.pipelines.steps import Emit, PipelineResult, PipelineRun, run_pipeline
-from trunkml.pipelines.trackingserver import ensure_server
+from trunkml.pipelines.trackingserver import ensure_server, migrate
 from trunkml.pipelines.triggers import job_names
 from trunkml.registry import Registry, ensure_registered_model
 from trunkml.registry.connection import redact
@@ -33,19 +31,13 @@ SQL_SCHEMES = ("sqlite", "postgresql", "mysql", "mssql")
 UPGRADE_TIMEOUT_S = 600
 
 
-def _database(uri: str) -> str:
+def _database(settings: Settings, uri: str) -> str:
     scheme = urlsplit(uri).scheme.split("+")[0]
     if scheme not in SQL_SCHEMES:
         return f"{scheme or 'file'} store: nothing to migrate here"
     if scheme == "sqlite":
         Path(urlsplit(uri).path[1:]).resolve().parent.mkdir(parents=True, exist_ok=True)
-    done = subprocess.run(  # noqa: S603 - MLflow's own migration command, from this interpreter
-        [sys.executable, "-m", "mlflow", "db", "upgrade", uri],
-        capture_output=True, text=True, timeout=UPGRADE_TIMEOUT_S, check=False,
-    )  # fmt: skip
-    if done.returncode != 0:
-        tail = done.stderr.strip().replace(uri, redact(uri))[-1500:]
-        raise UnavailableError(f"mlflow db upgrade {redact(uri)} failed:\n{tail}")
+    migrate(settings, uri, UPGRADE_TIMEOUT_S)
     return f"mlflow db upgrade {redact(uri)}: schema current"
 
 
@@ -90,7 +82,7 @@ def workspace_cd(settings: Settings, env: str | None = None, emit: Emit | None =
         if config is not None and config.server is not None:
             server = config.server
             run.step("tracking server", lambda: ensure_server(target, target.env.value, server), str)
-        run.step("registry database", lambda: _database(target.tracking_uri), str)
+        run.step("registry database", lambda: _database(target, target.tracking_uri), str)
         registry = run.step("connect", lambda: Registry(target), lambda r: redact(r.uri))
         run.step("artifact location", lambda: _artifacts(registry), str)
         models = run.step("jobs", lambda: _models(target), lambda m: ", ".join(m) or "none")

@@ -32,14 +32,14 @@ def spark_score(
 
     name, version, digest = identity
     scratch = Path(tempfile.mkdtemp(prefix="trunkml-spark-"))
-    if master.startswith("local"):  # local workers run this interpreter (a cluster brings its own Python)
+    builder = SparkSession.builder.master(master).appName(f"trunkml score {name} v{version}")
+    if master.startswith("local"):
+        # Local workers run this interpreter and talk over loopback; a cluster brings its own Python and needs
+        # a driver address its executors can reach.
         os.environ["PYSPARK_PYTHON"] = sys.executable
+        builder = builder.config("spark.driver.host", "127.0.0.1").config("spark.driver.bindAddress", "127.0.0.1")
     spark = (
-        SparkSession.builder.master(master)
-        .appName(f"trunkml score {name} v{version}")
-        .config("spark.ui.enabled", "false")
-        .config("spark.driver.host", "127.0.0.1")
-        .config("spark.driver.bindAddress", "127.0.0.1")
+        builder.config("spark.ui.enabled", "false")
         .config("spark.sql.execution.arrow.pyspark.enabled", "true")
         .getOrCreate()
     )

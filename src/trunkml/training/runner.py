@@ -304,10 +304,10 @@ def train(settings: Settings, request: TrainRequest, report: Report, steps: Step
     except Exception as exc:
         if not registry.answers():
             raise UnavailableError(
-                f"the tracking server {redact(registry.uri)} stopped answering while training; no version was "
-                f"registered by this run (a registration is one call: a version either exists whole or not at all)",
+                f"the tracking server {redact(registry.uri)} stopped answering while training; the run did not "
+                f"finish (a version is created whole, with its lineage, or not at all)",
                 hint=f"run `trunkml {'ct' if request.ct else 'train'} {request.job}` again once the server is back; "
-                "CT reuses a version that did get registered",
+                "CT finds and reuses a version this run did register",
             ) from exc
         raise
 
