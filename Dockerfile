@@ -2,16 +2,19 @@
 #   docker build -t trunkml-serve .
 #   docker run -p 8000:8000 -e MLFLOW_TRACKING_URI=http://mlflow:5000 -e TRUNKML_API_KEY \
 #     -v "$PWD/endpoints/hate-pt-speech/endpoint.yaml:/srv/endpoint.yaml:ro" trunkml-serve
-# Dependencies come from requirements/serve.lock (hash-pinned: the server and the TF-IDF model family).
+# Dependencies come from requirements/serve.lock (hash-pinned: the server and the TF-IDF model family);
+# the build tools from requirements/build.lock.
 FROM python:3.11-slim-bookworm AS build
 ENV PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1
 WORKDIR /build
-COPY requirements/serve.lock requirements/serve.lock
+COPY requirements/serve.lock requirements/build.lock requirements/
 RUN python -m venv /opt/trunkml \
-    && /opt/trunkml/bin/pip install --require-hashes --no-deps -r requirements/serve.lock
+    && /opt/trunkml/bin/pip install --require-hashes --no-deps -r requirements/serve.lock \
+    && /opt/trunkml/bin/pip install --require-hashes --no-deps -r requirements/build.lock
 COPY pyproject.toml README.md ./
 COPY src ./src
-RUN /opt/trunkml/bin/pip install --no-deps .
+# The pinned build tools above, not whatever setuptools the index serves today.
+RUN /opt/trunkml/bin/pip install --no-deps --no-build-isolation .
 
 FROM python:3.11-slim-bookworm
 RUN groupadd --gid 10001 trunkml \

@@ -7,7 +7,7 @@ PIP    := $(BIN)/python -m pip --disable-pip-version-check
 # The transformer family's extra (torch CPU build, transformers, the offline MiniLM baseline), on top of the dev set.
 XSTAMP := $(VENV)/.transformers-$(shell cat requirements/transformers.lock | sha256sum | cut -c1-12)
 
-.PHONY: help install install-transformers demo test lint typecheck contracts pytest services bench lock clean
+.PHONY: help install install-transformers demo test lint typecheck contracts pytest services bench lock clean audit secrets
 
 help:
 	@echo "make demo   - run the offline trunk-based story on synthetic demo data"
@@ -38,14 +38,27 @@ demo: $(STAMP)
 	$(BIN)/trunkml demo
 
 lint: $(STAMP)
-	$(BIN)/ruff check src tests bench
+	$(BIN)/ruff check src tests bench scripts docs
 	$(BIN)/lint-imports
+	$(BIN)/python scripts/check_secrets.py
+
+# Known vulnerabilities in every lock (needs PyPI's vulnerability data: fails, never passes, when unreachable).
+LOCKS = requirements/dev.lock requirements/serve.lock requirements/transformers.lock requirements/build.lock \
+	environments/inference/requirements.lock
+audit: $(STAMP)
+	@for lock in $(LOCKS); do echo "pip-audit --strict $$lock"; \
+		$(BIN)/pip-audit --strict --require-hashes --disable-pip --progress-spinner off -r $$lock || exit 1; done
+
+# Credential-looking values in any file of the project (make lint checks YAML/TOML/JSON on every run).
+secrets: $(STAMP)
+	$(BIN)/python scripts/check_secrets.py --all-files
 
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
 contracts: $(STAMP)
 	$(BIN)/lint-imports
+	$(BIN)/python scripts/check_secrets.py
 
 # The services the scale-out and Spark tests use: PostgreSQL on 127.0.0.1:5432 and a Java runtime.
 # On a CI machine (CI=true) missing ones are installed from Debian's packages (needs root); PostgreSQL
@@ -64,7 +77,7 @@ services:
 	@pg_isready -h 127.0.0.1 -p 5432; java -version 2>&1 | head -1
 
 pytest: $(XSTAMP) $(if $(filter true,$(CI)),services)
-	$(BIN)/pytest
+	$(BIN)/pytest -n 2 --dist loadfile
 
 test: lint typecheck pytest
 
@@ -72,6 +85,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/hashing.py
 	$(BIN)/python bench/quality.py
 	$(BIN)/python bench/gate.py
+	$(BIN)/python bench/slices.py
 	$(BIN)/python bench/promotion.py
 	$(BIN)/python bench/serving.py
 	$(BIN)/python bench/monitoring.py
@@ -88,6 +102,8 @@ lock: $(STAMP)
 		--no-emit-index-url --no-emit-find-links -o requirements/serve.lock pyproject.toml
 	cd requirements && ../$(BIN)/pip-compile --quiet --generate-hashes --allow-unsafe --strip-extras \
 		--no-emit-index-url --no-emit-find-links -o transformers.lock transformers.in
+	cd requirements && ../$(BIN)/pip-compile --quiet --generate-hashes --allow-unsafe --strip-extras \
+		--no-emit-index-url --no-emit-find-links -o build.lock build.in
 	cd environments/inference && ../../$(BIN)/pip-compile --quiet --generate-hashes --allow-unsafe --strip-extras \
 		--no-emit-index-url --no-emit-find-links -o requirements.lock requirements.in
 

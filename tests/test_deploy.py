@@ -42,7 +42,11 @@ def test_the_server_image_is_slim_pinned_non_root_and_health_checked() -> None:
     assert "/healthz" in health
     installs = " ".join(args for kind, args in steps if kind == "RUN")
     assert "--require-hashes --no-deps -r requirements/serve.lock" in installs
+    assert "--require-hashes --no-deps -r requirements/build.lock" in installs
     assert (REPO_ROOT / "requirements" / "serve.lock").is_file()
+    for command in re.split(r"&&|\n", installs):  # every other install is trunkml itself, built with pinned tools
+        if "pip install" in command and "--require-hashes" not in command:
+            assert "--no-deps --no-build-isolation ." in command, command
     assert next(args for kind, args in final if kind == "ENTRYPOINT").startswith('["trunkml", "serve"')
 
 

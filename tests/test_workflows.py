@@ -19,7 +19,7 @@ from trunkml.cli.main import run
 
 WORKFLOWS = REPO_ROOT / ".github" / "workflows"
 PIPELINES = ("model-ci", "model-ct", "model-cd", "environment-ci", "environment-cd", "workspace-cd")
-WORKFLOW_NAMES = (*PIPELINES, "monitor")
+WORKFLOW_NAMES = (*PIPELINES, "monitor", "checks")
 PINNED = re.compile(r"^[\w.-]+/[\w.-]+(/[\w./-]+)?@[0-9a-f]{40}$")
 
 
@@ -137,3 +137,34 @@ def test_the_monitor_asks_model_ct_to_retrain() -> None:
     assert ct["on"]["repository_dispatch"]["types"] == [EVENT_TYPE]
     retrain = next(s for s in steps(ct) if "repository_dispatch" in s.get("if", ""))
     assert retrain["run"] == ".venv/bin/trunkml pipeline model-ct"
+
+
+def lock_files() -> list[Path]:
+    return sorted([*(REPO_ROOT / "requirements").glob("*.lock"), *(REPO_ROOT / "environments").glob("*/*.lock")])
+
+
+def test_every_lock_is_hash_pinned_audited_and_kept_up_to_date() -> None:
+    renovate = json.loads((REPO_ROOT / "renovate.json").read_text(encoding="utf-8"))
+    patterns = [re.compile(pattern) for pattern in renovate["pip-compile"]["fileMatch"]]
+    makefile = (REPO_ROOT / "Makefile").read_text(encoding="utf-8")
+    audited = " ".join(makefile.split("LOCKS = ", 1)[1].split("\naudit:", 1)[0].replace("\\\n", " ").split())
+    assert lock_files()
+    for lock in lock_files():
+        relative = str(lock.relative_to(REPO_ROOT))
+        assert any(pattern.search(relative) for pattern in patterns), f"{relative}: not maintained by Renovate"
+        assert relative in audited, f"{relative}: not in `make audit`"
+        entries = re.split(r"\n(?=[A-Za-z0-9])", lock.read_text(encoding="utf-8"))
+        for entry in entries:
+            first = entry.strip().splitlines()[0] if entry.strip() else ""
+            if not first or first.startswith("#"):
+                continue
+            assert re.match(r"^[A-Za-z0-9_.\-\[\]]+==[^ ;]+( ;.*)? \\$", first), f"{relative}: {first} is not pinned"
+            assert "--hash=sha256:" in entry, f"{relative}: {first} has no hash"
+
+
+def test_the_supply_chain_job_audits_strictly_and_scans_for_secrets() -> None:
+    commands = [step.get("run", "") for step in load("checks")["jobs"]["supply-chain"]["steps"]]
+    assert "make audit" in commands
+    assert "make secrets" in commands
+    makefile = (REPO_ROOT / "Makefile").read_text(encoding="utf-8")
+    assert "pip-audit --strict --require-hashes" in makefile

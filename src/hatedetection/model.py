@@ -9,6 +9,7 @@ part of the model.
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -57,6 +58,50 @@ class HateSpeechModel:
         result = np.zeros(len(texts))
         np.maximum.at(result, np.asarray(owners), piece_scores)
         return result
+
+    def explain(self, text: str, top_k: int = 8) -> dict[str, Any]:
+        """Exact contributions to the logit: each tf-idf feature's value times its coefficient.
+
+        A long text is explained on the window that gave its score. ``base`` (the intercept) plus every
+        contribution equals the logit; the listed ones are the ``top_k`` strongest each way, ``rest`` the
+        sum of the others.
+        """
+        chunks = windows(text, self.window_words, self.window_stride)
+        piece = chunks[int(np.argmax(self._raw_scores(chunks)))] if len(chunks) > 1 else chunks[0]
+        contributions: list[tuple[str, float]] = []
+        offset = 0
+        for name in sorted(self.vectorizers):
+            row = features.tfidf(self.vectorizers[name], [piece]).tocsr()
+            terms = self._terms(name)
+            for index, value in zip(row.indices.tolist(), row.data.tolist(), strict=True):
+                label = f"word '{terms[index]}'" if name == "word" else f"chars '{terms[index]}'"
+                contributions.append((label, float(value) * float(self.coef[offset + index])))
+            offset += len(terms)
+        logit = self.intercept + math.fsum(weight for _, weight in contributions)
+        toward = sorted((c for c in contributions if c[1] > 0), key=lambda c: -c[1])[:top_k]
+        against = sorted((c for c in contributions if c[1] < 0), key=lambda c: c[1])[:top_k]
+        listed = math.fsum(weight for _, weight in toward + against)
+        return {
+            "method": "linear: tf-idf value x coefficient per word and character n-gram (exact)",
+            "exact": True,
+            "output": "logit",
+            "value": logit,
+            "base": self.intercept,
+            "toward": [{"feature": f, "weight": w} for f, w in toward],
+            "against": [{"feature": f, "weight": w} for f, w in against],
+            "rest": logit - self.intercept - listed,
+        }
+
+    def _terms(self, name: str) -> list[str]:
+        """Feature index → n-gram of one vectorizer (built once)."""
+        cache: dict[str, list[str]] = self.__dict__.setdefault("_term_cache", {})
+        if name not in cache:
+            vocabulary = self.vectorizers[name].vocabulary_
+            terms = [""] * len(vocabulary)
+            for term, index in vocabulary.items():
+                terms[index] = term
+            cache[name] = terms
+        return cache[name]
 
     def predict(self, texts: list[str]) -> tuple[np.ndarray, np.ndarray]:
         """(labels, scores): label 1 where the score reaches the threshold."""

@@ -32,5 +32,9 @@ class HateSpeechPyfunc(PythonModel):
         labels, scores = self.model.predict(texts_of(model_input))
         return pd.DataFrame({"label": labels, "score": scores})
 
+    def explain(self, texts: list[str], top_k: int = 8) -> list[dict[str, Any]]:
+        """Exact per-feature contributions to each text's logit (trunkml's explanation contract)."""
+        return [self.model.explain(text, top_k) for text in texts_of(texts)]
+
 
 mlflow.models.set_model(HateSpeechPyfunc())

@@ -10,6 +10,7 @@ import pytest
 from tests.conftest import FORTUNA_SHA256, REPO_ROOT
 from trunkml.config import Settings
 from trunkml.datasets import DataService
+from trunkml.datasets.pointer import DatasetRef
 from trunkml.datasets.records import Where
 from trunkml.datasets.split import SplitSpec, split_frame
 
@@ -53,3 +54,14 @@ def test_hatebr_against_fortuna_reports_leakage_as_a_number(service: DataService
     assert outcome.leakage is not None
     assert outcome.leakage.eval_rows == 7000
     assert outcome.leakage.share < 0.01
+
+
+def test_the_fortuna_eval_set_has_target_group_and_length_slices(service: DataService) -> None:
+    loaded = service.load_valid("fortuna-2019-eval")
+    labels = loaded.labelled()["label"].to_numpy()
+    sizes = {name: (int(mask.sum()), int(labels[mask].sum())) for name, mask in service.slices(loaded).items()}
+    assert sizes["Sexism"] == (125, 125)
+    assert sizes["Homophobia"] == (68, 68)
+    assert sizes["Racism"] == (26, 26)
+    assert sum(rows for name, (rows, _) in sizes.items() if name.startswith("words")) == len(labels) == 1134
+    assert loaded.pointer.sha256 == service.catalog.get(DatasetRef.parse("fortuna-2019-eval@1")).sha256

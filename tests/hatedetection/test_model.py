@@ -94,3 +94,38 @@ def test_fast_tfidf_equals_sklearns_transform(sublinear: bool) -> None:
         assert (ours.shape, ours.dtype) == (theirs.shape, theirs.dtype)
         assert np.abs((ours - theirs).toarray()).max() < 1e-6
     assert features.tfidf(vectorizers["word"], ["qqq"]).nnz == 0  # nothing known: an all-zero row, not NaN
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "odeio os zorbanos",
+        "que dia lindo na praia",
+        "",
+        "🙂 ÇÃO",
+        " ".join(["que dia lindo"] * 40) + " odeio os zorbanos",
+    ],
+)
+def test_explanations_add_up_to_the_logit(package: ModelPackage, text: str) -> None:
+    model = HateSpeechModel.load(package.artifacts["model"])
+    explained = model.explain(text, top_k=3)
+    listed = sum(c["weight"] for c in explained["toward"] + explained["against"])
+    assert explained["base"] + listed + explained["rest"] == pytest.approx(explained["value"], abs=1e-9)
+    score = float(model.scores([text])[0])
+    assert 1 / (1 + np.exp(-explained["value"])) == pytest.approx(score, abs=1e-6)  # the logit behind the score
+    assert len(explained["toward"]) <= 3
+    assert len(explained["against"]) <= 3
+    everything = model.explain(text, top_k=100_000)  # every contribution listed: nothing left over
+    assert everything["rest"] == pytest.approx(0.0, abs=1e-12)
+    window = max(windows(text, model.window_words, model.window_stride), key=lambda w: model.scores([w])[0])
+    logit = float((features.transform(model.vectorizers, [window]) @ model.coef)[0] + model.intercept)
+    total = everything["base"] + sum(c["weight"] for c in everything["toward"] + everything["against"])
+    assert total == pytest.approx(logit, abs=1e-6)
+    assert all(c["weight"] > 0 for c in explained["toward"])
+    assert all(c["weight"] < 0 for c in explained["against"])
+
+
+def test_the_hateful_words_explain_a_hateful_text(package: ModelPackage) -> None:
+    model = HateSpeechModel.load(package.artifacts["model"])
+    toward = [c["feature"] for c in model.explain("odeio os zorbanos", top_k=5)["toward"]]
+    assert any("odeio" in feature or "zorbanos" in feature for feature in toward), toward

@@ -318,3 +318,31 @@ def test_a_device_the_machine_lacks_is_a_config_error(tmp_path: Path) -> None:
         pytest.skip("this machine has CUDA")
     with pytest.raises(ConfigError, match="device 'cuda' is not available on this machine"):
         fine_tune(tmp_path, synthetic(60, 5), device="cuda")
+
+
+def test_the_transformer_family_is_explained_by_occlusion(tiny: ModelPackage, tmp_path: Path) -> None:
+    import mlflow.pyfunc
+
+    from trunkml.registry.explain import MAX_OCCLUDED_WORDS, explain_texts
+
+    folder = tmp_path / "pyfunc"
+    mlflow.pyfunc.save_model(
+        str(folder),
+        python_model=str(tiny.python_model),
+        artifacts={name: str(path) for name, path in tiny.artifacts.items()},
+        code_paths=[str(path) for path in tiny.code_paths],
+        pip_requirements=tiny.pip_requirements,
+    )
+    model = mlflow.pyfunc.load_model(str(folder))
+    text = "os zorbanos são uma praga e deviam desaparecer daqui"
+    [explained] = explain_texts(model, [text], top_k=3)
+    assert explained.method.startswith("occlusion")
+    assert explained.exact is False
+    assert explained.output == "score"
+    assert explained.value == pytest.approx(float(model.predict(pd.DataFrame({"text": [text]}))["score"][0]))
+    words = text.split()
+    assert {c.feature for c in explained.toward + explained.against} <= set(words)
+    assert len(explained.toward) <= 3
+    assert len(explained.against) <= 3
+    [long] = explain_texts(model, [" ".join(["palavra"] * 200)], top_k=3)  # cost is bounded by the word cap
+    assert len(long.toward) + len(long.against) <= min(6, MAX_OCCLUDED_WORDS)

@@ -10,6 +10,9 @@ import pytest
 
 from tests.conftest import REPO_ROOT, Project
 
+# These projects test approvals, alias moves and the pipelines' plumbing. Infra validation (a sandboxed
+# server per version, tens of seconds each) has its own tests (test_infravalidate, test_review, the demo
+# and the scaffold test run it inside model-cd), so outside prod these projects switch it off.
 PROJECT = """\
 name: promo
 model: promo-model
@@ -17,6 +20,7 @@ data:
   max_eval_overlap: 0.05
 gate:
   eval: pool-eval
+  infra_validation: false
   policy:
     min_discordant: 5
     cold_start_floors: {recall: 0.5, precision: 0.5}
@@ -77,6 +81,7 @@ data:
   max_eval_overlap: 0.05
 gate:
   eval: pool-eval
+  infra_validation: false
   policy:
     min_discordant: 5
     cold_start_floors: {recall: 0.5, precision: 0.5}

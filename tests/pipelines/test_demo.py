@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 
 from tests.conftest import REPO_ROOT, Project
 
@@ -39,7 +40,8 @@ def runs(report: dict[str, Any]) -> list[dict[str, str]]:
     return found
 
 
-def test_demo_plays_three_commits_through_the_pipelines(project: Project) -> None:
+@pytest.mark.timeout(900)  # the whole story twice, with two infra validations each
+def test_demo_plays_three_commits_through_the_pipelines_and_reruns(project: Project) -> None:
     result = with_model_code(project).cli("demo", "--workdir", "ws", "--json")
     assert result.code == 0, result.stderr
     report = result.json()
@@ -53,7 +55,11 @@ def test_demo_plays_three_commits_through_the_pipelines(project: Project) -> Non
     assert c["model-cd"].startswith("failed")
     report_path = Path(c["model-cd"].split("report: ")[1].rstrip(")"))
     assert report_path.name == "gate.html"
-    assert report_path.is_file()
+    assert "<h2>Slices</h2>" in report_path.read_text(encoding="utf-8")
+    assert "words <11: " in steps["trunkml data slices demo-eval --length-buckets 11,15"]
+    approved = steps["trunkml approve 1 --by reviewer && trunkml pipeline model-cd 1"]
+    assert "infra validation passed (p99 " in approved
+    assert "3 slice(s)" in approved
     assert "reused" in steps["trunkml pipeline model-ct (same commit again)"]
     assert ", 0 failed; versions seen in order: [1, 2]" in steps["server hot-swaps to v2"]
     assert "fails closed" in steps["verify demo-eval"]
@@ -71,22 +77,26 @@ def test_demo_plays_three_commits_through_the_pipelines(project: Project) -> Non
     assert (workspace / "datasets/demo-tweets/versions/2.yaml").is_file()
     assert report["server_url"] is None
 
-
-def test_keep_serving_leaves_a_server_answering(project: Project) -> None:
-    with_model_code(project)
+    # As a user runs `make demo` again, in a new process: it replaces its own workspace, and can stay up.
+    (workspace / "left-over").write_text("from the first run", encoding="utf-8")
     trunkml = str(Path(sys.executable).with_name("trunkml"))
     done = subprocess.run(
         [trunkml, "demo", "--workdir", "ws", "--keep-serving", "--json"],
         cwd=project.root, capture_output=True, text=True, check=False,
     )  # fmt: skip
     assert done.returncode == 0, done.stderr
-    report = json.loads(done.stdout)
+    again = json.loads(done.stdout)
+    assert not (workspace / "left-over").exists()
     try:
-        answer = httpx.post(f"{report['server_url']}/predict", json={"text": "bom dia"}, timeout=30)
+        answer = httpx.post(f"{again['server_url']}/predict", json={"text": "bom dia"}, timeout=30)
         assert answer.status_code == 200
         assert answer.json()["version"] == 1  # the champion after the rollback
     finally:
-        os.kill(report["server_pid"], signal.SIGTERM)
+        os.kill(again["server_pid"], signal.SIGTERM)
+    (project.root / "precious").mkdir()
+    refused = project.cli("demo", "--workdir", "precious")
+    assert refused.code == 2
+    assert "not a trunkml demo workspace" in refused.stderr
 
 
 def test_demo_on_fortuna_through_the_mirror(make_project: Callable[..., Project], shared_data: Path) -> None:
@@ -107,21 +117,6 @@ def test_fortuna_needs_the_mirror(project: Project) -> None:
     refused = with_model_code(project, datasets=True).cli("demo", "--workdir", "ws", "--data", "fortuna")
     assert refused.code == 2
     assert "TRUNKML_DATA_MIRROR" in refused.stderr
-
-
-def test_demo_rerun_replaces_only_its_own_workspace(project: Project) -> None:
-    with_model_code(project)
-    trunkml = str(Path(sys.executable).with_name("trunkml"))
-    for _ in range(2):  # as a user runs `make demo` twice: two processes
-        done = subprocess.run(
-            [trunkml, "demo", "--workdir", "ws"], cwd=project.root, capture_output=True, text=True, check=False
-        )
-        assert done.returncode == 0, done.stderr
-    assert (project.root / "ws" / "datasets").is_dir()
-    (project.root / "precious").mkdir()
-    refused = project.cli("demo", "--workdir", "precious")
-    assert refused.code == 2
-    assert "not a trunkml demo workspace" in refused.stderr
 
 
 def test_demo_needs_the_reference_model(project: Project) -> None:

@@ -17,6 +17,10 @@ def test_promote_from_dev_to_prod(promo: Project) -> None:
         handle.write("environments:\n  prod: {tracking_uri: 'sqlite:///prod/mlflow.db'}\n")
     assert promo.cli("evaluate", "--challenger", "1").code == 0
     prod = settings_for(promo.settings(), "prod")
+    unvalidated = promo.cli("promote", "1", "--from", "dev", "--to", "prod", "--by", "alice")
+    assert unvalidated.code == 1  # prod needs infra validation even though dev does not (gate.infra_validation)
+    assert "infra validation: promo-model/1 has none" in unvalidated.stderr
+    assert promo.cli("infra-validate", "1").code == 0
     assert prod.tracking_uri.endswith(".trunkml/prod/mlflow.db")
     assert prod.tracking_uri != promo.settings().tracking_uri
 
@@ -27,7 +31,9 @@ def test_promote_from_dev_to_prod(promo: Project) -> None:
     target = Registry(prod)
     assert current(target, "promo-model", "champion") is None
 
-    assert promo.cli("approve", "1", "--env", "prod", "--by", "carol").code == 0  # on the prod copy
+    approved = promo.cli("approve", "1", "--env", "prod", "--by", "carol")  # on the prod copy: evidence travelled
+    assert approved.code == 0, approved.stderr
+    assert "infra validation passed" in approved.stdout
     done = promo.cli("promote", "1", "--from", "dev", "--to", "prod", "--by", "alice", "--json")
     assert done.code == 0, done.stderr
     assert done.json()["env"] == "prod"

@@ -85,6 +85,7 @@ def test_refusals_leave_the_champion_alone(promo: Project, monkeypatch: pytest.M
 def test_approval_by_someone_else_lets_it_through(promo: Project, monkeypatch: pytest.MonkeyPatch) -> None:
     assert promo.cli("evaluate", "--challenger", "1").code == 0
     monkeypatch.setenv("TRUNKML_ENV", "prod")
+    assert promo.cli("infra-validate", "1").code == 0  # prod always needs it, whatever trunkml.yaml says
     monkeypatch.setenv("GITHUB_ACTOR", "carol")
     approved = promo.cli("approve", "1", "--comment", "looks good", "--json")
     assert approved.code == 0
@@ -119,6 +120,10 @@ def test_self_approval_in_any_form_and_double_approvals_do_not_count(
 ) -> None:
     assert promo.cli("evaluate", "--challenger", "1").code == 0
     monkeypatch.setenv("TRUNKML_ENV", "prod")
+    refused_blind = promo.cli("approve", "1", "--by", "carol")
+    assert refused_blind.code == 1
+    assert "infra validation: promo-model/1 has none" in refused_blind.stderr  # infra_validation: false, but prod
+    assert promo.cli("infra-validate", "1").code == 0
     for who in ("Dev <dev@example.org>", "<dev@example.org>", "DEV@example.org"):
         assert promo.cli("approve", "1", "--by", who).code == 0
     refused = promo.cli("promote", "1", "--by", "ops")
@@ -148,3 +153,48 @@ def test_an_environment_without_its_own_registry_is_refused(promo: Project) -> N
     result = promo.cli("promote", "1", "--env", "prod", "--by", "ops")
     assert result.code == 2
     assert "has no registry of its own" in result.stderr
+
+
+def test_a_move_cut_off_half_way_either_happened_or_not_and_history_agrees(
+    promo: Project, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from trunkml.errors import UnavailableError
+    from trunkml.pipelines import promotion
+    from trunkml.registry.events import pending
+
+    def kinds() -> list[tuple[str, int | None, int | None]]:
+        return [(e["kind"], e["from_version"], e["to_version"]) for e in promo.cli("history", "--json").json()]
+
+    assert promo.cli("evaluate", "--challenger", "1").code == 0
+    assert promo.cli("promote", "1", "--by", "alice").code == 0
+    assert promo.cli("evaluate", "--challenger", "2").code == 0
+
+    real_move = promotion.move_alias
+
+    def dies_before_champion_moves(registry: Registry, model: str, alias: str, version: int) -> None:
+        if alias == "champion":
+            raise UnavailableError("could not move @champion: connection refused")
+        real_move(registry, model, alias, version)
+
+    monkeypatch.setattr(promotion, "move_alias", dies_before_champion_moves)
+    cut = promo.cli("promote", "2", "--by", "alice")
+    assert cut.code == 3
+    assert "the move either took effect or did not" in cut.stderr
+    assert champion(promo) == 1
+    assert kinds() == [("promote", None, 1)]  # it did not happen, and the history says so
+    monkeypatch.setattr(promotion, "move_alias", real_move)
+    assert promo.cli("promote", "2", "--by", "alice").code == 0
+    assert kinds() == [("promote", None, 1), ("promote", 1, 2)]
+    assert pending(Registry(promo.settings()), "promo-model") == []  # the failed intent was settled as failed
+
+    real_finish = promotion.finish
+    monkeypatch.setattr(promotion, "finish", lambda *_: (_ for _ in ()).throw(UnavailableError("connection reset")))
+    lost = promo.cli("rollback", "--by", "bob")
+    assert lost.code == 3
+    assert champion(promo) == 1
+    assert kinds()[-1] == ("rollback", 2, 1)  # it happened (only its last write was lost), and the history says so
+    monkeypatch.setattr(promotion, "finish", real_finish)
+    assert [happened for _, happened in pending(Registry(promo.settings()), "promo-model")] == [True]
+    assert promo.cli("promote", "2", "--by", "alice").code == 0  # settles the rollback first
+    assert kinds() == [("promote", None, 1), ("promote", 1, 2), ("rollback", 2, 1), ("promote", 1, 2)]
+    assert pending(Registry(promo.settings()), "promo-model") == []

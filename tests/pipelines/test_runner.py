@@ -35,7 +35,9 @@ def test_pointer_only_change_runs_model_ct_then_model_cd(
     assert workspace["state"] == "succeeded"
     assert ct["outputs"]["pipes-model"] == {"model": "pipes-model", "version": 1, "reused": False}
     assert cd["state"] == "waiting for approval"
-    assert steps(cd) == {"resolve 1": "ok", "dev: gate": "ok", "dev: approvals": "waiting"}
+    assert steps(cd) == {
+        "resolve 1": "ok", "dev: gate": "ok", "dev: infra validation": "skipped", "dev: approvals": "waiting"
+    }  # fmt: skip
     assert "trunkml approve 1 --env dev" in cd["hint"]
     assert run["state"] == "model-cd: waiting for approval"
     assert "PROMOTE" in summary.read_text(encoding="utf-8")  # the gate's Markdown report, for the job summary
@@ -54,7 +56,10 @@ def test_pointer_only_change_runs_model_ct_then_model_cd(
     assert again.code == 0, again.stdout
     ct_again, cd_again = again.json()["results"][1:]
     assert ct_again["outputs"]["pipes-model"]["reused"] is True  # one version per commit, job and data
-    assert steps(cd_again) == {"resolve 1": "ok", "dev: gate, approvals, promote": "skipped"}  # already champion
+    assert steps(cd_again) == {
+        "resolve 1": "ok",
+        "dev: gate, infra validation, approvals, promote": "skipped",
+    }  # already champion
     unknown = pipes.cli("pipeline", "run", "--base", a, "--only", "model-xx")
     assert unknown.code == 2
     assert "unknown pipeline(s) model-xx" in unknown.stderr
@@ -117,7 +122,9 @@ def test_model_cd_walks_dev_then_prod_and_waits_for_prods_approval(pipes: Projec
 
     first = pipes.cli("pipeline", "model-cd", "1", "--by", "ci-bot", "--json")
     assert first.code == 1
-    assert steps(first.json()) == {"resolve 1": "ok", "dev: gate": "ok", "dev: approvals": "waiting"}
+    assert steps(first.json()) == {  # prod comes next, so infra validation runs although dev does not need it
+        "resolve 1": "ok", "dev: gate": "ok", "dev: infra validation": "ok", "dev: approvals": "waiting"
+    }  # fmt: skip
     assert pipes.cli("approve", "1", "--by", "reviewer", "--env", "dev").code == 0
 
     second = pipes.cli("pipeline", "model-cd", "1", "--by", "ci-bot", "--json")
@@ -132,7 +139,7 @@ def test_model_cd_walks_dev_then_prod_and_waits_for_prods_approval(pipes: Projec
     third = pipes.cli("pipeline", "model-cd", "1", "--by", "ci-bot", "--json")
     assert third.code == 0, third.stdout
     done = third.json()
-    assert steps(done)["dev: gate, approvals, promote"] == "skipped"  # already the champion in dev
+    assert steps(done)["dev: gate, infra validation, approvals, promote"] == "skipped"  # already the champion in dev
     assert steps(done)["prod: copy from dev, check approvals, promote"] == "ok"
     assert done["outputs"]["environments"] == {"dev": "champion", "prod": "champion"}
     assert pipes.cli("status", "--env", "prod", "--json").json()["champion"]["version"] == 1

@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pandas as pd
@@ -93,3 +95,43 @@ def test_bad_inputs_and_outputs_are_usage_errors(
     written = pd.read_csv(tmp_path / "o.csv")
     assert written.columns.tolist() == ["row_id", "label", "score", "model", "version", "input_sha256"]
     assert len(written) == 1
+
+
+def test_an_existing_output_is_replaced_only_on_request_and_only_by_a_complete_one(
+    fortuna_project: FortunaProject,  # noqa: F811
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    tmp_path: Path,
+) -> None:
+    source, output = tmp_path / "in.csv", tmp_path / "scores.csv"
+    source.write_text("text\nola mundo\nbom dia\n", encoding="utf-8")
+    output.write_text("earlier results\n", encoding="utf-8")
+    args = ["1", "--input", str(source), "--output", str(output)]
+    code, _, err = score(fortuna_project, monkeypatch, capsys, *args)
+    assert code == 2
+    assert "already exists" in err
+    assert "--overwrite" in err
+    assert output.read_text(encoding="utf-8") == "earlier results\n"
+
+    env = {**{k: v for k, v in os.environ.items() if k != "JAVA_HOME"}, **fortuna_project.env(),
+           "JAVA_HOME": str(tmp_path / "no-java"), "PATH": os.path.dirname(sys.executable)}  # fmt: skip
+    spark = [*args[:-1], str(tmp_path / "spark.parquet")]
+    (tmp_path / "spark.parquet").mkdir()
+    (tmp_path / "spark.parquet" / "part-0.parquet").write_bytes(b"earlier")
+    failed = subprocess.run([sys.executable, "-m", "trunkml", "score", *spark, "--engine", "spark", "--overwrite"],
+                            env=env, capture_output=True, text=True, timeout=300)  # fmt: skip
+    assert failed.returncode == 3, failed.stdout + failed.stderr
+    assert "Spark did not start" in failed.stderr
+    assert "Java" in failed.stderr
+    assert (tmp_path / "spark.parquet" / "part-0.parquet").read_bytes() == b"earlier"  # nothing lost
+    assert [p.name for p in tmp_path.iterdir() if ".partial-" in p.name] == []  # nothing left half-written
+
+    code, _, err = score(fortuna_project, monkeypatch, capsys, *args, "--overwrite")
+    assert code == 0, err
+    assert len(pd.read_csv(output)) == 2
+    source.write_text("text\n", encoding="utf-8")  # no rows: an empty table with the columns, not the old file
+    code, _, err = score(fortuna_project, monkeypatch, capsys, *args, "--overwrite")
+    assert code == 0, err
+    empty = pd.read_csv(output)
+    assert empty.columns.tolist() == ["row_id", "label", "score", "model", "version", "input_sha256"]
+    assert len(empty) == 0

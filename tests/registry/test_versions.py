@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from tests.conftest import Project
 from tests.training.conftest import ml_project  # noqa: F401 - fixture reuse
+from trunkml.config import Settings
 from trunkml.errors import NotFoundError, UsageError
-from trunkml.registry import Registry, resolve_version, show
+from trunkml.registry import Registry, register, resolve_version, show
 
 
 def test_refs(ml_project: Project) -> None:  # noqa: F811
@@ -34,8 +37,20 @@ def test_refs(ml_project: Project) -> None:  # noqa: F811
         resolve_version(registry, "other-model", "latest")
 
 
+def test_registering_works_after_another_registry_was_opened(ml_project: Project, tmp_path: Path) -> None:  # noqa: F811
+    assert ml_project.cli("ct", "demo-model").code == 0
+    registry = Registry(ml_project.settings())
+    base = registry.client.get_model_version("demo-model", "1")
+    assert str(base.source).startswith("models:/m-")
+    Registry(Settings(project=ml_project.root, home=tmp_path / "other"))  # one process, two stores
+    copy = register(registry, "demo-copy", str(base.source), str(base.run_id), dict(base.tags or {}))
+    assert copy == 1
+    assert registry.client.get_model_version("demo-copy", "1").source == base.source
+
+
 def test_redact_hides_passwords() -> None:
     from trunkml.registry.connection import redact
 
-    assert redact("postgresql://u:secret@db:5432/mlflow") == "postgresql://u:***@db:5432/mlflow"
+    uri = "postgresql://u:secret@db:5432/mlflow"  # pragma: allowlist secret
+    assert redact(uri) == "postgresql://u:***@db:5432/mlflow"
     assert redact("sqlite:////tmp/x.db") == "sqlite:////tmp/x.db"

@@ -10,9 +10,16 @@ With ``CI=true`` a missing service fails the tests; elsewhere they skip with the
 
 from __future__ import annotations
 
+import contextlib
+import glob
 import os
+import pwd
+import shutil
+import socket
 import subprocess
 import sys
+import tempfile
+import threading
 import time
 import uuid
 from collections.abc import Iterator
@@ -24,7 +31,10 @@ import httpx
 import psycopg
 import pytest
 
+from tests.conftest import REPO_ROOT
 from tests.serving.conftest import free_port
+from tests.training.conftest import commit_all, git
+from trunkml.pipelines.demo import copy_model_code, prepare_workdir
 
 PG_ADMIN = "postgresql://postgres@127.0.0.1:5432/postgres"
 BUCKET = "trunkml-shared"
@@ -50,6 +60,61 @@ def postgres_database() -> Iterator[str]:
     yield f"postgresql://postgres@127.0.0.1:5432/{name}"
     admin.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
     admin.close()
+
+
+@dataclass
+class PrivatePostgres:
+    """A PostgreSQL cluster of the test's own, so it can be stopped and restarted without touching the machine's."""
+
+    bin_dir: Path
+    base: Path
+    port: int
+    as_user: list[str]
+
+    @property
+    def uri(self) -> str:
+        return f"postgresql://postgres@127.0.0.1:{self.port}/postgres"
+
+    def ctl(self, *args: str) -> None:
+        command = [*self.as_user, str(self.bin_dir / "pg_ctl"), "-D", str(self.base / "data"), "-w", *args]
+        subprocess.run(command, check=True, capture_output=True, timeout=120)
+
+    def start(self) -> None:
+        options = f"-p {self.port} -k {self.base} -c listen_addresses=127.0.0.1 -c fsync=off"
+        self.ctl("-l", str(self.base / "server.log"), "-o", options, "start")
+
+    def stop(self) -> None:
+        self.ctl("-m", "fast", "stop")
+
+    def restart(self) -> None:
+        self.stop()
+        self.start()
+
+
+@pytest.fixture(scope="module")
+def private_postgres() -> Iterator[PrivatePostgres]:
+    """A throw-away PostgreSQL cluster (initdb + pg_ctl from the machine's PostgreSQL install) on a free port."""
+    found = sorted(glob.glob("/usr/lib/postgresql/*/bin/pg_ctl")) or [shutil.which("pg_ctl") or ""]
+    if not found[-1]:
+        unavailable("PostgreSQL's server programs (initdb, pg_ctl) are not installed")
+    bin_dir = Path(found[-1]).parent
+    base = Path(tempfile.mkdtemp(prefix="trunkml-pg-"))  # not under tmp_path: the server's user must reach it
+    as_user: list[str] = []
+    if os.geteuid() == 0:  # PostgreSQL refuses to run as root
+        try:
+            owner = pwd.getpwnam("postgres")
+        except KeyError:
+            unavailable("running as root and there is no 'postgres' user to run a private PostgreSQL as")
+        os.chown(base, owner.pw_uid, owner.pw_gid)
+        as_user = ["runuser", "-u", "postgres", "--"]
+    cluster = PrivatePostgres(bin_dir, base, free_port(), as_user)
+    subprocess.run([*as_user, str(bin_dir / "initdb"), "-D", str(base / "data"), "-A", "trust", "-U", "postgres",
+                    "--no-sync"], check=True, capture_output=True, timeout=120)  # fmt: skip
+    cluster.start()
+    yield cluster
+    subprocess.run([*as_user, str(bin_dir / "pg_ctl"), "-D", str(base / "data"), "-m", "immediate", "stop"],
+                   capture_output=True, timeout=60)  # fmt: skip
+    shutil.rmtree(base, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")
@@ -84,6 +149,7 @@ class SharedEnv:
     tracking_uri: str
     backend: str
     s3: str
+    bucket: str = BUCKET
 
     def env(self) -> dict[str, str]:
         return {
@@ -92,7 +158,7 @@ class SharedEnv:
 
     def objects(self) -> list[str]:
         client = boto3.client("s3", endpoint_url=self.s3, **_boto_credentials())
-        pages = client.get_paginator("list_objects_v2").paginate(Bucket=BUCKET)
+        pages = client.get_paginator("list_objects_v2").paginate(Bucket=self.bucket)
         return [item["Key"] for page in pages for item in page.get("Contents", [])]
 
 
@@ -113,7 +179,7 @@ def shared_stores(postgres_database: str, s3_server: str) -> SharedEnv:
 def shared_yaml(env: SharedEnv, extra: str = "") -> str:
     return (
         f"environments:\n  shared:\n    tracking_uri: {env.tracking_uri}\n"
-        f"    server: {{artifacts_destination: 's3://{BUCKET}/mlflow', workers: 2}}\n{extra}"
+        f"    server: {{artifacts_destination: 's3://{env.bucket}/mlflow', workers: 2}}\n{extra}"
     )
 
 
@@ -125,3 +191,94 @@ def run_trunkml(root: Path, env: dict[str, str], *args: str, check: bool = True)
     if check:
         assert done.returncode == 0, f"trunkml {' '.join(args)} exited {done.returncode}:\n{done.stdout}\n{done.stderr}"
     return done
+
+
+def demo_project(root: Path, stores: SharedEnv, infra_validation: bool = True) -> Path:
+    """The demo project (synthetic data, committed) at ``root``, whose `shared` environment is ``stores``.
+
+    ``infra_validation=False`` switches the requirement off (outside prod) for tests about something else.
+    """
+    prepare_workdir(root, "synthetic", REPO_ROOT)
+    copy_model_code(REPO_ROOT, root)
+    project_file = root / "trunkml.yaml"
+    if not infra_validation:
+        text = project_file.read_text(encoding="utf-8")
+        project_file.write_text(text.replace("\ngate:\n", "\ngate:\n  infra_validation: false\n", 1), encoding="utf-8")
+    with project_file.open("a", encoding="utf-8") as project:
+        project.write(shared_yaml(stores))
+    env = {"TRUNKML_PROJECT": str(root), **stores.env()}
+    run_trunkml(root, env, "data", "synth", "--rows", "400", "--seed", "7", "--add", "demo-tweets")
+    run_trunkml(root, env, "data", "synth", "--rows", "1000", "--seed", "99", "--add", "demo-eval")
+    git(root, "config", "user.email", "dev@example.org")
+    git(root, "config", "user.name", "Dev")
+    commit_all(root, "A")
+    return root
+
+
+def shared(root: Path, stores: SharedEnv) -> dict[str, str]:
+    """What a developer's shell (or a CI job) holds to work against the shared environment."""
+    return {"TRUNKML_PROJECT": str(root), "TRUNKML_ENV": "shared", "MLFLOW_TRACKING_URI": stores.tracking_uri}
+
+
+class Outage:
+    """A loopback port forwarding to ``target_port``, which can be cut and restored: the service behind it
+    becomes unreachable (connections refused, open ones dropped) while it keeps its state."""
+
+    def __init__(self, target_port: int) -> None:
+        self.target_port = target_port
+        self.port = free_port()
+        self._open: list[socket.socket] = []
+        self._listener: socket.socket | None = None
+        self.restore()
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def restore(self) -> None:
+        if self._listener is not None:
+            return
+        listener = socket.socket()
+        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        listener.bind(("127.0.0.1", self.port))
+        listener.listen(64)
+        self._listener = listener
+        threading.Thread(target=self._accept, args=(listener,), daemon=True).start()
+
+    def cut(self) -> None:
+        if self._listener is not None:
+            self._listener.close()
+            self._listener = None
+        for connection in self._open:
+            with contextlib.suppress(OSError):
+                connection.shutdown(socket.SHUT_RDWR)
+            connection.close()
+        self._open.clear()
+
+    def _accept(self, listener: socket.socket) -> None:
+        while True:
+            try:
+                client, _ = listener.accept()
+            except OSError:  # cut
+                return
+            try:
+                upstream = socket.create_connection(("127.0.0.1", self.target_port))
+            except OSError:
+                client.close()
+                continue
+            self._open += [client, upstream]
+            for a, b in ((client, upstream), (upstream, client)):
+                threading.Thread(target=self._pump, args=(a, b), daemon=True).start()
+
+    @staticmethod
+    def _pump(source: socket.socket, sink: socket.socket) -> None:
+        try:
+            while data := source.recv(65536):
+                sink.sendall(data)
+        except OSError:
+            pass
+        finally:
+            for end in (source, sink):
+                with contextlib.suppress(OSError):
+                    end.shutdown(socket.SHUT_RDWR)
+            source.close()  # each direction closes the socket it reads from: both end up closed

@@ -21,11 +21,11 @@ import pytest
 
 from tests.conftest import REPO_ROOT
 from tests.pipelines.test_concurrency import run_workers
-from tests.scaleout.conftest import BUCKET, SharedEnv, run_trunkml, shared_yaml
+from tests.scaleout.conftest import BUCKET, SharedEnv, demo_project, run_trunkml, shared
 from tests.serving.conftest import RunningServer, launch_server
 from tests.training.conftest import commit_all, git
 from trunkml.config import Settings
-from trunkml.pipelines.demo import copy_model_code, prepare_workdir
+from trunkml.pipelines.demo import copy_model_code
 from trunkml.pipelines.demoserver import LoadCounter
 from trunkml.pipelines.trackingserver import stop_server
 from trunkml.registry import Registry, register
@@ -39,26 +39,12 @@ pytestmark = pytest.mark.slow
 @pytest.fixture(scope="module")
 def shared_project(shared_stores: SharedEnv, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     """The demo project (synthetic data) whose `shared` environment is the MLflow server on PostgreSQL + S3."""
-    root = tmp_path_factory.mktemp("shared") / "ws"
-    prepare_workdir(root, "synthetic", REPO_ROOT)
-    copy_model_code(REPO_ROOT, root)
-    with (root / "trunkml.yaml").open("a", encoding="utf-8") as project:
-        project.write(shared_yaml(shared_stores))
-    env = {"TRUNKML_PROJECT": str(root), **shared_stores.env()}
-    run_trunkml(root, env, "data", "synth", "--rows", "400", "--seed", "7", "--add", "demo-tweets")
-    run_trunkml(root, env, "data", "synth", "--rows", "1000", "--seed", "99", "--add", "demo-eval")
-    git(root, "config", "user.email", "dev@example.org")
-    git(root, "config", "user.name", "Dev")
-    commit_all(root, "A")
+    root = demo_project(tmp_path_factory.mktemp("shared") / "ws", shared_stores, infra_validation=False)
     yield root
     stop_server(Settings(project=root), "shared")
 
 
-def shared(root: Path, stores: SharedEnv) -> dict[str, str]:
-    """What a developer's shell (or a CI job) holds to work against the shared environment."""
-    return {"TRUNKML_PROJECT": str(root), "TRUNKML_ENV": "shared", "MLFLOW_TRACKING_URI": stores.tracking_uri}
-
-
+@pytest.mark.timeout(600)  # the full cycle on the MLflow server, PostgreSQL and S3
 def test_the_cycle_runs_unchanged_on_the_shared_registry(
     shared_project: Path, shared_stores: SharedEnv, tmp_path: Path
 ) -> None:

@@ -34,8 +34,8 @@ from trunkml.registry import Registry, lineage, register
 from trunkml.registry.aliases import move_alias
 from trunkml.registry.artifacts import file_digests, model_digest
 
-API_KEY = "test-admin-key-0123456789"
-WEBHOOK_SECRET = "test-webhook-secret"
+API_KEY = "test-admin-key-0123456789"  # pragma: allowlist secret - a test-only key
+WEBHOOK_SECRET = "test-webhook-secret"  # pragma: allowlist secret - a test-only secret
 BASE_MODEL = "demo-model"
 
 

@@ -56,12 +56,12 @@ def test_ten_percent_canary_is_about_a_tenth_and_sticky(
     name, _champion, challenger = serving_project.champion_and_challenger("canary")
     server = start_server(serving_project.endpoint(name, traffic={"canary": {"percent": 10}}))
     server.with_challenger()
-    first = send_all(server.url, [{"text": "olá pessoal", "key": f"user-{i}"} for i in range(10_000)])
+    first = send_all(server.url, [{"text": "olá pessoal", "key": f"user-{i}"} for i in range(4_000)])
     routes = [r.json()["route"] for r in first]
-    assert Counter(r.status_code for r in first) == {200: 10_000}
-    assert 910 <= routes.count("canary") <= 1_090
+    assert Counter(r.status_code for r in first) == {200: 4_000}
+    assert 340 <= routes.count("canary") <= 460  # 400 ± 3 standard deviations of a fair 10% split
     assert {r.headers["x-model-version"] for r in first if r.json()["route"] == "canary"} == {str(challenger)}
-    again = send_all(server.url, [{"text": "outra coisa", "key": f"user-{i}"} for i in range(0, 10_000, 10)] * 2)
+    again = send_all(server.url, [{"text": "outra coisa", "key": f"user-{i}"} for i in range(0, 4_000, 10)] * 2)
     assert [r.json()["route"] for r in again] == routes[::10] * 2  # the same user always lands on the same side
     server.stop()
     rows = _log_rows(serving_project, name)
@@ -83,7 +83,7 @@ def test_a_failing_or_slow_shadow_never_touches_the_primary_answer(
 ) -> None:
     name = f"shadow-{shadow_kind}-{uuid.uuid4().hex[:6]}"
     (champion,) = serving_project.copies(name, 1)
-    shadow = serving_project.register_folder(name, code_model(tmp_path, shadow_kind, sleep_s=5.0))
+    shadow = serving_project.register_folder(name, code_model(tmp_path, shadow_kind, sleep_s=30.0))
     serving_project.champion(name, champion)
     serving_project.challenger(name, shadow)
     endpoint = serving_project.endpoint(name, traffic={"shadow": {"enabled": True, "timeout_s": 0.5, "max_pending": 8}})
@@ -95,7 +95,8 @@ def test_a_failing_or_slow_shadow_never_touches_the_primary_answer(
     assert [r.status_code for r in responses] == [200] * len(TEXTS)
     assert {r.json()["route"] for r in responses} == {"champion"}
     assert [(r.json()["label"], r.json()["score"]) for r in responses] == _expected(serving_project, name, champion)
-    assert slowest < 2.5, f"a primary answer waited {slowest:.2f} s (the shadow sleeps 5 s)"
+    # Waiting for the shadow would take 30 s; the margin below absorbs a busy 2-core machine.
+    assert slowest < 15, f"a primary answer waited {slowest:.2f} s (the shadow sleeps 30 s)"
     with server.client() as client:
         metrics = client.get("/metrics").text
     outcome = "error" if shadow_kind == "raises" else "timeout"

@@ -13,6 +13,8 @@ import pytest
 
 from tests.conftest import Project
 from tests.training.conftest import commit_all, git
+from trunkml.registry import Registry
+from trunkml.registry.aliases import current
 
 TRUNKML = str(Path(sys.executable).with_name("trunkml"))
 
@@ -65,6 +67,10 @@ def test_ct_twice_at_one_commit_yields_one_version(ml_project: Project) -> None:
     second = ml_project.cli("ct", "demo-model", "--json").json()
     assert second["reused"] is True
     assert second["version"] == first["version"]
+    registry = Registry(ml_project.settings())
+    registry.client.delete_registered_model_alias("demo-model", "challenger")  # a run cut off before aliasing
+    assert ml_project.cli("ct", "demo-model", "--json").json()["reused"] is True
+    assert current(registry, "demo-model", "challenger") == first["version"]  # the retry sets it
     assert [r["version"] for r in ml_project.cli("models", "list", "-m", "demo-model", "--json").json()] == [1]
     (ml_project.root / "jobs/demo-model/params.yaml").write_text(
         "C: 2.0\ncv_folds: 2\nprecision_floor: 0.6\n", encoding="utf-8"
@@ -165,21 +171,28 @@ def test_kill_9_during_training_registers_nothing_and_a_rerun_completes(ml_proje
     assert rerun.json()["version"] == 1
 
 
-def test_an_uncommitted_or_outside_spec_counts_as_dirty(
+def test_an_uncommitted_spec_counts_as_dirty_and_an_outside_one_is_refused(
     ml_project: Project, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
-    outside = tmp_path / "elsewhere"
-    outside.mkdir()
+    scratch = ml_project.root / "scratch"  # git-ignored, so the tree itself stays clean
+    scratch.mkdir()
+    (ml_project.root / ".git/info/exclude").write_text("scratch/\n", encoding="utf-8")
     for name in ("train.yaml", "params.yaml"):
-        (outside / name).write_text(
+        (scratch / name).write_text(
             (ml_project.root / "jobs/demo-model" / name).read_text(encoding="utf-8"), encoding="utf-8"
         )
     monkeypatch.setenv("TRUNKML_ENV", "prod")
-    refused = ml_project.cli("ct", str(outside / "train.yaml"))
+    refused = ml_project.cli("ct", "scratch/train.yaml")
     assert refused.code == 1
     assert "uncommitted changes (code, job spec or params)" in refused.stderr
+    outside = tmp_path / "elsewhere.yaml"
+    outside.write_text((scratch / "train.yaml").read_text(encoding="utf-8"), encoding="utf-8")
+    bad = ml_project.cli("ct", str(outside))
+    assert bad.code == 2
+    assert "absolute path" in bad.stderr
+    assert ml_project.cli("ct", "../elsewhere.yaml").code == 2
     monkeypatch.setenv("TRUNKML_ENV", "dev")
-    assert ml_project.cli("ct", str(outside / "train.yaml")).code == 0
+    assert ml_project.cli("ct", "scratch/train.yaml").code == 0
     shown = ml_project.cli("models", "show", "latest", "-m", "demo-model", "--json").json()
     assert shown["git_dirty"] is True
     assert shown["ct_key"] is None

@@ -1,4 +1,4 @@
-"""CT on the real Fortuna 2019 data through the mirror: complete lineage and a sane quality floor."""
+"""CT on the real Fortuna 2019 data through the mirror: complete lineage, a sane quality floor, the slice report."""
 
 from __future__ import annotations
 
@@ -43,3 +43,11 @@ def test_ct_on_fortuna(make_project: Callable[..., Project], shared_data: Path) 
     assert gate.code == 0, gate.stderr
     assert gate.json()["decision"]["mode"] == "cold_start"
     assert gate.json()["predictions"] == {"v1": "local cache"}
+    slices = {s["name"]: s for s in gate.json()["decision"]["slices"]}  # the target groups of the hierarchical file
+    assert {"Sexism", "Homophobia", "Racism", "words <10", "words >=20"} <= set(slices)
+    assert (slices["Sexism"]["rows"], slices["Sexism"]["positives"]) == (125, 125)
+    assert 0.3 < slices["Sexism"]["challenger_recall"]["value"] <= 1.0
+    markdown = Path(gate.json()["reports"]["markdown"]).read_text(encoding="utf-8")
+    assert "### Slices" in markdown
+    assert "| Homophobia | 68 | 68 |" in markdown
+    assert "missed by the challenger in slice 'Racism'" in markdown

@@ -35,6 +35,8 @@ class Approval(BaseModel):
     comment: str = ""
     decision: str
     """sha256 of the gate decision document the approval was given on."""
+    model_digest: str = ""
+    """The digest of the model files approved; a version whose files no longer match it does not load."""
 
 
 def _slug(text: str) -> str:
@@ -88,6 +90,7 @@ def approve(registry: Registry, record: ModelVersionRecord, by: str, env: str, c
         at=datetime.now(UTC).isoformat(),
         comment=comment,
         decision=decision,
+        model_digest=record.model_digest or "",
     )
     key = f"{lineage.APPROVAL_PREFIX}{_slug(env)}.{_slug(by)}"
     registry.client.set_model_version_tag(record.name, str(record.version), key, approval.model_dump_json())

@@ -286,6 +286,55 @@ def split(
     )
 
 
+@app.command("slices")
+def slices(
+    ref: Annotated[str, typer.Argument(help="Dataset whose slices to declare or show (NAME or NAME@VERSION).")],
+    column: Annotated[
+        Optional[list[str]],  # noqa: UP045
+        typer.Option("--column", "-c", help="A slice column: 0/1 (one slice) or categorical (one per value)."),
+    ] = None,
+    length_buckets: Annotated[
+        Optional[str],  # noqa: UP045
+        typer.Option(help="Word-count edges, e.g. '10,25' for <10, 10-24 and >=25 words."),
+    ] = None,
+    json_: JsonOpt = False,
+) -> None:
+    """Show a dataset's slices (rows and positives in each), or declare them as a new pointer version.
+
+    For a split: dataset the columns come from its parent file. The bytes and sha256 stay the same.
+    """
+    from pydantic import ValidationError
+
+    from trunkml.datasets.pointer import SliceSpec
+
+    service = _service()
+    pointer = service.catalog.get(DatasetRef.parse(ref))
+    if column or length_buckets:
+        try:
+            edges = tuple(int(edge) for edge in (length_buckets or "").split(",") if edge.strip())
+        except ValueError as exc:
+            raise UsageError(f"--length-buckets must be comma-separated word counts, got '{length_buckets}'") from exc
+        try:
+            spec = SliceSpec.model_validate({"columns": tuple(column or ()), "length_buckets": edges})
+        except ValidationError as exc:
+            raise UsageError(f"bad slices: {exc.errors()[0]['msg']}") from exc
+        pointer = service.declare_slices(ref, spec)
+    loaded = service.load_valid(pointer)
+    labels = loaded.labelled()["label"].to_numpy()
+    masks = service.slices(loaded)
+    table = {name: {"rows": int(mask.sum()), "positives": int(labels[mask].sum())} for name, mask in masks.items()}
+    if json_:
+        print_json({"dataset": pointer.ref, "slices": pointer.slices, "sizes": table})
+        return
+    if not masks:
+        out.print(f"{pointer.ref} declares no slices; add some with --column / --length-buckets")
+        return
+    view = Table("slice", "rows", "positives", title=f"slices of {pointer.ref}")
+    for name, size in table.items():
+        view.add_row(name, str(size["rows"]), str(size["positives"]))
+    out.print(view)
+
+
 @app.command("synth")
 def synth(
     rows: Annotated[int, typer.Option(help="Number of rows.")] = 2000,

@@ -13,6 +13,7 @@ from trunkml.config import Settings
 from trunkml.errors import UsageError
 
 if TYPE_CHECKING:  # these load MLflow: only when a command runs
+    from trunkml.pipelines.review import Evidence
     from trunkml.registry.events import Event
 
 ModelOpt = Annotated[
@@ -46,24 +47,79 @@ def _actor(by: str | None, fallback: str | None) -> str:
     return actor
 
 
+def _render_evidence(evidence: Evidence) -> None:
+    decision = evidence.decision
+    colour = "green" if decision.decision == "promote" else "red"
+    against = "no champion (cold start)" if decision.champion == "none" else f"champion v{decision.champion}"
+    out.print(
+        f"[bold]{evidence.model} v{evidence.version}[/]: gate decision [bold {colour}]{decision.decision.upper()}[/] "
+        f"against {against} on {decision.eval} ({decision.decided_at[:19]} UTC)"
+    )
+    for reason in evidence.reasons:
+        out.print(f"  • {reason}", highlight=False)
+    infra = evidence.infra
+    if infra is None:
+        out.print("infra validation: not required here")
+    else:
+        verdict = "[green]passed[/]" if infra.passed else "[red]FAILED[/]"
+        out.print(
+            f"infra validation {verdict} ({infra.validated_at[:19]} UTC): p99 {infra.p99_ms or 0:.0f} ms, "
+            f"peak memory {infra.peak_memory_mib or 0:.0f} MiB"
+        )
+    if evidence.slices:
+        paired = any(row.get("champion_recall") for row in evidence.slices)
+        columns = ["slice", "positives", *(["champion recall"] if paired else []), "recall", "change", "guard"]
+        table = Table(*columns, title="recall per slice of the eval set")
+        for row in evidence.slices:
+            old, new = row.get("champion_recall") or {}, row.get("challenger_recall") or {}
+            change = row.get("recall_difference")
+            guard = "FAILS" if row.get("flagged") else "holds" if row.get("checked") else "reported only"
+            cells = [str(row["name"]), str(row["positives"])]
+            if paired:
+                cells.append("-" if old.get("value") is None else f"{old['value']:.3f}")
+            cells += ["-" if new.get("value") is None else f"{new['value']:.3f}",
+                      "-" if change is None else f"{change * 100:+.1f} pts", guard]  # fmt: skip
+            table.add_row(*cells)
+        out.print(table)
+    else:
+        out.print("slices: the eval set declares none (`trunkml data slices`)")
+    out.print(f"report: {evidence.report}")
+
+
 def approve_command(
     ref: Annotated[str, typer.Argument(help="Version: N, @challenger, sha:<git>.")],
     by: ByOpt = None,
     comment: Annotated[str, typer.Option(help="Why.")] = "",
     env: EnvOpt = None,
     model: ModelOpt = None,
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation (scripts, CI).")] = False,
     json_: JsonOpt = False,
 ) -> None:
-    """Record an approval of a version's current gate decision for an environment."""
+    """Show a version's evidence (decision, infra validation, slices, report), then record an approval.
+
+    Refused while any of the evidence is missing. On a terminal it asks for confirmation unless --yes.
+    """
+    import sys
+
     from trunkml.approvals import approve
     from trunkml.pipelines.promotion import resolve_model
+    from trunkml.pipelines.review import gather_evidence
     from trunkml.registry import Registry, show
 
     settings = _settings(env)
     registry = Registry(settings)
     record = show(registry, resolve_model(settings, model), ref)
-    approval = approve(registry, record, _actor(by, settings.actor), settings.env.value, comment)
-    print_json(approval) if json_ else out.print(
+    who = _actor(by, settings.actor)
+    evidence = gather_evidence(settings, registry, record)
+    if not json_:
+        _render_evidence(evidence)
+    if not yes and not json_ and sys.stdin.isatty():
+        typer.confirm(f"approve {record.ref} for '{settings.env.value}' as {who}?", abort=True)
+    approval = approve(registry, record, who, settings.env.value, comment)
+    if json_:
+        print_json({**approval.model_dump(mode="json"), "evidence": evidence.model_dump(mode="json")})
+        return
+    out.print(
         f"[green]approved[/] {record.ref} for '{approval.env}' by {approval.by} (decision {approval.decision[:12]})"
     )
 

@@ -14,7 +14,20 @@ import typer
 from pydantic import ValidationError
 
 from trunkml import __version__
-from trunkml.cli import checkmain, data, demo, deploy, evaluate, models, monitor, pipeline, score, serve, train
+from trunkml.cli import (
+    checkmain,
+    data,
+    demo,
+    deploy,
+    evaluate,
+    models,
+    monitor,
+    pipeline,
+    scaffold,
+    score,
+    serve,
+    train,
+)
 from trunkml.cli.output import err, print_error
 from trunkml.errors import EXIT_OK, EXIT_UNAVAILABLE, EXIT_USAGE, TrunkmlError, UnavailableError, UsageError
 
@@ -26,9 +39,12 @@ app = typer.Typer(
 )
 app.add_typer(data.app, name="data")
 app.add_typer(models.app, name="models")
+app.command("init")(scaffold.init_command)
 app.command("train")(train.train_command)
 app.command("ct")(train.ct_command)
 app.command("evaluate")(evaluate.evaluate_command)
+app.command("infra-validate")(evaluate.infra_validate_command)
+app.command("explain")(evaluate.explain_command)
 app.command("approve")(deploy.approve_command)
 app.add_typer(deploy.approvals_app, name="approvals")
 app.command("promote")(deploy.promote_command)
@@ -64,10 +80,19 @@ def _from_validation(exc: ValidationError) -> UsageError:
     return UsageError(f"invalid value for '{field}': {first['msg']}")
 
 
+def _from_the_store(exc: Exception) -> bool:
+    """Whether ``exc`` is MLflow's (checked without importing MLflow, which a command may never have loaded)."""
+    module = sys.modules.get("mlflow.exceptions")
+    return module is not None and isinstance(exc, module.MlflowException)
+
+
 def run(argv: list[str] | None = None) -> int:
     """Run the CLI and return its exit code (the console-script entry point exits with it)."""
     args = sys.argv[1:] if argv is None else argv
     as_json = "--json" in args
+    if any("\x00" in arg for arg in args):  # a shell cannot pass one; a caller building argv by hand can
+        print_error(UsageError("an argument contains a NUL byte"), as_json=as_json)
+        return EXIT_USAGE
     try:
         code = app(args=args, prog_name="trunkml", standalone_mode=False)
     except TrunkmlError as exc:
@@ -95,6 +120,15 @@ def run(argv: list[str] | None = None) -> int:
         if callable(show):
             show(file=sys.stderr)
         return EXIT_USAGE
+    except Exception as exc:  # the tracking store failed somewhere no narrower handler expected it
+        if not _from_the_store(exc):
+            raise
+        first = str(exc).splitlines()[0][:300] if str(exc) else type(exc).__name__
+        print_error(
+            UnavailableError(f"the tracking store failed: {first}", hint="check that it answers, then run it again"),
+            as_json=as_json,
+        )
+        return EXIT_UNAVAILABLE
     return code if isinstance(code, int) else EXIT_OK
 
 

@@ -71,6 +71,7 @@ def show_(
 ) -> None:
     """Show one version's full lineage: commit, data digests, params, metrics, artifact digests."""
     from trunkml.registry import Registry, show
+    from trunkml.registry.blessing import blessing_of
 
     record = show(Registry(load_settings()), _model(model), ref)
     if json_:
@@ -95,6 +96,13 @@ def show_(
     if record.gate:
         gate_rows = [[key.removeprefix("trunkml.gate."), value] for key, value in sorted(record.gate.items())]
         _section("gate decision", ["field", "value"], gate_rows)
+    infra = blessing_of(record)
+    if infra is not None:
+        verdict = "passed" if infra.passed else "FAILED: " + "; ".join(infra.reasons)
+        _section("infra validation", ["field", "value"], [
+            ["result", verdict], ["at (UTC)", infra.validated_at[:19]], ["p99 ms", f"{infra.p99_ms or 0:.1f}"],
+            ["peak memory MiB", f"{infra.peak_memory_mib or 0:.0f}"], ["record", infra.record],
+        ])  # fmt: skip
     _section(
         "datasets", ["role", "ref", "sha256", "rows"], [[u.role, u.ref, u.sha256, str(u.rows)] for u in record.datasets]
     )

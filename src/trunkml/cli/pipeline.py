@@ -177,7 +177,7 @@ def model_cd_command(
     ] = False,
     json_: Json = False,
 ) -> None:
-    """Gate → approvals → promote, per environment in order; stops at the first missing approval."""
+    """Gate → infra validation → approvals → promote, per environment in order; stops at the first missing approval."""
     from trunkml.pipelines.model import model_cd
 
     _run_one("model-cd", json_, lambda emit: model_cd(load_settings(), ref, model, env, by, emit), wait_ok)

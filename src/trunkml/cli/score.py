@@ -22,6 +22,9 @@ def score_command(
     chunk_rows: Annotated[int, typer.Option(help="Rows per model call in local mode.")] = 10_000,
     spark_master: Annotated[str, typer.Option(help="Spark master URL (spark engine).")] = "local[2]",
     text_column: Annotated[str, typer.Option(help="The text column of an input file.")] = "text",
+    overwrite: Annotated[
+        bool, typer.Option(help="Replace an existing output (only once the new one is complete).")
+    ] = False,
     json_: Annotated[bool, typer.Option("--json", help="Print one JSON document to stdout.")] = False,
 ) -> None:
     """Score a dataset or file with a registered version; rows keep their position, the model and the input digest."""
@@ -29,7 +32,7 @@ def score_command(
 
     request = ScoreRequest(
         ref=ref, input=input_, output=output, engine=engine, model=model, chunk_rows=chunk_rows,
-        spark_master=spark_master, text_column=text_column,
+        spark_master=spark_master, text_column=text_column, overwrite=overwrite,
     )  # fmt: skip
     with PhaseProgress("loading the verified model and the input") as progress:
         result = run_score(load_settings(), request, lambda done, total: progress.steps("scoring", done, total))

@@ -8,6 +8,7 @@ from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from trunkml.config.names import problem
 from trunkml.config.settings import PROJECT_FILE
 from trunkml.config.windows import Window, parse_duration
 from trunkml.config.yamlfile import load_model
@@ -33,6 +34,10 @@ class GateConfig(BaseModel):
 
     eval: str | None = Field(default=None, description="Dataset pointer (NAME or NAME@V) of the frozen eval set.")
     policy: dict[str, Any] = Field(default_factory=dict, description="GatePolicy fields; defaults when empty.")
+    infra_validation: bool = Field(
+        default=True,
+        description="Promotion needs a passing `trunkml infra-validate` of the version. Always true in prod.",
+    )
 
 
 class ApprovalRule(BaseModel):
@@ -255,6 +260,14 @@ class ProjectConfig(BaseModel):
     environments: dict[str, EnvironmentConfig] = Field(default_factory=dict)
     pipelines: PipelinesConfig = PipelinesConfig()
     monitoring: MonitoringConfig = MonitoringConfig()
+
+    @field_validator("model")
+    @classmethod
+    def _safe_model(cls, value: str | None) -> str | None:
+        why = None if value is None else problem(value)
+        if why is not None:
+            raise ValueError(f"model {value!r} is not allowed: {why}")
+        return value
 
     @model_validator(mode="after")
     def _prod_needs_a_second_person(self) -> Self:

@@ -50,6 +50,7 @@ class Settings(BaseSettings):
     * ``TRUNKML_ACTOR`` (else ``GITHUB_ACTOR``): who is approving/promoting, when ``--by`` is not given.
     * ``TRUNKML_ENDPOINT``: the endpoint spec ``trunkml serve`` uses (default ``endpoints/<model>/endpoint.yaml``).
     * ``TRUNKML_WEBHOOK_SECRET``: HMAC secret of MLflow registry webhooks sent to the server (default: none).
+    * ``TRUNKML_SIGNING_KEY`` / ``TRUNKML_VERIFY_KEY``: Ed25519 key files that sign / verify versions (default: none).
     """
 
     model_config = SettingsConfigDict(env_prefix="TRUNKML_", extra="ignore", frozen=True)
@@ -72,6 +73,17 @@ class Settings(BaseSettings):
     )
     actor: str | None = Field(
         default=None, validation_alias=AliasChoices("TRUNKML_ACTOR", "GITHUB_ACTOR", "GITLAB_USER_LOGIN")
+    )
+    mlflow_tracking_password: SecretStr | None = Field(
+        default=None,
+        validation_alias=AliasChoices("MLFLOW_TRACKING_PASSWORD"),
+        description="MLflow basic-auth password (read by MLflow itself; trunkml only refuses known defaults).",
+    )
+    signing_key: Path | None = Field(
+        default=None, description="PEM Ed25519 private key: CT signs each new version's digest manifest with it."
+    )
+    verify_key: Path | None = Field(
+        default=None, description="PEM Ed25519 public key: when set, only versions signed by its key load anywhere."
     )
     backend_store_uri: SecretStr | None = Field(
         default=None,

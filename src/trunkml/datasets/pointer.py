@@ -56,6 +56,8 @@ def check_uri(uri: str) -> str:
     """
     if re.match(r"^[A-Za-z]:[/\\]", uri):
         raise UnsafePathError(f"uri '{uri}' is an absolute local path", hint="use a path relative to the project root")
+    if re.search(r"[\x00-\x1f\x7f]", unquote(unquote(uri))):
+        raise UnsafePathError(f"uri {uri!r} contains a NUL byte or a control character")
     parts = urlsplit(uri)
     scheme = parts.scheme.lower()
     decoded = unquote(unquote(parts.path))
@@ -63,6 +65,8 @@ def check_uri(uri: str) -> str:
     if ".." in segments:
         raise UnsafePathError(f"uri '{uri}' contains a '..' segment", hint="point at the file itself")
     if scheme in LOCAL_SCHEMES:
+        if decoded.startswith("~") or "#" in uri or ";" in uri:
+            raise UnsafePathError(f"uri '{uri}' is not a plain relative path ('~', '#' or ';')")
         if parts.netloc or decoded.startswith(("/", "\\")) or re.match(r"^[A-Za-z]:", decoded):
             raise UnsafePathError(
                 f"uri '{uri}' is an absolute local path",
@@ -74,6 +78,34 @@ def check_uri(uri: str) -> str:
             hint="use a relative path, file:, http(s)://, s3://, gs://, az://, synth: or split:",
         )
     return uri
+
+
+class SliceSpec(BaseModel):
+    """Slices of a dataset the gate reports (and guards) metrics on.
+
+    ``columns`` name columns of the file (for a ``split:`` dataset, of its parent): a 0/1 column
+    is one slice (its rows with 1), any other column gives one slice per value. ``length_buckets``
+    are word-count edges: ``[10, 25]`` makes the slices ``words <10``, ``words 10-24`` and ``words >=25``.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    columns: tuple[str, ...] = ()
+    length_buckets: tuple[int, ...] = ()
+
+    @field_validator("columns")
+    @classmethod
+    def _distinct_columns(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        if len(set(value)) != len(value) or any(not column.strip() for column in value):
+            raise ValueError("slice columns must be distinct, non-empty column names")
+        return value
+
+    @field_validator("length_buckets")
+    @classmethod
+    def _increasing(cls, value: tuple[int, ...]) -> tuple[int, ...]:
+        if any(edge < 1 for edge in value) or list(value) != sorted(set(value)):
+            raise ValueError("length_buckets must be increasing word counts of at least 1, e.g. [10, 25]")
+        return value
 
 
 class DatasetPointer(BaseModel):
@@ -96,6 +128,7 @@ class DatasetPointer(BaseModel):
     source: str = ""
     license: str = ""
     synthetic: bool = Field(default=False, description="True for generated demo data: never real text.")
+    slices: SliceSpec | None = Field(default=None, description="Slices the gate reports per-slice metrics on.")
 
     @field_validator("name")
     @classmethod
@@ -132,6 +165,8 @@ class DatasetPointer(BaseModel):
     def _columns_differ(self) -> Self:
         if self.text_column == self.label_column:
             raise ValueError("text_column and label_column must be different columns")
+        if self.slices and {self.text_column, self.label_column} & set(self.slices.columns):
+            raise ValueError("slice columns cannot be the text or label column")
         return self
 
     @property

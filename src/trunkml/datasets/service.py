@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 from trunkml.config import Settings, load_project
 from trunkml.datasets.catalog import Catalog
 from trunkml.datasets.hashing import hash_bytes, hash_file
-from trunkml.datasets.pointer import SPLIT_SCHEME, SYNTH_SCHEME, DatasetPointer, DatasetRef
+from trunkml.datasets.pointer import SPLIT_SCHEME, SYNTH_SCHEME, DatasetPointer, DatasetRef, SliceSpec
 from trunkml.datasets.progress import ProgressFactory, no_progress
 from trunkml.datasets.records import SyncResult, SyncSummary, Where
 from trunkml.datasets.sources import mirror_candidates, open_uri
@@ -26,7 +26,9 @@ from trunkml.datasets.synth import SynthSpec, generate_csv
 from trunkml.errors import EXIT_REFUSED, IntegrityError, TrunkmlError, ValidationFailedError
 
 if TYPE_CHECKING:  # pandas and pandera load lazily: verify/pull/list never parse data and start 3x faster
+    import numpy as np
     import pandas as pd
+    from numpy.typing import NDArray
 
     from trunkml.datasets.validation import ValidationOutcome
 
@@ -281,6 +283,24 @@ class DataService:
 
         key = hash_bytes(f"{pointer.sha256}:{sorted(pointer.labels.items())}:{VALIDATION_VERSION}".encode())
         return self.settings.home_dir / "cache" / "validated" / key
+
+    def slices(self, loaded: LoadedDataset) -> dict[str, NDArray[np.bool_]]:
+        """Slice name → row mask of ``loaded``, for the slices its pointer declares (none: empty)."""
+        from trunkml.datasets.slices import slice_masks
+
+        return slice_masks(self, loaded)
+
+    def declare_slices(self, ref: str, spec: SliceSpec) -> DatasetPointer:
+        """Write a new version of ``ref``'s pointer with the same bytes and these slices (versions never change)."""
+        pointer = self.catalog.get(DatasetRef.parse(ref))
+        if pointer.slices == spec:
+            return pointer
+        latest = max(self.catalog.versions(pointer.name))
+        updated = pointer.model_copy(update={"version": latest + 1, "slices": spec})
+        checked = DatasetPointer.model_validate(updated.model_dump())
+        self.slices(LoadedDataset(checked, self.load(pointer).frame))  # every column exists and is usable
+        self.catalog.save(checked)
+        return checked
 
     def load_valid(self, ref: str | DatasetPointer) -> LoadedDataset:
         """Load ``ref`` (always re-verified) and refuse it if validation finds errors (what training uses).

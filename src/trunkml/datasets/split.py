@@ -58,6 +58,12 @@ def _groups(frame: pd.DataFrame) -> dict[int, list[list[int]]]:
 
 def split_frame(frame: pd.DataFrame, spec: SplitSpec) -> tuple[pd.DataFrame, pd.DataFrame, SplitRecord]:
     """Split a mapped frame (``text``, integer ``label``) into train and eval; same inputs, same split."""
+    train_set, eval_set, record = split_rows(frame, spec)
+    return frame.iloc[train_set].reset_index(drop=True), frame.iloc[eval_set].reset_index(drop=True), record
+
+
+def split_rows(frame: pd.DataFrame, spec: SplitSpec) -> tuple[list[int], list[int], SplitRecord]:
+    """The row positions of the train and eval parts (ascending), and the record of the split."""
     rng = random.Random(spec.seed)
     eval_rows: list[int] = []
     strata = _groups(frame)
@@ -87,4 +93,4 @@ def split_frame(frame: pd.DataFrame, spec: SplitSpec) -> tuple[pd.DataFrame, pd.
         eval_rows=len(eval_set),
         eval_rows_sha256=digest,
     )
-    return frame.iloc[train_set].reset_index(drop=True), frame.iloc[eval_set].reset_index(drop=True), record
+    return train_set, eval_set, record

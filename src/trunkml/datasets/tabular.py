@@ -77,10 +77,12 @@ def require_columns(frame: pd.DataFrame, wanted: list[str], label: str) -> None:
         )
 
 
-def read_table(data: bytes, fmt: DataFormat, text_column: str, label_column: str, label: str) -> pd.DataFrame:
-    """Return a frame with exactly ``text`` and ``label`` (both strings), in file order."""
+def read_table(
+    data: bytes, fmt: DataFormat, text_column: str, label_column: str, label: str, extra: tuple[str, ...] = ()
+) -> pd.DataFrame:
+    """Return a frame with ``text`` and ``label`` (both strings), plus the ``extra`` columns as text, in file order."""
     frame = _read_csv(data, label) if fmt is DataFormat.CSV else _read_other(data, fmt, label)
-    require_columns(frame, [text_column, label_column], label)
+    require_columns(frame, [text_column, label_column, *extra], label)
     if frame.empty:
         raise DataFormatError(f"dataset '{label}' has a header but no rows")
     not_text = [i for i, value in enumerate(frame[text_column]) if not (_missing(value) or isinstance(value, str))]
@@ -90,6 +92,8 @@ def read_table(data: bytes, fmt: DataFormat, text_column: str, label_column: str
             f"dataset '{label}': {len(not_text)} value(s) of '{text_column}' are not text (rows {rows})"
         )
     out = pd.DataFrame({TEXT: frame[text_column].map(_as_text), LABEL: frame[label_column].map(_as_text)})
+    for column in extra:
+        out[column] = frame[column].map(_as_text)
     return out.reset_index(drop=True)
 
 

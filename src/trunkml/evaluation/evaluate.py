@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import time
@@ -22,13 +23,15 @@ from trunkml.errors import ConfigError, IntegrityError, LeakageError, NotFoundEr
 from trunkml.evaluation import records
 from trunkml.evaluation.gate import GateDecision, compare_predictions
 from trunkml.evaluation.policy import GatePolicy
-from trunkml.evaluation.report import ReportInput, write_reports
+from trunkml.evaluation.report import ReportInput, example_rows, write_reports
 from trunkml.registry import ModelVersionRecord, Registry, show
-from trunkml.registry.artifacts import record_on_version, upload_run_file
+from trunkml.registry.artifacts import VerifiedModel, record_on_version, upload_run_file
+from trunkml.registry.explain import Explanation
 from trunkml.registry.predictions import PredictionCache, Predictions
 
 Report = Callable[[str], None]
 DEFAULT_CHAMPION = "@champion"
+EXPLAINED_TOP = 5
 
 
 class EvaluateRequest(BaseModel):
@@ -179,6 +182,42 @@ def _record(registry: Registry, result: EvaluationResult) -> None:
     record_on_version(registry, result.model, result.challenger, document, result.record, records.tags_for(summary))
 
 
+def explain_examples(
+    registry: Registry, info: ReportInput, challenger: ModelVersionRecord, champion: ModelVersionRecord | None
+) -> ReportInput:
+    """The report's example rows explained by each model (verified, in its own process); never fails the gate."""
+    rows = sorted({row for found in example_rows(info).values() for row in found})
+    if not rows:
+        return info
+    explained: dict[int, dict[str, Explanation]] = {row: {} for row in rows}
+    old = info.champion_labels
+    disagree = [row for row in rows if old is not None and old[row] != info.challenger_labels[row]]
+    methods: set[str] = set()
+    problems: list[str] = []
+    for role, record in (("challenger", challenger), ("champion", champion)):
+        if record is None:
+            continue
+        wanted = rows if role == "challenger" else disagree  # the champion explains where the two disagree
+        if not wanted:
+            continue
+        try:
+            loaded = VerifiedModel(registry, info.model, record.version)  # digest-verified, as predictions are
+            try:
+                found = loaded.explain([info.texts[r] for r in wanted], EXPLAINED_TOP)
+            finally:
+                loaded.close()
+        except Exception as exc:  # explanations are evidence for people: their failure is reported, not fatal
+            problems.append(f"{role} v{record.version}: {type(exc).__name__}: {str(exc)[:200]}")
+            continue
+        for row, explanation in zip(wanted, found, strict=True):
+            explained[row][f"{role} v{record.version}"] = explanation
+            methods.add(explanation.method)
+    note = "Explanations: " + "; ".join(sorted(methods)) if methods else ""
+    if problems:
+        note += (" " if note else "") + "Explanations unavailable for " + "; ".join(problems)
+    return dataclasses.replace(info, explanations=explained, explanation_note=note)
+
+
 def evaluate(settings: Settings, request: EvaluateRequest, report: Report) -> EvaluationResult:
     """Compare challenger and champion on the frozen eval set; record and report the decision."""
     started = time.perf_counter()
@@ -206,6 +245,7 @@ def evaluate(settings: Settings, request: EvaluateRequest, report: Report) -> Ev
     overlap = _refuse_leakage(service, versions, evaluation, project.data.max_eval_overlap)
     frame = evaluation.labelled()
     texts, truth = frame["text"].tolist(), frame["label"].to_numpy(dtype=np.int64)
+    masks = service.slices(evaluation)
     cache = PredictionCache(registry, settings.home_dir / "cache" / "predictions")
 
     def predict(record: ModelVersionRecord) -> Predictions:
@@ -216,7 +256,7 @@ def evaluate(settings: Settings, request: EvaluateRequest, report: Report) -> Ev
 
     new = predict(challenger)
     old = predict(champion) if champion is not None else None
-    decision = compare_predictions(truth, old.labels if old else None, new.labels, policy)
+    decision = compare_predictions(truth, old.labels if old else None, new.labels, policy, masks)
     report("writing reports")
     against = f"v{champion.version}" if champion else "none"
     folder = request.report_dir or settings.home_dir / "reports" / model / f"v{challenger.version}-vs-{against}"
@@ -234,7 +274,10 @@ def evaluate(settings: Settings, request: EvaluateRequest, report: Report) -> Ev
         champion_scores=old.scores if old else None,
         challenger_threshold=challenger.metrics.get("threshold"),
         champion_threshold=champion.metrics.get("threshold") if champion else None,
+        slices=masks,
     )
+    report("explaining the examples for reviewers")
+    info = explain_examples(registry, info, challenger, champion)
     paths = write_reports(info, decision, folder)
     result = EvaluationResult(
         model=model,

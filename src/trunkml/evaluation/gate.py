@@ -7,6 +7,7 @@ absolute floors, never an automatic pass). See ``stats`` for the test itself.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Literal
 
 import numpy as np
@@ -15,6 +16,7 @@ from pydantic import BaseModel, ConfigDict
 
 from trunkml.errors import UsageError
 from trunkml.evaluation.policy import GatePolicy, PrimaryMetric, Test
+from trunkml.evaluation.slices import SliceResult, slice_reasons, slice_results
 from trunkml.evaluation.stats import mcnemar_one_sided, newcombe_paired_interval
 from trunkml.training.metrics import binary_metrics
 
@@ -59,6 +61,7 @@ class GateDecision(BaseModel):
     champion_metrics: dict[str, float] | None = None
     challenger_metrics: dict[str, float]
     guards: list[GuardResult]
+    slices: list[SliceResult] = []
     reasons: list[str]
     policy: GatePolicy
     policy_digest: str
@@ -183,7 +186,9 @@ def _floor(metric: str, challenger: float, floor: float) -> GuardResult:
     return GuardResult(metric=metric, challenger=challenger, threshold=floor, ok=ok, reason=reason)
 
 
-def _cold_start(truth: NDArray[np.int64], challenger: NDArray[np.int64], policy: GatePolicy) -> GateDecision:
+def _cold_start(
+    truth: NDArray[np.int64], challenger: NDArray[np.int64], policy: GatePolicy, slices: list[SliceResult]
+) -> GateDecision:
     metrics = binary_metrics(truth, challenger)
     floors = [
         _floor(f.metric, metrics[f.metric], f.minimum) for f in sorted(policy.cold_start_floors, key=lambda f: f.metric)
@@ -202,6 +207,7 @@ def _cold_start(truth: NDArray[np.int64], challenger: NDArray[np.int64], policy:
         positives=int(truth.sum()),
         challenger_metrics=metrics,
         guards=floors,
+        slices=slices,
         reasons=[head, *(f.reason for f in floors)],
         policy=policy,
         policy_digest=policy.digest,
@@ -209,18 +215,27 @@ def _cold_start(truth: NDArray[np.int64], challenger: NDArray[np.int64], policy:
 
 
 def compare_predictions(
-    y_true: ArrayLike, champion_pred: ArrayLike | None, challenger_pred: ArrayLike, policy: GatePolicy | None = None
+    y_true: ArrayLike,
+    champion_pred: ArrayLike | None,
+    challenger_pred: ArrayLike,
+    policy: GatePolicy | None = None,
+    slices: Mapping[str, ArrayLike] | None = None,
 ) -> GateDecision:
-    """Decide whether the challenger replaces the champion (see the module docs for the statistics)."""
+    """Decide whether the challenger replaces the champion (see the module docs for the statistics).
+
+    ``slices`` maps a slice name to a boolean row mask; each gets per-slice metrics, and the
+    policy's slice guard applies to them (see ``evaluation.slices``).
+    """
     policy = policy or GatePolicy()
     arrays = _inputs(y_true, champion_pred, challenger_pred)
     truth, challenger = arrays[0], arrays[1]
-    if champion_pred is None:
-        return _cold_start(truth, challenger, policy)
-    champion = arrays[2]
+    level = 1 - 2 * policy.alpha
+    champion = arrays[2] if champion_pred is not None else None
+    sliced = slice_results(truth, champion, challenger, slices or {}, policy.slice_guard, level)
+    if champion is None:
+        return _cold_start(truth, challenger, policy, sliced)
     a, b, c, d = _paired_counts(truth, champion, challenger, policy.primary_metric)
     p_value = mcnemar_one_sided(b, c, mid_p=policy.test is Test.MID_P)
-    level = 1 - 2 * policy.alpha
     low, high = newcombe_paired_interval(a, b, c, d, level)
     champion_metrics, challenger_metrics = binary_metrics(truth, champion), binary_metrics(truth, challenger)
     guards = [
@@ -230,7 +245,8 @@ def compare_predictions(
 
     enough = b + c >= policy.min_discordant
     significant = p_value < policy.alpha
-    promote = significant and enough and all(g.ok for g in guards)
+    slices_hold = not any(s.flagged for s in sliced)
+    promote = significant and enough and all(g.ok for g in guards) and slices_hold
     metric = policy.primary_metric.value
     before, after = champion_metrics[metric], challenger_metrics[metric]
     reasons = [
@@ -242,6 +258,7 @@ def compare_predictions(
     if not enough:
         reasons.append(f"only {b + c} discordant pairs; the policy needs at least {policy.min_discordant}")
     reasons.extend(g.reason for g in guards)
+    reasons.extend(slice_reasons(sliced, policy.slice_guard))
     reasons.insert(
         0,
         "PROMOTE: the challenger is better and every guard holds"
@@ -253,6 +270,8 @@ def compare_predictions(
             else "too few discordant pairs"
             if not enough
             else "a guard fails"
+            if not all(g.ok for g in guards)
+            else "recall drops on a slice"
         ),
     )
     return GateDecision(
@@ -274,6 +293,7 @@ def compare_predictions(
         champion_metrics=champion_metrics,
         challenger_metrics=challenger_metrics,
         guards=guards,
+        slices=sliced,
         reasons=reasons,
         policy=policy,
         policy_digest=policy.digest,

@@ -56,12 +56,25 @@ class Floor(BaseModel):
         return self
 
 
+class SliceGuard(BaseModel):
+    """On every slice with at least ``min_positives`` positives, recall may not drop by more than
+    ``max_recall_drop`` with a Holm-adjusted one-sided p-value below ``alpha`` (see ``evaluation.slices``)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    enabled: bool = True
+    min_positives: int = Field(default=30, ge=1, strict=True)
+    max_recall_drop: float = Field(default=0.05, ge=0.0, le=1.0)
+    alpha: float = Field(default=0.05, gt=0.0, le=0.2)
+
+
 class GatePolicy(BaseModel):
     """What it takes for a challenger to replace the champion.
 
     Defaults: primary metric positive-class recall; alpha 0.05; exact one-sided McNemar;
-    at least 10 discordant pairs; precision may not drop more than 0.02; with no champion,
-    absolute floors recall >= 0.6 and precision >= 0.6. Every field is immutable.
+    at least 10 discordant pairs; precision may not drop more than 0.02; on every slice of the
+    eval set with >= 30 positives recall may not drop by more than 0.05 (Holm-corrected); with no
+    champion, absolute floors recall >= 0.6 and precision >= 0.6. Every field is immutable.
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -72,6 +85,7 @@ class GatePolicy(BaseModel):
     min_discordant: int = Field(default=10, ge=1, strict=True)
     guards: tuple[Guard, ...] = (Guard(metric="precision", max_drop=0.02),)
     cold_start_floors: tuple[Floor, ...] = (Floor(metric="recall", minimum=0.6), Floor(metric="precision", minimum=0.6))
+    slice_guard: SliceGuard = SliceGuard()
 
     @field_validator("cold_start_floors", mode="before")
     @classmethod

@@ -11,7 +11,7 @@ from __future__ import annotations
 import base64
 import html
 import io
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -19,10 +19,14 @@ from matplotlib.figure import Figure
 from numpy.typing import NDArray
 
 from trunkml.evaluation.gate import GateDecision
+from trunkml.evaluation.slices import Interval, SliceResult
+from trunkml.registry.explain import Contribution, Explanation
 from trunkml.training.plots import confusion_figure, pr_figure
 
 SHOWN_METRICS = ("recall", "precision", "f1", "specificity", "accuracy", "macro_f1")
 EXAMPLES = 5
+SLICE_EXAMPLES = 3
+EXPLAINED_FEATURES = 5
 PAGE_STYLE = (
     "body{font-family:system-ui,sans-serif;max-width:1000px;margin:2em auto;padding:0 1em}"
     "table{border-collapse:collapse;margin:.5em 0}td,th{border:1px solid #ccc;padding:.3em .6em}"
@@ -47,6 +51,10 @@ class ReportInput:
     champion_scores: NDArray[np.float64] | None
     challenger_threshold: float | None = None
     champion_threshold: float | None = None
+    slices: dict[str, NDArray[np.bool_]] = field(default_factory=dict)
+    explanations: dict[int, dict[str, Explanation]] = field(default_factory=dict)
+    """Row → role ("challenger v3") → explanation, for the example rows."""
+    explanation_note: str = ""
 
 
 def _title(info: ReportInput, decision: GateDecision) -> str:
@@ -86,16 +94,77 @@ def _discordance(info: ReportInput, decision: GateDecision) -> list[list[str]] |
     ]
 
 
+def example_rows(info: ReportInput) -> dict[str, list[int]]:
+    """Rows a reviewer should read: where the models disagree, and the challenger's misses in each slice."""
+    found: dict[str, list[int]] = {}
+    if info.champion_labels is not None:
+        right_new = (info.challenger_labels == info.y_true) & (info.champion_labels != info.y_true)
+        right_old = (info.champion_labels == info.y_true) & (info.challenger_labels != info.y_true)
+        found["only the challenger is right"] = np.flatnonzero(right_new)[:EXAMPLES].tolist()
+        found["only the champion is right"] = np.flatnonzero(right_old)[:EXAMPLES].tolist()
+    missed = (info.y_true == 1) & (info.challenger_labels == 0)
+    for name, mask in info.slices.items():
+        rows = np.flatnonzero(missed & mask)[:SLICE_EXAMPLES].tolist()
+        if rows:
+            found[f"missed by the challenger in slice '{name}'"] = rows
+    return found
+
+
+def _why(explanation: Explanation) -> str:
+    def listed(items: list[Contribution]) -> str:
+        return ", ".join(f"{c.feature} {c.weight:+.2f}" for c in items[:EXPLAINED_FEATURES]) or "-"
+
+    return f"toward hate: {listed(explanation.toward)}; against: {listed(explanation.against)}"
+
+
 def _examples(info: ReportInput) -> dict[str, list[str]]:
-    if info.champion_labels is None:
-        return {}
-    right_new = (info.challenger_labels == info.y_true) & (info.champion_labels != info.y_true)
-    right_old = (info.champion_labels == info.y_true) & (info.challenger_labels != info.y_true)
+    """Each example as ``[y=label] text``, followed by the models' explanations where there are some."""
+    result: dict[str, list[str]] = {}
+    for caption, rows in example_rows(info).items():
+        lines = []
+        for row in rows:
+            lines.append(f"[y={int(info.y_true[row])}] {info.texts[row][:200]}")
+            for role, explanation in info.explanations.get(row, {}).items():
+                lines.append(f"    why ({role}): {_why(explanation)}")
+        result[caption] = lines
+    return result
 
-    def pick(mask: NDArray[np.bool_]) -> list[str]:
-        return [f"[y={int(info.y_true[i])}] {info.texts[i][:200]}" for i in np.flatnonzero(mask)[:EXAMPLES]]
 
-    return {"only the challenger is right": pick(right_new), "only the champion is right": pick(right_old)}
+SLICE_HEADER = [
+    "slice", "rows", "positives", "champion recall", "challenger recall", "change (CI)",
+    "champion precision", "challenger precision", "Holm p (drop)", "guard",
+]  # fmt: skip
+
+
+def _ci(interval: Interval | None) -> str:
+    if interval is None or interval.value is None:
+        return "-"
+    return f"{interval.value:.3f} [{interval.low:.2f}, {interval.high:.2f}]"
+
+
+def _slice_verdict(result: SliceResult, decision: GateDecision) -> str:
+    if result.champion_recall is None:
+        return "cold start: reported only"
+    if not result.checked:
+        return f"reported only (< {decision.policy.slice_guard.min_positives} positives)"
+    return "FAILS" if result.flagged else "holds"
+
+
+def slice_rows(decision: GateDecision) -> list[list[str]]:
+    """One row per slice: sizes, both models' recall and precision with 95% CIs, the drop test, the verdict."""
+    rows = []
+    for r in decision.slices:
+        change = "-"
+        if r.recall_difference is not None:
+            change = f"{r.recall_difference * 100:+.1f} pts"
+            if r.difference_low is not None and r.difference_high is not None:
+                change += f" [{r.difference_low * 100:+.1f}, {r.difference_high * 100:+.1f}]"
+        rows.append([
+            r.name, str(r.rows), str(r.positives), _ci(r.champion_recall), _ci(r.challenger_recall), change,
+            _ci(r.champion_precision), _ci(r.challenger_precision),
+            f"{r.p_holm:.3g}" if r.p_holm is not None else "-", _slice_verdict(r, decision),
+        ])  # fmt: skip
+    return rows
 
 
 def _md_table(header: list[str], rows: list[list[str]]) -> str:
@@ -153,8 +222,19 @@ def markdown(info: ReportInput, decision: GateDecision, images: dict[str, str]) 
             ],
         ),
     ]
+    if decision.slices:
+        parts += [
+            "",
+            "### Slices",
+            f"Recall and precision per slice of `{info.eval_ref}` (95% Wilson CIs; the change has the paired "
+            f"{(decision.ci_level or 0.9):.0%} CI).",
+            "",
+            _md_table(SLICE_HEADER, slice_rows(decision)),
+        ]
     for caption, lines in _examples(info).items():
         parts += ["", f"### Examples: {caption}", *_code_block(lines)]
+    if info.explanation_note:
+        parts += ["", info.explanation_note]
     parts += ["", *[f"![{caption}]({name})" for caption, name in images.items()], ""]
     return "\n".join(parts)
 
@@ -174,7 +254,32 @@ def figures(info: ReportInput, decision: GateDecision) -> dict[str, Figure]:
         curves[f"champion v{info.champion}"] = (info.y_true, info.champion_scores, info.champion_threshold)
         result[f"{decision.primary_metric} difference"] = _ci_figure(decision)
     result["precision-recall curves"] = pr_figure(curves, "precision-recall on the eval set")
+    if decision.slices:
+        result["recall per slice"] = slice_figure(decision)
     return result
+
+
+def slice_figure(decision: GateDecision) -> Figure:
+    """Recall per slice with 95% CIs, champion beside challenger; failing slices in red."""
+    slices = decision.slices
+    figure = Figure(figsize=(7.0, 0.45 * len(slices) + 1.4))
+    axes = figure.subplots()
+    for row, result in enumerate(reversed(slices)):
+        pairs = [("champion", result.champion_recall, "tab:grey", 0.15), ("challenger", result.challenger_recall,
+                 "tab:red" if result.flagged else "tab:blue", -0.15)]  # fmt: skip
+        for label, interval, colour, offset in pairs:
+            if interval is None or interval.value is None:
+                continue
+            low, high = interval.low or 0.0, interval.high or 0.0
+            axes.plot([low, high], [row + offset] * 2, color=colour, linewidth=2)
+            axes.plot([interval.value], [row + offset], "o", color=colour, label=label if row == 0 else None)
+    axes.set_yticks(range(len(slices)))
+    axes.set_yticklabels([f"{r.name} ({r.positives})" for r in reversed(slices)])
+    axes.set_xlim(0, 1)
+    axes.set_xlabel("recall (95% CI); in brackets: positives in the slice")
+    axes.legend(loc="lower left", fontsize="small")
+    figure.tight_layout()
+    return figure
 
 
 def _ci_figure(decision: GateDecision) -> Figure:
@@ -251,12 +356,16 @@ def html_page(info: ReportInput, decision: GateDecision, pngs: dict[str, bytes])
             ],
         ),
     ]
+    if decision.slices:
+        sections += ["<h2>Slices</h2>", html_table(SLICE_HEADER, slice_rows(decision))]
     sections += [html_figure(caption, data) for caption, data in pngs.items()]
     for caption, lines in _examples(info).items():
         sections += [
             f"<h2>Examples: {html.escape(caption)}</h2>",
             "<ul>" + "".join(f"<li>{html.escape(line)}</li>" for line in lines) + "</ul>",
         ]
+    if info.explanation_note:
+        sections.append(f"<p>{html.escape(info.explanation_note)}</p>")
     return html_document(_title(info, decision), sections)
 
 

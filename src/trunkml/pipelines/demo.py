@@ -22,16 +22,17 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
 
-from trunkml.approvals import approve
 from trunkml.config import Settings
 from trunkml.config.settings import PROJECT_FILE
 from trunkml.datasets import DataService, SynthSpec, synth_dataset
+from trunkml.datasets.pointer import SliceSpec
 from trunkml.errors import NotFoundError, RefusedError, UnavailableError, UsageError
 from trunkml.pipelines.checkmain import check_main
 from trunkml.pipelines.demomonitor import monitor_step, send_traffic
 from trunkml.pipelines.demoserver import ENDPOINT_YAML, DemoServer
 from trunkml.pipelines.model import model_cd, model_ct
 from trunkml.pipelines.promotion import promote, rollback, status
+from trunkml.pipelines.review import approve_with_evidence
 from trunkml.pipelines.runner import run_triggered
 from trunkml.pipelines.steps import PipelineResult
 from trunkml.registry import Registry, show
@@ -188,6 +189,20 @@ class _Story:
             f"{result.pointer.ref}: {spec.rows} rows, sha256 {result.pointer.sha256[:12]}",
         )
 
+    def declare_slices(self, name: str, spec: SliceSpec) -> None:
+        """The gate reports (and guards) recall per slice of the eval set."""
+        pointer = self.service.declare_slices(name, spec)
+        loaded = self.service.load(pointer)
+        labels = loaded.labelled()["label"].to_numpy()
+        sizes = ", ".join(
+            f"{slice_name}: {int(labels[mask].sum())} positives"
+            for slice_name, mask in self.service.slices(loaded).items()
+        )
+        edges = ",".join(map(str, spec.length_buckets))
+        self.record(
+            f"trunkml data slices {name} --length-buckets {edges}", pointer.slices == spec, f"{pointer.ref}: {sizes}"
+        )
+
     def verify(self, refs: list[str], expect_ok: bool) -> None:
         summary = self.service.verify(refs)
         failed = [r.dataset for r in summary.results if not r.ok]
@@ -279,12 +294,17 @@ class _Story:
         settings = self.service.settings
         registry = Registry(settings)
         record = show(registry, "demo-hate-speech", str(version))
-        approve(registry, record, reviewer, settings.env.value, "reviewed the gate report")
+        _, evidence = approve_with_evidence(settings, registry, record, reviewer, settings.env.value, "reviewed")
+        infra = evidence.infra
+        seen = f"decision {evidence.decision.decision}, {len(evidence.slices)} slice(s), " + (
+            f"infra validation passed (p99 {infra.p99_ms or 0:.0f} ms)" if infra and infra.passed else "no infra result"
+        )
         result = model_cd(settings, str(version), actor="ci-bot")
         self.record(
             f"trunkml approve {version} --by {reviewer} && trunkml pipeline model-cd {version}",
             result.ok,
-            f"{reviewer} (not the author) approved; {result.steps[-1].name}: {result.steps[-1].detail}",
+            f"{reviewer} (not the author) saw the evidence ({seen}) and approved; "
+            f"{result.steps[-1].name}: {result.steps[-1].detail}",
         )
 
     def refuse_promotion(self, version: int, reviewer: str) -> None:
@@ -421,6 +441,7 @@ def run_demo(
     else:
         story.add_synthetic("demo-tweets", SynthSpec(rows=400, seed=7))
         story.add_synthetic("demo-eval", SynthSpec(rows=1000, seed=99))
+        story.declare_slices("demo-eval", SliceSpec(length_buckets=(11, 15)))
         story.verify([], expect_ok=True)
         story.validate("demo-tweets", "demo-eval", max_overlap=0.0, expect_ok=False)
         story.validate("demo-tweets", "demo-eval", max_overlap=None, expect_ok=True)

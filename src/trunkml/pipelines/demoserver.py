@@ -28,7 +28,7 @@ follow:
 SAMPLE = "vocês são uns nojentos, saiam daqui"
 
 
-def _free_port() -> int:
+def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
@@ -43,7 +43,7 @@ class DemoServer:
         if not endpoint.is_file():  # the demo commits it with commit A
             endpoint.parent.mkdir(parents=True, exist_ok=True)
             endpoint.write_text(ENDPOINT_YAML, encoding="utf-8")
-        self.port = _free_port()
+        self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.log = settings.home_dir / "demo-server.log"
         command = [sys.executable, "-m", "trunkml", "serve", "--endpoint", str(endpoint), "--port", str(self.port)]

@@ -14,11 +14,19 @@ from pathlib import Path
 
 from trunkml.config import Environment, Settings, load_project
 from trunkml.errors import NotFoundError, RefusedError, UsageError
-from trunkml.pipelines.promotion import MoveResult, _move, approval_shortfall, promotable_decision, resolve_model
+from trunkml.pipelines.infravalidate import blessing_problem
+from trunkml.pipelines.promotion import (
+    MoveResult,
+    _move,
+    approval_shortfall,
+    promotable_decision,
+    resolve_model,
+    settle,
+)
 from trunkml.pipelines.steps import WaitingForApproval
 from trunkml.registry import CHAMPION, ModelVersionRecord, Registry, show
 from trunkml.registry.aliases import alias_lock, current
-from trunkml.registry.artifacts import copy_version, verify_model_files
+from trunkml.registry.artifacts import copy_version, download_evidence, verify_model_files
 from trunkml.registry.events import history
 from trunkml.registry.profiles import load_profile_text
 
@@ -91,14 +99,22 @@ def promote_across(
     source_registry, target_registry = Registry(source), Registry(target)
     record = show(source_registry, name, ref)
     decision = _source_checks(source, source_registry, record)
-    with tempfile.TemporaryDirectory(prefix="trunkml-copy-") as scratch:
+    unblessed = blessing_problem(target, record)
+    if unblessed:
+        raise RefusedError(f"{record.ref} in '{source_env}' may not go to '{target_env}': {unblessed}")
+    with (
+        tempfile.TemporaryDirectory(prefix="trunkml-copy-") as scratch,
+        tempfile.TemporaryDirectory(prefix="trunkml-evidence-") as papers,
+    ):
         local, digest = verify_model_files(source_registry, name, record.version, Path(scratch))
         profile = source_profile(source_registry, name, record.version)
         origin = f"{source_env}:{record.version}:{digest}"
-        copied = copy_version(target_registry, name, local, record, origin, profile)
+        evidence = download_evidence(source_registry, record.run_id, Path(papers)) if record.run_id else None
+        copied = copy_version(target_registry, name, local, record, origin, profile, evidence)
     target_record = show(target_registry, name, str(copied))
     missing = approval_shortfall(settings, target_record, target_env, decision)
     with alias_lock(target_registry, name):
+        settle(target_registry, name)
         champion = current(target_registry, name, CHAMPION)
         if champion == copied:
             raise AlreadyChampion(f"{name} v{copied} is already the champion in '{target_env}'")

@@ -1,6 +1,7 @@
 """The model pipelines: model-ci (checks and a smoke run), model-ct (train the commit), model-cd (gate to champion).
 
-model-cd walks the environments in order (``pipelines.model_cd.environments``,
+model-cd runs gate → infra validation → approvals → promotion. It walks the environments
+in order (``pipelines.model_cd.environments``,
 e.g. dev then prod). In the first it runs the gate, checks the approvals and
 promotes; each later one gets a verified copy of the version and its approvals
 are checked there. It stops at the first environment whose approvals are missing,
@@ -22,6 +23,7 @@ from trunkml.datasets.pointer import DatasetRef
 from trunkml.errors import RefusedError, TrunkmlError, UsageError
 from trunkml.evaluation.evaluate import EvaluateRequest, evaluate
 from trunkml.pipelines.environments import AlreadyChampion, promote_across, settings_for
+from trunkml.pipelines.infravalidate import current_blessing, endpoint_for, infra_validate
 from trunkml.pipelines.promotion import MoveResult, approval_shortfall, promotable_decision, promote, resolve_model
 from trunkml.pipelines.steps import Emit, PipelineResult, PipelineRun, WaitingForApproval, run_pipeline
 from trunkml.pipelines.triggers import job_names
@@ -175,6 +177,26 @@ def _gate(settings: Settings, name: str, version: int, summary: Path | None) -> 
     return f"PROMOTE against {against} (report {result.reports.get('html')})"
 
 
+def _infra(settings: Settings, name: str, version: int) -> str:
+    """A passing infra validation of the version's files under the endpoint's budget (reused if there is one)."""
+    record = show(Registry(settings), name, str(version))
+    found = current_blessing(record, endpoint_for(settings, name))
+    if found is not None:
+        measured = f"p99 {found.p99_ms or 0:.0f} ms, {found.peak_memory_mib or 0:.0f} MiB"
+        return f"passed earlier ({found.validated_at[:19]}; {measured})"
+    result = infra_validate(settings, str(version), name)
+    if not result.passed:
+        failed = [reason for reason in result.reasons if "FAILS" in reason]
+        raise RefusedError(
+            f"infra validation of {name} v{version} failed: " + "; ".join(failed),
+            hint=f"see `trunkml models show {version} --json` and the record {result.record}",
+        )
+    return (
+        f"passed: ready in {result.ready_s or 0:.1f} s, {result.requests} requests, p99 {result.p99_ms or 0:.0f} ms, "
+        f"peak {result.peak_memory_mib or 0:.0f} MiB, served = offline on {result.compared_texts} texts"
+    )
+
+
 def _approvals(settings: Settings, name: str, version: int, env: str) -> str:
     record = show(Registry(settings), name, str(version))
     missing = approval_shortfall(settings, record, env, current_decision(record))
@@ -221,9 +243,16 @@ def model_cd(
         for index, env in enumerate(order):
             here = settings_for(settings, env)
             if index == 0 and _champion(here, name) == version:
-                run.skip(f"{env}: gate, approvals, promote", f"v{version} is already the champion in '{env}'")
+                run.skip(
+                    f"{env}: gate, infra validation, approvals, promote",
+                    f"v{version} is already the champion in '{env}'",
+                )
             elif index == 0:
                 run.step(f"{env}: gate", partial(_gate, here, name, version, settings.step_summary), str)
+                if project.gate.infra_validation or "prod" in order:  # prod always needs it
+                    run.step(f"{env}: infra validation", partial(_infra, here, name, version), str)
+                else:
+                    run.skip(f"{env}: infra validation", "not required outside prod (gate.infra_validation: false)")
                 run.step(f"{env}: approvals", partial(_approvals, here, name, version, env), str)
                 run.step(
                     f"{env}: promote v{version}", partial(promote, here, str(version), who, "model-cd"), _describe_move

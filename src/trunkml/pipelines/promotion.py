@@ -5,7 +5,9 @@ still applies (current eval pointer, current champion, current policy, intact do
 (b) the environment's approvals are present (never the commit author's own), and (c) its
 stored artifacts still match the digests recorded at registration. Otherwise it changes
 nothing and lists every reason. The old champion keeps ``@previous``; each move is an
-event in the registry-backed history. Moves of one model are serialised (see
+event in the registry-backed history, written as an intent before the aliases move and settled
+after (see ``registry.events``), so a promotion cut off half-way either took effect or did not,
+and the history agrees with @champion either way. Moves of one model are serialised (see
 ``registry.aliases``) and every alias write is retried and confirmed.
 """
 
@@ -19,14 +21,16 @@ from pydantic import BaseModel, ConfigDict
 
 from trunkml.approvals.records import approvals_of, counted, current_decision
 from trunkml.config import Settings, load_project
+from trunkml.config.names import check_name
 from trunkml.datasets import DataService
-from trunkml.errors import RefusedError, TrunkmlError, UsageError
+from trunkml.errors import IntegrityError, RefusedError, TrunkmlError, UnavailableError, UsageError
 from trunkml.evaluation.evaluate import load_policy
 from trunkml.evaluation.records import DecisionSummary, require_promotable_decision, summary
+from trunkml.pipelines.infravalidate import blessing_problem
 from trunkml.registry import CHALLENGER, CHAMPION, ModelVersionRecord, Registry, show
 from trunkml.registry.aliases import alias_lock, current, move_alias
 from trunkml.registry.artifacts import verify_model_files
-from trunkml.registry.events import Event, append, history
+from trunkml.registry.events import Event, begin, finish, history, pending
 
 PREVIOUS = "previous"
 
@@ -64,7 +68,7 @@ def resolve_model(settings: Settings, model: str | None) -> str:
     chosen = model or load_project(settings.project_root).model
     if not chosen:
         raise UsageError("which model?", hint="pass --model or set 'model' in trunkml.yaml")
-    return chosen
+    return check_name(chosen, "model name")
 
 
 def _artifacts_intact(registry: Registry, record: ModelVersionRecord) -> None:
@@ -121,6 +125,9 @@ def _checks(
         promotable_decision(settings, registry, record, champion)
     except TrunkmlError as exc:
         problems.append(f"gate: {exc}")
+    unblessed = blessing_problem(settings, record)
+    if unblessed:
+        problems.append(unblessed)
     missing = approval_shortfall(settings, record, env, decision or None)
     if missing:
         problems.append(
@@ -128,9 +135,21 @@ def _checks(
         )
     try:
         _artifacts_intact(registry, record)
-    except TrunkmlError as exc:
+    except IntegrityError as exc:  # an unreachable store is not a refusal: it propagates (exit 3)
         problems.append(f"artifacts: {exc.message}")
     return problems, decision
+
+
+def settle(registry: Registry, model: str) -> None:
+    """Settle moves of ``model`` that were cut off half-way, so the history says what @champion says.
+
+    One that took effect is finished (and @previous set to where it came from); any other is marked
+    failed. Called under the model's lock before every move.
+    """
+    for event, happened in pending(registry, model):
+        if happened and event.from_version is not None:
+            move_alias(registry, model, PREVIOUS, event.from_version)
+        finish(registry, event, happened)
 
 
 def _move(
@@ -145,10 +164,7 @@ def _move(
     decision: str,
     notes: list[str],
 ) -> MoveResult:
-    if champion is not None:
-        move_alias(registry, model, PREVIOUS, champion)
-    move_alias(registry, model, CHAMPION, version)
-    event = append(
+    intent = begin(
         registry,
         model,
         Event(
@@ -162,7 +178,18 @@ def _move(
             decision=decision,
         ),
     )
-    return MoveResult(model=model, env=env, version=version, previous=champion, event=event, notes=notes)
+    try:
+        move_alias(registry, model, CHAMPION, version)
+        if champion is not None:
+            move_alias(registry, model, PREVIOUS, champion)
+        finish(registry, intent)
+    except TrunkmlError as exc:
+        raise UnavailableError(
+            f"the registry stopped answering while moving @{CHAMPION} of {model} to version {version}: {exc.message}",
+            hint="the move either took effect or did not, and the history says which: check `trunkml status` once "
+            "the registry answers again (the next promote or rollback records the outcome)",
+        ) from exc
+    return MoveResult(model=model, env=env, version=version, previous=champion, event=intent, notes=notes)
 
 
 def move_champion(
@@ -172,6 +199,7 @@ def move_champion(
     name = resolve_model(settings, model)
     registry = Registry(settings)
     with alias_lock(registry, name):
+        settle(registry, name)
         champion = current(registry, name, CHAMPION)
         return _move(registry, name, settings.env.value, version, champion, kind, actor, reason, "", [])
 
@@ -184,6 +212,7 @@ def promote(settings: Settings, ref: str, actor: str, reason: str = "", model: s
     registry = Registry(settings)
     record = show(registry, name, ref)
     with alias_lock(registry, name):
+        settle(registry, name)
         champion = current(registry, name, CHAMPION)
         problems, decision = _checks(settings, registry, record, env, champion)
         if problems:
@@ -210,6 +239,7 @@ def rollback(
         raise UsageError("who rolls back?", hint="pass --by NAME (CI: TRUNKML_ACTOR or GITHUB_ACTOR)")
     registry = Registry(settings)
     with alias_lock(registry, name):
+        settle(registry, name)
         champion = current(registry, name, CHAMPION)
         if champion is None:
             raise RefusedError(f"{name} has no champion to roll back", hint="promote one with `trunkml promote`")

@@ -9,10 +9,16 @@ Two engines produce the same rows:
 The output holds, per input row, its ``row_id`` (position in the input), the predicted
 ``label`` and ``score``, the ``model`` and ``version`` that answered and the sha256 of the
 input (the dataset version's digest, or the file's). CSV or Parquet, by the output's suffix.
+Results are written beside the output and moved into place only when complete, so a failed or
+interrupted run leaves any earlier output as it was; an existing output is replaced only with
+``overwrite``.
 """
 
 from __future__ import annotations
 
+import os
+import shutil
+import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Literal
@@ -46,6 +52,7 @@ class ScoreRequest(BaseModel):
     chunk_rows: int = Field(default=10_000, gt=0, le=10_000_000)
     spark_master: str = "local[2]"
     text_column: str = "text"
+    overwrite: bool = False
 
 
 class ScoreResult(BaseModel):
@@ -81,10 +88,33 @@ def _input_frame(settings: Settings, request: ScoreRequest) -> tuple[pd.DataFram
     return loaded.frame[["text"]], loaded.pointer.sha256
 
 
-def _check_output(output: Path) -> None:
+COLUMNS = ("row_id", "label", "score", "model", "version", "input_sha256")
+
+
+def _check_output(output: Path, overwrite: bool) -> None:
     if output.suffix not in OUTPUT_SUFFIXES:
         raise UsageError(f"output {output} must end in .csv or .parquet")
+    if output.exists() and not overwrite:
+        raise UsageError(f"output {output} already exists", hint="pass --overwrite to replace it, or name another")
     output.parent.mkdir(parents=True, exist_ok=True)
+
+
+def _remove(path: Path) -> None:
+    if path.is_dir():
+        shutil.rmtree(path, ignore_errors=True)
+    elif path.exists():
+        path.unlink()
+
+
+def _publish(partial: Path, output: Path) -> None:
+    """Move the finished ``partial`` (file or Parquet folder) to ``output``, replacing what was there."""
+    if output.exists() and (output.is_dir() or partial.is_dir()):  # not replaceable in one step: move it aside
+        aside = output.with_name(f".{output.name}.old-{uuid.uuid4().hex[:8]}")
+        output.rename(aside)
+        partial.rename(output)
+        _remove(aside)
+    else:
+        os.replace(partial, output)
 
 
 def _chunks(frame: pd.DataFrame, size: int) -> Iterator[tuple[int, pd.DataFrame]]:
@@ -97,7 +127,7 @@ def _write(output: Path, frames: Iterator[pd.DataFrame]) -> int:
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    rows, writer = 0, None
+    rows, writer, index = 0, None, -1
     try:
         for index, frame in enumerate(frames):
             rows += len(frame)
@@ -107,6 +137,12 @@ def _write(output: Path, frames: Iterator[pd.DataFrame]) -> int:
                 writer.write_table(table)
             else:
                 frame.to_csv(output, mode="w" if index == 0 else "a", header=index == 0, index=False)
+        if index < 0:  # no rows: still a valid, empty table with the columns
+            empty = pd.DataFrame({column: pd.Series(dtype="object") for column in COLUMNS})
+            if output.suffix == ".parquet":
+                empty.to_parquet(output, index=False)
+            else:
+                empty.to_csv(output, index=False)
     finally:
         if writer is not None:
             writer.close()
@@ -128,7 +164,27 @@ def score_local(
             })  # fmt: skip
             progress(start + len(chunk), len(frame))
 
-    return _write(request.output, scored())
+    return _write(_partial(request.output), scored())
+
+
+def _partial(output: Path) -> Path:
+    """Where a run writes before its output is complete: beside it, hidden, one per process."""
+    return output.with_name(f".{output.stem}.partial-{os.getpid()}{output.suffix}")
+
+
+def _score_spark(
+    registry: Registry, frame: pd.DataFrame, identity: tuple[str, int, str], request: ScoreRequest, partial: Path
+) -> int:
+    if request.output.suffix != ".parquet":
+        raise UsageError("--engine spark writes Parquet (a folder of part files): name the output *.parquet")
+    try:
+        from trunkml.registry.sparkscore import spark_score
+    except ImportError as exc:
+        raise UsageError(
+            f"the spark engine needs PySpark ({exc.name or exc} is not installed)",
+            hint="pip install 'trunkml[spark]' (and a Java 17+ runtime), or use --engine local",
+        ) from exc
+    return spark_score(registry, frame, identity, partial, request.spark_master)
 
 
 def run_score(settings: Settings, request: ScoreRequest, progress: Progress = lambda done, total: None) -> ScoreResult:
@@ -136,24 +192,25 @@ def run_score(settings: Settings, request: ScoreRequest, progress: Progress = la
     import time
 
     started = time.perf_counter()
-    _check_output(request.output)
+    _check_output(request.output, request.overwrite)
     name = resolve_model(settings, request.model)
     registry = Registry(settings)
     version = show(registry, name, request.ref).version
     frame, digest = _input_frame(settings, request)
     identity = (name, version, digest)
-    if request.engine == "spark":
-        if request.output.suffix != ".parquet":
-            raise UsageError("--engine spark writes Parquet (a folder of part files): name the output *.parquet")
-        from trunkml.registry.sparkscore import spark_score
-
-        rows = spark_score(registry, frame, identity, request.output, request.spark_master)
-    else:
-        model = VerifiedModel(registry, name, version)
-        try:
-            rows = score_local(model, frame, request, identity, progress)
-        finally:
-            model.close()
+    partial = _partial(request.output)
+    try:
+        if request.engine == "spark":
+            rows = _score_spark(registry, frame, identity, request, partial)
+        else:
+            model = VerifiedModel(registry, name, version)
+            try:
+                rows = score_local(model, frame, request, identity, progress)
+            finally:
+                model.close()
+        _publish(partial, request.output)
+    finally:
+        _remove(partial)
     return ScoreResult(
         model=name, version=version, engine=request.engine, rows=rows, input_sha256=digest,
         output=str(request.output), seconds=time.perf_counter() - started,

@@ -37,6 +37,28 @@ def healthy(uri: str, timeout_s: float = 2.0) -> bool:
         return False
 
 
+def store_answers(uri: str, timeout_s: float = 5.0) -> bool:
+    """True when the server at ``uri`` answers a query, which needs its database (``/health`` does not).
+
+    A 401/403 (a server behind MLflow's auth) still proves it answered; only 5xx or no answer mean the
+    database is gone.
+    """
+    try:
+        url = f"{uri.rstrip('/')}/api/2.0/mlflow/experiments/search"
+        return httpx.post(url, json={"max_results": 1}, timeout=timeout_s).status_code < 500
+    except httpx.HTTPError:
+        return False
+
+
+def _running(uri: str) -> str:
+    if not store_answers(uri):
+        raise UnavailableError(
+            f"tracking server {redact(uri)} answers /health but not queries: its database is unreachable",
+            hint="check the database behind it (TRUNKML_BACKEND_STORE_URI); a running server is left alone",
+        )
+    return f"{redact(uri)} is running"
+
+
 def _files(settings: Settings, env: str) -> tuple[Path, Path]:
     folder = settings.home_dir / "servers"
     folder.mkdir(parents=True, exist_ok=True)
@@ -87,7 +109,7 @@ def ensure_server(settings: Settings, env: str, config: TrackingServerConfig) ->
     """Make the environment's tracking server answer: leave a running one alone, else start it here."""
     uri = settings.tracking_uri
     if healthy(uri):
-        return f"{redact(uri)} is running"
+        return _running(uri)
     parts = urlsplit(uri)
     if parts.scheme != "http" or parts.hostname not in LOOPBACK or parts.port is None:
         raise UnavailableError(
@@ -97,12 +119,12 @@ def ensure_server(settings: Settings, env: str, config: TrackingServerConfig) ->
     if settings.backend_store_uri is None:
         raise ConfigError(
             f"environment '{env}' asks for a tracking server, but TRUNKML_BACKEND_STORE_URI is not set",
-            hint="export TRUNKML_BACKEND_STORE_URI=postgresql://USER:PASSWORD@HOST:5432/DB (never in YAML)",
+            hint="export TRUNKML_BACKEND_STORE_URI=postgresql://USER:$PASSWORD@HOST:5432/DB (never in YAML)",
         )
     backend = settings.backend_store_uri.get_secret_value()
     with FileLock(_files(settings, env)[0].with_suffix(".lock"), timeout=config.start_timeout_s + 660):
         if healthy(uri):  # another workspace-cd started it while this one waited
-            return f"{redact(uri)} is running"
+            return _running(uri)
         migrate(settings, backend)
         bucket = ensure_bucket(settings, config.artifacts_destination)
         pid = _start(settings, env, config, backend, (parts.hostname or "127.0.0.1", parts.port))
@@ -129,7 +151,7 @@ def _start(settings: Settings, env: str, config: TrackingServerConfig, backend: 
     while time.monotonic() < deadline:
         if process.poll() is not None:
             break
-        if healthy(settings.tracking_uri, timeout_s=1.0):
+        if healthy(settings.tracking_uri, timeout_s=1.0) and store_answers(settings.tracking_uri):
             return process.pid
         time.sleep(0.5)
     _kill_group(process.pid, signal.SIGKILL)  # the server's workers too, so none keeps the port

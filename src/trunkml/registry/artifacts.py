@@ -14,10 +14,12 @@ import numpy as np
 import pandas as pd
 from mlflow.exceptions import MlflowException
 
-from trunkml.errors import IntegrityError
+from trunkml.errors import IntegrityError, UnavailableError
 from trunkml.registry import lineage
 from trunkml.registry.connection import Registry
+from trunkml.registry.explain import Explanation, explain_texts
 from trunkml.registry.records import ModelVersionRecord
+from trunkml.registry.signing import manifest, verify
 
 MLFLOW_WRITTEN = frozenset({"registered_model_meta"})
 COPIED_FROM = "trunkml.copied_from"
@@ -54,7 +56,14 @@ def verify_model_files(registry: Registry, name: str, version: int, scratch: Pat
             hint="register models through `trunkml ct` / `trunkml train`, which record them",
         )
     registry.activate()
-    local = Path(mlflow.artifacts.download_artifacts(f"models:/{name}/{version}", dst_path=str(scratch)))
+    try:
+        local = Path(mlflow.artifacts.download_artifacts(f"models:/{name}/{version}", dst_path=str(scratch)))
+    except (MlflowException, OSError) as exc:  # the artifact store (or the server in front of it) did not deliver
+        first = str(exc).splitlines()[0][:300] if str(exc) else type(exc).__name__
+        raise UnavailableError(
+            f"could not download model {name} version {version} from the artifact store: {first}",
+            hint="check that the artifact store answers; nothing was loaded",
+        ) from exc
     actual = file_digests(local)
     if actual != recorded:
         changed = sorted(k for k in set(actual) | set(recorded) if actual.get(k) != recorded.get(k))
@@ -62,7 +71,38 @@ def verify_model_files(registry: Registry, name: str, version: int, scratch: Pat
             f"model {name} version {version} does not match its recorded artifact digests: {', '.join(changed[:5])}",
             hint="the stored model was changed after registration; do not use it",
         )
-    return local, model_digest(actual)
+    digest = model_digest(actual)
+    _check_approved_digest(details.tags or {}, digest, f"model {name} version {version}")
+    if registry.settings.verify_key is not None:
+        verify(registry.settings.verify_key, manifest(name, digest, actual), details.tags or {},
+               f"model {name} version {version}")  # fmt: skip
+    return local, digest
+
+
+def check_recorded(registry: Registry, name: str, version: int, digest: str) -> None:
+    """Without downloading: the version's recorded digests agree with ``digest`` and with its approvals."""
+    tags = registry.client.get_model_version(name, str(version)).tags or {}
+    recorded = json.loads(tags.get(lineage.ARTIFACT_DIGESTS, "{}"))
+    if not recorded or model_digest(recorded) != digest or tags.get(lineage.MODEL_DIGEST) != digest:
+        raise IntegrityError(f"model {name} version {version}: its recorded digests do not agree with each other")
+    _check_approved_digest(tags, digest, f"model {name} version {version}")
+
+
+def _check_approved_digest(version_tags: dict[str, str], digest: str, what: str) -> None:
+    """Every approval that recorded the model digest it approved must name these files' digest."""
+    for key, raw in version_tags.items():
+        if not key.startswith(lineage.APPROVAL_PREFIX):
+            continue
+        try:
+            approved = json.loads(raw).get("model_digest")
+        except (ValueError, AttributeError):
+            approved = "unreadable"
+        if approved and approved != digest:
+            raise IntegrityError(
+                f"{what} is not the model that was approved: its files digest to {digest[:12]}, the approval "
+                f"{key.removeprefix(lineage.APPROVAL_PREFIX)} was given on {str(approved)[:12]}",
+                hint="the stored model (and its recorded digests) changed after approval; do not use it",
+            )
 
 
 class VerifiedModel:
@@ -81,6 +121,10 @@ class VerifiedModel:
         """(labels, scores) for ``texts``."""
         output = self._model.predict(pd.DataFrame({"text": texts}))
         return output["label"].to_numpy(dtype=np.int64), output["score"].to_numpy(dtype=np.float64)
+
+    def explain(self, texts: list[str], top_k: int) -> list[Explanation]:
+        """Explanations of ``texts`` (see ``registry.explain``)."""
+        return explain_texts(self._model, texts, top_k)
 
     def close(self) -> None:
         """Remove the downloaded files."""
@@ -120,12 +164,36 @@ def load_run_json(registry: Registry, run_id: str, artifact_file: str) -> dict[s
         return json.loads(path.read_text(encoding="utf-8")) if path else None
 
 
+EVIDENCE_DIRS = ("trunkml/decisions", "trunkml/reports", "trunkml/infra")
+
+
+def download_evidence(registry: Registry, run_id: str, destination: Path) -> Path | None:
+    """The version's review evidence (decision documents, gate reports, infra validations) from its run."""
+    found = False
+    root = destination / "trunkml"
+    root.mkdir(parents=True, exist_ok=True)
+    for folder in EVIDENCE_DIRS:
+        try:  # MLflow puts a downloaded folder under its last name: trunkml/decisions -> root/decisions
+            registry.client.download_artifacts(run_id, folder, str(root))
+            found = True
+        except (MlflowException, OSError):
+            continue
+    return root if found else None
+
+
 def copy_version(
-    target: Registry, name: str, local: Path, record: ModelVersionRecord, origin: str, profile: str | None = None
+    target: Registry,
+    name: str,
+    local: Path,
+    record: ModelVersionRecord,
+    origin: str,
+    profile: str | None = None,
+    evidence: Path | None = None,
 ) -> int:
     """Register the files in ``local`` in ``target`` with ``record``'s tags (or find the earlier copy of ``origin``).
 
-    ``profile`` (the verified reference profile JSON) travels with the copy, so the copy can be monitored.
+    ``profile`` (the verified reference profile JSON) travels with the copy, so the copy can be monitored;
+    ``evidence`` (see :func:`download_evidence`) too, so a reviewer in the target environment sees it.
     """
     from trunkml.registry.versions import all_versions, register
 
@@ -137,6 +205,8 @@ def copy_version(
     target.client.log_artifacts(run.info.run_id, str(local), "model")
     if profile is not None:
         target.client.log_text(run.info.run_id, profile, lineage.PROFILE_ARTIFACT)
+    if evidence is not None:
+        target.client.log_artifacts(run.info.run_id, str(evidence), "trunkml")
     target.client.set_terminated(run.info.run_id)
     tags = {**record.tags_for_copy(), COPIED_FROM: origin}
     return register(target, name, f"{run.info.artifact_uri}/model", run.info.run_id, tags)

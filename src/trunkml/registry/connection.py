@@ -21,14 +21,27 @@ from mlflow.environment_variables import MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR, M
 from mlflow.exceptions import MlflowException
 
 from trunkml.config import Settings
-from trunkml.errors import UnavailableError
+from trunkml.errors import ConfigError, UnavailableError
 
 PREFLIGHT_TIMEOUT_S = 5.0
 EXPERIMENT_PREFIX = "trunkml/"
 
 
+# MLflow's basic-auth app creates its admin user with this password; a server still using it is open to anyone.
+MLFLOW_DEFAULT_ADMIN_PASSWORD = "password1234"  # noqa: S105 - the known default we refuse  # pragma: allowlist secret
+
+
+def refuse_default_password(settings: Settings) -> None:
+    password = settings.mlflow_tracking_password
+    if password is not None and password.get_secret_value() == MLFLOW_DEFAULT_ADMIN_PASSWORD:
+        raise ConfigError(
+            "MLFLOW_TRACKING_PASSWORD is MLflow's default admin password: the registry behind it is open to anyone",
+            hint="change the admin password on the tracking server (mlflow's auth API) and use the new one",
+        )
+
+
 def redact(uri: str) -> str:
-    """``uri`` without a password, for messages (``postgresql://user:secret@host`` → ``postgresql://user:***@host``)."""
+    """``uri`` without a password, for messages (``postgresql://user:$PASSWORD@host`` → ``postgresql://user:***@host``)."""
     parts = urlsplit(uri)
     if parts.password is None:
         return uri
@@ -100,6 +113,7 @@ class Registry:
         _quiet_mlflow()
         scheme = urlsplit(self.uri).scheme
         if scheme in {"http", "https"}:
+            refuse_default_password(settings)
             _preflight_http(self.uri)
         elif scheme == "sqlite":
             _preflight_sqlite(self.uri)

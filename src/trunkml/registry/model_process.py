@@ -18,6 +18,7 @@ import multiprocessing
 import shutil
 import signal
 import tempfile
+import threading
 from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
@@ -27,6 +28,7 @@ import numpy as np
 from trunkml.errors import IntegrityError
 from trunkml.registry.artifacts import file_digests, verify_model_files
 from trunkml.registry.connection import Registry
+from trunkml.registry.explain import DEFAULT_TOP_K, Explanation, explain_texts
 
 START_TIMEOUT_S = 300.0
 _context = multiprocessing.get_context("forkserver")
@@ -56,12 +58,16 @@ def _serve(conn: Connection, folder: str, recorded: dict[str, str]) -> None:
         return
     conn.send(("ready", None))
     while True:
-        texts = conn.recv()
-        if texts is None:
+        message = conn.recv()
+        if message is None:
             return
         try:
-            output = model.predict(pd.DataFrame({"text": texts}))
-            reply: tuple[str, Any] = ("ok", (output["label"].tolist(), output["score"].tolist()))
+            if isinstance(message, tuple):  # ("explain", texts, top_k)
+                _, texts, top_k = message
+                reply: tuple[str, Any] = ("ok", [e.model_dump() for e in explain_texts(model, texts, top_k)])
+            else:
+                output = model.predict(pd.DataFrame({"text": message}))
+                reply = ("ok", (output["label"].tolist(), output["score"].tolist()))
         except Exception as exc:  # the model's own error goes back to the server
             reply = ("error", f"{type(exc).__name__}: {exc}")
         conn.send(reply)
@@ -72,6 +78,7 @@ class ModelProcess:
 
     def __init__(self, registry: Registry, name: str, version: int, *, answer_timeout_s: float = 60.0) -> None:
         self._answer_timeout = answer_timeout_s
+        self._lock = threading.Lock()
         self._scratch = tempfile.mkdtemp(prefix="trunkml-model-")
         try:
             local, self.digest = verify_model_files(registry, name, version, Path(self._scratch))
@@ -106,21 +113,32 @@ class ModelProcess:
         """True while the child process runs."""
         return self._process.is_alive()
 
-    def predict(self, texts: list[str]) -> tuple[np.ndarray, np.ndarray]:
-        """(labels, scores) for ``texts``, computed in the child. Not for concurrent callers."""
-        try:
-            self._conn.send(texts)
-            if not self._conn.poll(self._answer_timeout):
-                # A reply that comes later would be taken for the next batch's: the child cannot be reused.
-                self._process.kill()
-                raise ModelProcessError(f"the model process did not answer within {self._answer_timeout:.0f} s; killed")
-            status, detail = self._conn.recv()
-        except (EOFError, OSError) as exc:
-            raise ModelProcessError(f"the model process is gone (exit {self._process.exitcode})") from exc
+    def _call(self, message: object) -> Any:
+        """Send one request to the child and wait for its answer (one caller at a time)."""
+        with self._lock:
+            try:
+                self._conn.send(message)
+                if not self._conn.poll(self._answer_timeout):
+                    # A reply that comes later would be taken for the next request's: the child cannot be reused.
+                    self._process.kill()
+                    raise ModelProcessError(
+                        f"the model process did not answer within {self._answer_timeout:.0f} s; killed"
+                    )
+                status, detail = self._conn.recv()
+            except (EOFError, OSError) as exc:
+                raise ModelProcessError(f"the model process is gone (exit {self._process.exitcode})") from exc
         if status != "ok":
             raise ModelProcessError(str(detail))
-        labels, scores = detail
+        return detail
+
+    def predict(self, texts: list[str]) -> tuple[np.ndarray, np.ndarray]:
+        """(labels, scores) for ``texts``, computed in the child."""
+        labels, scores = self._call(texts)
         return np.asarray(labels, dtype=np.int64), np.asarray(scores, dtype=np.float64)
+
+    def explain(self, texts: list[str], top_k: int = DEFAULT_TOP_K) -> list[Explanation]:
+        """Explanations of ``texts`` (see ``registry.explain``), computed in the child."""
+        return [Explanation.model_validate(item) for item in self._call(("explain", list(texts), top_k))]
 
     def close(self) -> None:
         """Stop the child (politely, then firmly) and remove the downloaded files."""

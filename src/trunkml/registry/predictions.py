@@ -17,7 +17,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from trunkml.errors import IntegrityError
-from trunkml.registry.artifacts import VerifiedModel, download_run_file, upload_run_file
+from trunkml.registry.artifacts import VerifiedModel, check_recorded, download_run_file, upload_run_file
 from trunkml.registry.connection import Registry
 
 PREDICTION_CODE_VERSION = "1"
@@ -90,7 +90,11 @@ class PredictionCache:
             raise IntegrityError(f"{model} version {version} has no recorded model digest; it cannot be evaluated")
         key = cache_key(model_digest, dataset_sha256)
         local = self.local_dir / f"{key}.npz"
-        expected = self._expected(model, version, key)
+        # Cached predictions skip the download, so they are used only for a version whose recorded digests hang
+        # together and match its approvals; with signatures required, only what a verified load computes counts.
+        expected = None if self.registry.settings.verify_key else self._expected(model, version, key)
+        if expected:
+            check_recorded(self.registry, model, version, model_digest)
         if expected and local.is_file() and _sha256(local) == expected and (hit := _load(local, len(texts))):
             return Predictions(*hit, source=CacheSource.LOCAL)
         if expected and run_id and (shared := self._from_shared(run_id, key, len(texts), expected)):

@@ -12,15 +12,33 @@ import shutil
 import sys
 import tempfile
 import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import mlflow
 import pandas as pd
 
+from trunkml.errors import UnavailableError
 from trunkml.registry.artifacts import verify_model_files
 from trunkml.registry.connection import Registry
 
 RESULT_TYPE = "label long, score double"
+
+
+@contextmanager
+def _worker_python(python: str | None) -> Iterator[None]:
+    """PySpark reads its workers' interpreter from PYSPARK_PYTHON when the context starts; set it only for that."""
+    before = os.environ.get("PYSPARK_PYTHON")
+    if python is not None:
+        os.environ["PYSPARK_PYTHON"] = python
+    try:
+        yield
+    finally:
+        if before is None:
+            os.environ.pop("PYSPARK_PYTHON", None)
+        else:
+            os.environ["PYSPARK_PYTHON"] = before
 
 
 def spark_score(
@@ -36,13 +54,21 @@ def spark_score(
     if master.startswith("local"):
         # Local workers run this interpreter and talk over loopback; a cluster brings its own Python and needs
         # a driver address its executors can reach.
-        os.environ["PYSPARK_PYTHON"] = sys.executable
         builder = builder.config("spark.driver.host", "127.0.0.1").config("spark.driver.bindAddress", "127.0.0.1")
-    spark = (
-        builder.config("spark.ui.enabled", "false")
-        .config("spark.sql.execution.arrow.pyspark.enabled", "true")
-        .getOrCreate()
-    )
+    try:
+        with _worker_python(sys.executable if master.startswith("local") else None):
+            spark = (
+                builder.config("spark.ui.enabled", "false")
+                .config("spark.sql.execution.arrow.pyspark.enabled", "true")
+                .getOrCreate()
+            )
+    except Exception as exc:  # no Java, or a cluster that does not answer
+        shutil.rmtree(scratch, ignore_errors=True)
+        first = str(exc).strip().splitlines()[0][:300] if str(exc).strip() else type(exc).__name__
+        raise UnavailableError(
+            f"Spark did not start at {master}: {first}",
+            hint="the spark engine needs a Java 17+ runtime (JAVA_HOME) and a reachable master; or use --engine local",
+        ) from exc
     try:
         with warnings.catch_warnings():
             # PySpark warns about pandas >= 3 in general; what runs here (a two-column frame in, a struct out)
@@ -65,7 +91,7 @@ def spark_score(
                     f.lit(digest).alias("input_sha256"),
                 )
             )
-            scored.write.mode("overwrite").parquet(str(output))
+            scored.write.mode("errorifexists").parquet(str(output))
             return int(spark.read.parquet(str(output)).count())
     finally:
         spark.stop()

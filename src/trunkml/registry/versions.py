@@ -13,6 +13,7 @@ from typing import Any
 from mlflow.entities.model_registry import ModelVersion
 from mlflow.exceptions import MlflowException
 
+from trunkml.config.names import check_name
 from trunkml.errors import NotFoundError, UsageError
 from trunkml.registry import lineage
 from trunkml.registry.connection import Registry
@@ -121,6 +122,7 @@ def _by_sha(registry: Registry, name: str, prefix: str) -> ModelVersion:
 
 def resolve_version(registry: Registry, name: str, ref: str) -> ModelVersion:
     """Resolve ``ref`` (``@alias``, ``latest``, ``N`` or ``sha:<prefix>``) to a model version."""
+    check_name(name, "model name")
     ref = ref.strip()
     if alias := ALIAS.match(ref):
         try:
@@ -182,6 +184,9 @@ def register(
     ensure_registered_model(registry, name)
     if model_id is None and source.startswith("models:/m-"):
         model_id = source.removeprefix("models:/").split("/")[0]
+    # MLflow's SQL registry looks the logged model up through the module-level tracking URI, not this
+    # client's: point it here first, or a process that opened another registry since fails to register.
+    registry.activate()
     created = registry.client.create_model_version(name, source, run_id=run_id, tags=tags, model_id=model_id)
     registry.client.set_registered_model_alias(name, CHALLENGER, created.version)
     return int(created.version)

@@ -24,6 +24,7 @@ from trunkml import __version__
 from trunkml.config import Settings
 from trunkml.errors import ConfigError, TrunkmlError
 from trunkml.registry import Registry
+from trunkml.registry.connection import refuse_default_password
 from trunkml.serving.middleware import ServingMiddleware
 from trunkml.serving.routes import PREDICT_MODELS, PREDICT_OPERATION, predict, router
 from trunkml.serving.schemas import Feedback
@@ -73,6 +74,9 @@ def _openapi(app: FastAPI, server: Server) -> Callable[[], dict[str, Any]]:
     return build
 
 
+MIN_KEY_LENGTH = 16
+
+
 def create_app(
     settings: Settings, spec: EndpointSpec | None = None, *, registry: Callable[[], Registry] | None = None
 ) -> FastAPI:
@@ -82,6 +86,13 @@ def create_app(
         raise ConfigError(
             "the endpoint protects /predict but TRUNKML_API_KEY is not set", hint="set it, or turn protect_predict off"
         )
+    if settings.api_key is not None and len(settings.api_key.get_secret_value().strip()) < MIN_KEY_LENGTH:
+        raise ConfigError(
+            f"TRUNKML_API_KEY is set but {'empty' if not settings.api_key.get_secret_value().strip() else 'too short'}"
+            f" (at least {MIN_KEY_LENGTH} characters): a guessable key would open the admin routes",
+            hint='generate one: python -c "import secrets; print(secrets.token_urlsafe(32))"',
+        )
+    refuse_default_password(settings)  # at start-up, not at the first poll of the registry
     server = Server(settings, spec, registry or (lambda: Registry(settings)))
 
     @asynccontextmanager

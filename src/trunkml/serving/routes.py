@@ -12,6 +12,7 @@ from fastapi import APIRouter, Depends, Request, Security
 from fastapi.responses import HTMLResponse, Response
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
+from trunkml.registry.explain import DEFAULT_TOP_K
 from trunkml.serving.auth import require_key
 from trunkml.serving.page import status_page
 from trunkml.serving.schemas import (
@@ -28,6 +29,7 @@ from trunkml.serving.server import BadRequest, Server, parse_json
 router = APIRouter()
 bearer = HTTPBearer(auto_error=False, description="TRUNKML_API_KEY as a bearer token")
 Credentials = Annotated[HTTPAuthorizationCredentials | None, Security(bearer)]
+MAX_TOP = 50
 ALIAS_EVENTS = {("model_version_alias", "created"), ("model_version_alias", "deleted")}
 
 
@@ -71,6 +73,20 @@ PREDICT_OPERATION: dict[str, Any] = {
             "schema": {"type": "string", "pattern": REQUEST_ID_PATTERN},
         },
         {
+            "name": "explain",
+            "in": "query",
+            "required": False,
+            "description": "Also explain each text (the model's top contributions toward and against hate)",
+            "schema": {"type": "string", "enum": ["true", "false", "1", "0"]},
+        },
+        {
+            "name": "top",
+            "in": "query",
+            "required": False,
+            "description": "With explain=true: contributions shown each way (default 8)",
+            "schema": {"type": "string", "pattern": "^[0-9]{1,2}$"},
+        },
+        {
             "name": "x-routing-key",
             "in": "header",
             "required": False,
@@ -97,6 +113,21 @@ PREDICT_OPERATION: dict[str, Any] = {
 PREDICT_MODELS = (SinglePredictResponse, BatchPredictResponse, ErrorBody)
 
 
+def _explain_top(explain: str | None, top: str | None) -> int | None:
+    """``?explain=true[&top=K]`` → K (default 8); no explanation → None. Anything else is a 422."""
+    if explain is None or explain.lower() in {"false", "0"}:
+        if top is not None:
+            raise BadRequest("top is only meaningful with explain=true")
+        return None
+    if explain.lower() not in {"true", "1"}:
+        raise BadRequest(f"explain must be true or false, got {explain[:20]!r}")
+    if top is None:
+        return DEFAULT_TOP_K
+    if not top.isdigit() or not 1 <= int(top) <= MAX_TOP:
+        raise BadRequest(f"top must be a whole number from 1 to {MAX_TOP}, got {top[:20]!r}")
+    return int(top)
+
+
 async def predict(request: Request) -> Response:
     """``POST /predict``, a plain Starlette route: it is the hot path, so it skips dependency injection.
 
@@ -110,8 +141,9 @@ async def predict(request: Request) -> Response:
     routing_key = headers.get("x-routing-key")
     if routing_key is not None and len(routing_key) > 256:
         raise BadRequest("X-Routing-Key is longer than 256 characters")
+    explain_top = _explain_top(request.query_params.get("explain"), request.query_params.get("top"))
     texts, single = server.parse_texts(await request.body(), headers.get("content-type"))
-    answer = await server.predict(texts, single, request_id, routing_key)
+    answer = await server.predict(texts, single, request_id, routing_key, explain_top)
     return Response(
         answer.body(),
         media_type="application/json",

@@ -14,6 +14,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, create_model
 
+from trunkml.registry.explain import Explanation
 from trunkml.serving.spec import Limits
 
 # Valid Unicode text without NUL: lone surrogates cannot be encoded, stored or hashed.
@@ -40,6 +41,7 @@ class Prediction(_Strict):
 
     label: Literal[0, 1]
     score: float = Field(ge=0.0, le=1.0)
+    explanation: Explanation | None = Field(default=None, description="With ?explain=true: why.")
 
 
 class _Answer(_Strict):
@@ -54,6 +56,7 @@ class SinglePredictResponse(_Answer):
 
     label: Literal[0, 1]
     score: float = Field(ge=0.0, le=1.0)
+    explanation: Explanation | None = Field(default=None, description="With ?explain=true: why.")
 
 
 class BatchPredictResponse(_Answer):

@@ -13,7 +13,7 @@ import math
 import time
 from dataclasses import dataclass, field
 
-from trunkml.errors import IntegrityError, RefusedError
+from trunkml.errors import IntegrityError, RefusedError, UnavailableError
 from trunkml.registry import Registry, show
 from trunkml.registry.model_process import ModelProcess
 from trunkml.serving.batching import MicroBatcher
@@ -65,6 +65,8 @@ def load_candidate(
         model = ModelProcess(registry, name, version, answer_timeout_s=answer_timeout_s)
     except IntegrityError as exc:
         raise CandidateRefused(f"{name} v{version}: {exc.message}", reason="verify") from exc
+    except UnavailableError:  # the store, not the model: not a refusal; the follower tries again on its next poll
+        raise
     except Exception as exc:  # whatever the model's own code raises while loading
         raise CandidateRefused(f"{name} v{version} failed to load: {type(exc).__name__}: {exc}", reason="load") from exc
     try:

@@ -23,6 +23,7 @@ from pydantic import BaseModel, ValidationError
 from trunkml.config import Settings
 from trunkml.errors import NotFoundError, TrunkmlError, UnavailableError
 from trunkml.registry import Registry
+from trunkml.registry.explain import Explanation
 from trunkml.serving.auth import WebhookVerifier
 from trunkml.serving.batching import BatcherClosed, Scored
 from trunkml.serving.follower import Follower
@@ -79,6 +80,7 @@ class Answer:
     served: ServedModel
     scored: Scored
     single: bool
+    explanations: list[Explanation] | None = None
 
     def body(self) -> bytes:
         """The JSON response body."""
@@ -88,11 +90,16 @@ class Answer:
             "version": self.served.info.version,
             "route": self.route,
         }
+        explained = [e.model_dump() for e in self.explanations] if self.explanations else None
         if self.single:
             label, score = self.scored[0]
             head.update(label=label, score=score)
+            if explained:
+                head["explanation"] = explained[0]
         else:
             head["predictions"] = [{"label": label, "score": score} for label, score in self.scored]
+            for row, explanation in zip(head["predictions"], explained or [], strict=False):
+                row["explanation"] = explanation
         return json.dumps(head, allow_nan=False).encode()
 
 
@@ -204,8 +211,18 @@ class Server:
             return "canary", challenger
         return "champion", champion
 
-    async def predict(self, texts: list[str], single: bool, request_id: str, key: str | None) -> Answer:
-        """Answer ``texts`` within the request timeout, then log the answer and start the shadow."""
+    async def predict(
+        self, texts: list[str], single: bool, request_id: str, key: str | None, explain_top: int | None = None
+    ) -> Answer:
+        """Answer ``texts`` within the request timeout, then log the answer and start the shadow.
+
+        With ``explain_top`` the same model also explains each text (its ``top`` contributions each way).
+        """
+        if explain_top is not None and len(texts) > self.spec.limits.max_explain_texts:
+            raise BadRequest(
+                f"explain=true takes at most {self.spec.limits.max_explain_texts} texts per request, got {len(texts)}",
+                hint="send fewer texts, or raise limits.max_explain_texts in the endpoint spec",
+            )
         route, served = self.pick(key or request_id)
         try:
             future = served.batcher.submit(texts)
@@ -222,11 +239,23 @@ class Server:
         except Exception as exc:
             log.exception("model v%s failed", served.info.version)
             raise ModelFailed(f"model v{served.info.version} failed to answer: {type(exc).__name__}") from exc
-        answer = Answer(request_id, route, served, scored, single)
+        explanations = await self._explain(served, texts, explain_top) if explain_top is not None else None
+        answer = Answer(request_id, route, served, scored, single, explanations)
         self._record(answer, texts)
         if route == "champion" and self.spec.traffic.shadow.enabled:
             self._shadow(texts, request_id)
         return answer
+
+    async def _explain(self, served: ServedModel, texts: list[str], top: int) -> list[Explanation]:
+        try:
+            async with asyncio.timeout(self.spec.limits.request_timeout_s):
+                return await asyncio.to_thread(served.model.explain, texts, top)
+        except TimeoutError as exc:
+            self.metrics.timeouts.inc()
+            raise RequestTimedOut(f"no explanation within {self.spec.limits.request_timeout_s} s") from exc
+        except Exception as exc:
+            log.exception("model v%s failed to explain", served.info.version)
+            raise ModelFailed(f"model v{served.info.version} failed to explain: {type(exc).__name__}") from exc
 
     def _rows(
         self, request_id: str, route: str, served: ServedModel, texts: list[str], scored: Scored

@@ -14,11 +14,13 @@ from pathlib import Path
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from trunkml.config import Settings, load_project
+from trunkml.config.names import check_path_text, inside, problem
 from trunkml.config.settings import PROJECT_FILE
 from trunkml.config.yamlfile import load_model
-from trunkml.errors import ConfigError
+from trunkml.errors import ConfigError, UsageError
 
 ALIAS_REF = re.compile(r"^@[A-Za-z][\w-]*$")
+PINNED_REF = re.compile(r"^[1-9][0-9]{0,8}$")
 MIB = 1024 * 1024
 
 
@@ -52,14 +54,24 @@ class Shadow(_Frozen):
     _ref = field_validator("ref")(_alias)
 
 
+def _alias_or_pinned(value: str) -> str:
+    if PINNED_REF.match(value):
+        return value
+    return _alias(value)
+
+
 class Traffic(_Frozen):
-    """Who answers: the champion, a canary share, and an optional shadow."""
+    """Who answers: the champion, a canary share, and an optional shadow.
+
+    ``champion`` is normally an alias; a version number (``"7"``) pins that version and follows nothing,
+    which is how ``trunkml infra-validate`` serves a candidate alone.
+    """
 
     champion: str = "@champion"
     canary: Canary = Canary()
     shadow: Shadow = Shadow()
 
-    _champion = field_validator("champion")(_alias)
+    _champion = field_validator("champion")(_alias_or_pinned)
 
 
 class Follow(_Frozen):
@@ -85,6 +97,7 @@ class Limits(_Frozen):
     max_body_bytes: int = Field(default=MIB, ge=64, le=64 * MIB)
     max_text_chars: int = Field(default=5000, ge=1, le=1_000_000)
     max_batch_texts: int = Field(default=256, ge=1, le=100_000)
+    max_explain_texts: int = Field(default=8, ge=1, le=1000, description="Texts per request with ?explain=true.")
     request_timeout_s: float = Field(default=10.0, gt=0, le=600)
 
 
@@ -92,6 +105,20 @@ class Auth(_Frozen):
     """Admin routes always need ``TRUNKML_API_KEY``; ``/predict`` and ``/feedback`` only if asked."""
 
     protect_predict: bool = False
+
+
+class InfraBudget(_Frozen):
+    """What ``trunkml infra-validate`` holds a candidate to, in a sandboxed copy of this server."""
+
+    ready_timeout_s: float = Field(default=180.0, gt=0, le=3600, description="Load and answer /readyz within this.")
+    p99_latency_ms: float = Field(default=1000.0, gt=0, le=600_000, description="p99 of the single-text requests.")
+    max_memory_mib: float = Field(
+        default=2048.0, gt=0, le=1_048_576, description="Peak resident memory of the server and its model processes."
+    )
+    single_requests: int = Field(default=60, ge=1, le=10_000, description="How many single-text requests to time.")
+
+
+LOG_SUFFIXES = (".db", ".sqlite", ".sqlite3")
 
 
 class PredictionLogSpec(_Frozen):
@@ -116,6 +143,7 @@ class EndpointSpec(_Frozen):
     limits: Limits = Limits()
     auth: Auth = Auth()
     log: PredictionLogSpec = PredictionLogSpec()
+    infra_validation: InfraBudget = InfraBudget()
 
     @model_validator(mode="after")
     def _distinct_refs(self) -> EndpointSpec:
@@ -124,9 +152,28 @@ class EndpointSpec(_Frozen):
             raise ValueError("canary and shadow must follow another alias than the champion")
         return self
 
+    @field_validator("model")
+    @classmethod
+    def _safe_model(cls, value: str) -> str:
+        why = problem(value)
+        if why is not None:
+            raise ValueError(f"model {value!r} is not allowed: {why}")
+        return value
+
     def log_path(self, settings: Settings) -> Path:
-        """The prediction log file; relative paths are taken under ``TRUNKML_HOME``."""
-        return self.log.path if self.log.path.is_absolute() else settings.home_dir / self.log.path
+        """The prediction log file: a path under ``TRUNKML_HOME`` (an absolute one must lie there too)."""
+        home, path = settings.home_dir, self.log.path
+        if path.is_absolute():
+            check_path_text(str(path), "log.path")
+            # Elsewhere (another project's log, a shared volume) it must name an SQLite file, so that a spec
+            # from a pull request cannot point the server at an arbitrary file.
+            if not path.resolve().is_relative_to(home.resolve()) and path.suffix not in LOG_SUFFIXES:
+                raise UsageError(
+                    f"log.path {str(path)!r} is not allowed: outside TRUNKML_HOME ({home}) it must name an "
+                    f"SQLite file ({', '.join(LOG_SUFFIXES)})"
+                )
+            return path
+        return inside(home, str(path), "log.path")
 
 
 def default_endpoint_path(settings: Settings) -> Path:

@@ -17,6 +17,7 @@ from typing import Any, Self
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from trunkml.config.names import check_name, inside
 from trunkml.config.yamlfile import load_mapping, load_model
 from trunkml.datasets.pointer import DatasetRef
 from trunkml.datasets.split import SplitSpec
@@ -100,13 +101,10 @@ def _canonical(value: Any) -> Any:
 
 def job_path(project_root: Path, job: str) -> Path:
     """Resolve ``job`` (a name under ``jobs/`` or a path to a YAML file) to the spec file."""
-    candidate = Path(job)
-    if candidate.suffix in {".yaml", ".yml"}:
-        path = candidate if candidate.is_absolute() else project_root / candidate
+    if Path(job).suffix in {".yaml", ".yml"}:
+        path = inside(project_root, job, "job spec path")
     else:
-        if not re.match(r"^[A-Za-z0-9][\w.-]*$", job):
-            raise UsageError(f"bad job name '{job}'", hint="use a folder name under jobs/ or a path to train.yaml")
-        path = project_root / "jobs" / job / "train.yaml"
+        path = project_root / "jobs" / check_name(job, "job name") / "train.yaml"
     if not path.is_file():
         known = sorted(p.parent.name for p in (project_root / "jobs").glob("*/train.yaml"))
         raise NotFoundError(f"no job spec at {path}", hint=f"known jobs: {', '.join(known) or 'none'}")
@@ -153,9 +151,10 @@ def load_job(
     """Load a job spec and its params, applying command-line overrides."""
     path = job_path(project_root, job)
     spec = _override_inputs(load_model(path, JobSpec), inputs or [])
+    inside(project_root, spec.code_dir, f"{path}: code_dir")
     values: dict[str, Any] = {}
     if spec.params:
-        params_path = path.parent / spec.params
+        params_path = inside(path.parent, spec.params, f"{path}: params file")
         if not params_path.is_file():
             raise ConfigError(f"{path}: params file {params_path} does not exist")
         values = load_mapping(params_path)[0]

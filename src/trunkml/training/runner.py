@@ -30,9 +30,11 @@ from trunkml.datasets.profile import build_profile
 from trunkml.errors import RefusedError, TrainingFailedError, TrunkmlError, UnavailableError, UsageError
 from trunkml.registry import CHALLENGER, DatasetUse, Registry, find_by_ct_key, register
 from trunkml.registry import lineage as tags
+from trunkml.registry.aliases import current, move_alias
 from trunkml.registry.artifacts import file_digests, model_digest
 from trunkml.registry.connection import redact
 from trunkml.registry.predictions import PredictionCache
+from trunkml.registry.signing import load_private, manifest, sign
 from trunkml.registry.versions import delete_version
 from trunkml.training.contract import ModelPackage, TrainingJob
 from trunkml.training.entry import load_entrypoint
@@ -265,6 +267,9 @@ def _reuse(registry: Registry, model: str, ct_key: str, data: PreparedData, star
     if not existing:
         return None
     first = existing[0]
+    challenger = current(registry, model, CHALLENGER)
+    if challenger is None or challenger < int(first.version):  # a run cut off between registering and aliasing
+        move_alias(registry, model, CHALLENGER, int(first.version))
     run = registry.client.get_run(first.run_id) if first.run_id else None
     return TrainResult(
         model=model,
@@ -287,6 +292,8 @@ def train(settings: Settings, request: TrainRequest, report: Report, steps: Step
     loop progress (shown as text through ``report`` when not given).
     """
     started = time.perf_counter()
+    if settings.signing_key is not None:
+        load_private(settings.signing_key)  # a bad key fails now, not after training
     job = load_job(settings.project_root, request.job, request.inputs, request.params)
     git = _effective_git(settings.project_root, job)
     _check_request(settings, request, git)
@@ -352,6 +359,8 @@ def _run(
         version_tags = {**run_tags, tags.MODEL_DIGEST: digest, tags.ARTIFACT_DIGESTS: json.dumps(digests)}
         version_tags[tags.PROFILE_SHA256] = _log_profile(data, predictions)
         version_tags[tags.TRAINED_AT] = str(run.info.start_time)
+        if settings.signing_key is not None:
+            version_tags.update(sign(settings.signing_key, manifest(job.spec.model, digest, digests)))
         report("registering")
         version = register(registry, job.spec.model, info.model_uri, run.info.run_id, version_tags, info.model_id)
         _cache_eval_predictions(

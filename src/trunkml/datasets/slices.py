@@ -1,0 +1,94 @@
+"""Slices of an evaluation set: which rows belong to each slice a pointer declares.
+
+A pointer's ``slices`` names columns and word-count buckets (see ``SliceSpec``). The
+columns are read from the verified file; for a ``split:`` dataset, whose canonical file has
+only ``text`` and ``label``, from its verified parent, through the same seeded split, and
+checked row for row against the split's own verified texts.
+"""
+
+from __future__ import annotations
+
+from itertools import pairwise
+from typing import TYPE_CHECKING
+
+import numpy as np
+import pandas as pd
+from numpy.typing import NDArray
+
+from trunkml.datasets.columns import TEXT
+from trunkml.datasets.derived import parse_split_uri
+from trunkml.datasets.pointer import SPLIT_SCHEME, SliceSpec
+from trunkml.datasets.split import split_rows
+from trunkml.datasets.tabular import read_table
+from trunkml.errors import DataFormatError, IntegrityError
+
+if TYPE_CHECKING:
+    from trunkml.datasets.service import DataService, LoadedDataset
+
+MAX_VALUES = 30
+FLAG_TRUE = frozenset({"1", "true", "True", "TRUE", "yes"})
+FLAG_VALUES = FLAG_TRUE | frozenset({"0", "", "false", "False", "FALSE", "no"})
+
+Masks = dict[str, NDArray[np.bool_]]
+
+
+def slice_masks(service: DataService, loaded: LoadedDataset) -> Masks:
+    """Slice name → boolean row mask over ``loaded``'s rows, in the order the pointer declares them."""
+    spec = loaded.pointer.slices
+    if spec is None:
+        return {}
+    masks: Masks = {}
+    if spec.columns:
+        columns = _columns(service, loaded, spec)
+        for column in spec.columns:
+            masks.update(column_masks(column, columns[column]))
+    if spec.length_buckets:
+        masks.update(length_masks(loaded.frame[TEXT], spec.length_buckets))
+    return masks
+
+
+def _columns(service: DataService, loaded: LoadedDataset, spec: SliceSpec) -> pd.DataFrame:
+    pointer = loaded.pointer
+    if not pointer.uri.startswith(f"{SPLIT_SCHEME}:"):
+        data = service.store.read_verified(pointer.sha256, pointer.ref)
+        return read_table(data, pointer.format, pointer.text_column, pointer.label_column, pointer.ref, spec.columns)
+    parent_ref, part, split = parse_split_uri(pointer.uri)
+    parent = service.load_valid(str(parent_ref))
+    data = service.store.read_verified(parent.pointer.sha256, parent.pointer.ref)
+    raw = read_table(
+        data, parent.pointer.format, parent.pointer.text_column, parent.pointer.label_column, parent.pointer.ref,
+        spec.columns,
+    )  # fmt: skip
+    train_rows, eval_rows, _ = split_rows(parent.labelled(), split)
+    chosen = raw.iloc[eval_rows if part == "eval" else train_rows].reset_index(drop=True)
+    if chosen[TEXT].tolist() != loaded.frame[TEXT].tolist():
+        raise IntegrityError(
+            f"the slice columns of {pointer.ref} come from {parent.pointer.ref}, but its split does not give "
+            f"{pointer.ref}'s rows back"
+        )
+    return chosen
+
+
+def column_masks(column: str, values: pd.Series) -> Masks:
+    """A 0/1 column is one slice (rows with 1); another column gives one slice per value."""
+    present = set(values.unique().tolist())
+    if present <= FLAG_VALUES:
+        return {column: values.isin(FLAG_TRUE).to_numpy(dtype=bool)}
+    distinct = sorted(value for value in present if value != "")
+    if len(distinct) > MAX_VALUES:
+        raise DataFormatError(
+            f"slice column '{column}' has {len(distinct)} distinct values; a slice column is 0/1 or has at most "
+            f"{MAX_VALUES} values",
+            hint="bucket it into a new column first, or drop it from the pointer's slices",
+        )
+    return {f"{column}={value}": (values == value).to_numpy(dtype=bool) for value in distinct}
+
+
+def length_masks(texts: pd.Series, edges: tuple[int, ...]) -> Masks:
+    """Word-count buckets: ``words <e1``, ``words e1-(e2-1)``, …, ``words >=en``."""
+    words = np.array([len(str(text).split()) for text in texts], dtype=np.int64)
+    masks: Masks = {f"words <{edges[0]}": words < edges[0]}
+    for low, high in pairwise(edges):
+        masks[f"words {low}-{high - 1}"] = (words >= low) & (words < high)
+    masks[f"words >={edges[-1]}"] = words >= edges[-1]
+    return masks

@@ -1,0 +1,140 @@
+"""`trunkml init`: a new project for a team's own model, ready for `trunkml data add` and `trunkml pipeline run`.
+
+It writes the project file, the job, the endpoint, an environment to lock, a model package (a train
+entrypoint and a pyfunc wrapper, pickle-free) and the GitHub workflows with path triggers. It never
+overwrites: a folder that already holds a trunkml project, or any file it would write, is an error
+and nothing is written.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict
+
+from trunkml.errors import UsageError
+from trunkml.pipelines import scaffold_files as files
+
+Family = Literal["sklearn", "transformer"]
+# Also a dataset name once suffixed with -train / -eval (those end in a letter or digit, at most 64 characters).
+NAME = re.compile(r"^[a-z](?:[a-z0-9-]{0,56}[a-z0-9])?$")
+YAML_WORDS = {"y", "n", "yes", "no", "on", "off", "true", "false", "null"}  # YAML 1.1 reads these as non-strings
+
+
+class Scaffolded(BaseModel):
+    """What `trunkml init` wrote."""
+
+    model_config = ConfigDict(frozen=True)
+
+    root: str
+    model: str
+    family: Family
+    package: str
+    files: list[str]
+
+
+def _model_name(root: Path, model: str | None) -> str:
+    name = model if model is not None else re.sub(r"[^a-z0-9-]+", "-", root.name.lower()).strip("-")
+    if not NAME.fullmatch(name or "") or name in YAML_WORDS:
+        raise UsageError(
+            f"model name {name!r} is not usable",
+            hint="pass --model NAME: up to 58 lower-case letters, digits or '-', starting with a letter and not "
+            "ending with '-' (and not a YAML word such as 'yes' or 'null')",
+        )
+    return name
+
+
+def _workflows(model: str, package: str) -> dict[str, str]:
+    own = [f"jobs/{model}/**", f"src/{package}/**", f"datasets/{model}/**", f"datasets/{model}-train/**",
+           f"datasets/{model}-eval/**"]  # fmt: skip
+
+    def paths(globs: list[str]) -> str:
+        return "\n".join(f'      - "{glob}"' for glob in globs)
+
+    push = "  push:\n    branches: [main]\n    paths:\n{paths}\n  workflow_dispatch: {{}}"
+    pull = "  pull_request:\n    branches: [main]\n    paths:\n{paths}"
+    run = "trunkml pipeline run --event {event} --only {name} --base {base} --head {head}"
+    pr_range = ('"${{ github.event.pull_request.base.sha }}"', '"${{ github.event.pull_request.head.sha }}"')
+    push_range = ('"${{ github.event.before }}"', '"${{ github.sha }}"')
+    specs = {
+        "workspace-cd": (push.format(paths=paths(["trunkml.yaml", "datasets/**"])), "trunkml pipeline workspace-cd"),
+        "model-ci": (
+            pull.format(paths=paths(["datasets/**", *own])),
+            run.format(event="pull_request", name="model-ci", base=pr_range[0], head=pr_range[1]),
+        ),
+        "environment-ci": (
+            pull.format(paths=paths(["environments/**"])),
+            run.format(event="pull_request", name="environment-ci", base=pr_range[0], head=pr_range[1]),
+        ),
+        "model-ct": (
+            push.format(paths=paths(own)),
+            run.format(event="push", name="model-ct", base=push_range[0], head=push_range[1]),
+        ),
+        "model-cd": (
+            "  workflow_run:\n    workflows: [model-ct]\n    types: [completed]",
+            'trunkml pipeline model-cd @challenger --by "$GITHUB_ACTOR" --wait-ok',
+        ),
+    }
+    after_ct = {  # model-cd: only after a successful model-ct, on the commit it trained (not main's newest)
+        "condition": "\n    if: github.event.workflow_run.conclusion == 'success'",
+        "ref": "\n          ref: ${{ github.event.workflow_run.head_sha }}",
+    }
+    return {
+        f".github/workflows/{name}.yaml": files.WORKFLOW.format(
+            name=name, on=on, command=command, **(after_ct if name == "model-cd" else {"condition": "", "ref": ""})
+        )
+        for name, (on, command) in specs.items()
+    }
+
+
+def plan(root: Path, model: str | None, family: Family) -> tuple[str, str, dict[str, str]]:
+    """(model name, package name, {relative path: text}) for a new project at ``root``."""
+    name = _model_name(root, model)
+    package = name.replace("-", "_") + "_model"
+    project = root.name or name
+    values = {"project": project, "project_yaml": json.dumps(project), "model": name, "package": package}
+    transformer = family == "transformer"
+    description = "A fine-tuned transformer encoder." if transformer else "TF-IDF n-grams + logistic regression."
+    planned = {
+        "trunkml.yaml": files.PROJECT_YAML.format(**values),
+        "README.md": files.PROJECT_README.format(**values),
+        ".gitignore": files.GITIGNORE,
+        "datasets/README.md": files.DATASETS_README.format(**values),
+        f"jobs/{name}/train.yaml": files.JOB_YAML.format(**values, description=description),
+        f"jobs/{name}/params.yaml": (files.TRANSFORMER_PARAMS if transformer else files.SKLEARN_PARAMS).format(
+            **values
+        ),
+        f"endpoints/{name}/endpoint.yaml": files.ENDPOINT_YAML.format(**values),
+        "environments/train/requirements.in": files.ENVIRONMENT_IN.format(
+            **values, extra=",transformers" if transformer else ""
+        ),
+        f"src/{package}/__init__.py": f'"""The {name} model package."""\n',
+        f"src/{package}/train.py": (files.TRANSFORMER_TRAIN if transformer else files.SKLEARN_TRAIN).format(**values),
+        **_workflows(name, package),
+    }
+    if not transformer:
+        planned[f"src/{package}/pyfunc_model.py"] = files.SKLEARN_PYFUNC.format(**values)
+    return name, package, planned
+
+
+def init_project(root: Path, model: str | None = None, family: Family = "sklearn") -> Scaffolded:
+    """Write a new trunkml project at ``root`` (created if missing); refuse to overwrite anything."""
+    root = root.resolve()
+    if root.exists() and not root.is_dir():
+        raise UsageError(f"{root} exists and is not a folder")
+    if (root / "trunkml.yaml").exists():
+        raise UsageError(f"{root} is already a trunkml project (it has trunkml.yaml)", hint="nothing was written")
+    name, package, planned = plan(root, model, family)
+    taken = sorted(path for path in planned if (root / path).exists())
+    if taken:
+        raise UsageError(
+            f"{root} already has {', '.join(taken[:5])}", hint="nothing was written; init an empty or new folder"
+        )
+    for relative, text in planned.items():
+        target = root / relative
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(text, encoding="utf-8")
+    return Scaffolded(root=str(root), model=name, family=family, package=package, files=sorted(planned))
