@@ -39,9 +39,23 @@ pytestmark = pytest.mark.slow
 @pytest.fixture(scope="module")
 def shared_project(shared_stores: SharedEnv, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     """The demo project (synthetic data) whose `shared` environment is the MLflow server on PostgreSQL + S3."""
-    root = demo_project(tmp_path_factory.mktemp("shared") / "ws", shared_stores, infra_validation=False)
+    root = demo_project(tmp_path_factory.mktemp("shared") / "ws", shared_stores)
     yield root
     stop_server(Settings(project=root), "shared")
+
+
+def server_group(settings: Settings) -> list[str]:
+    """The command lines of the processes in the started MLflow server's process group."""
+    leader = int((settings.home_dir / "servers" / "mlflow-shared.pid").read_text(encoding="utf-8"))
+    commands = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            group = int(stat.read_text(encoding="utf-8").rsplit(")", 1)[1].split()[2])
+            if group == leader:
+                commands.append((stat.parent / "cmdline").read_bytes().replace(b"\0", b" ").decode())
+        except (OSError, ValueError, IndexError):
+            continue  # the process ended while we looked
+    return commands
 
 
 @pytest.mark.timeout(600)  # the full cycle on the MLflow server, PostgreSQL and S3
@@ -56,10 +70,15 @@ def test_the_cycle_runs_unchanged_on_the_shared_registry(
     again = run_trunkml(root, {"TRUNKML_PROJECT": str(root), **shared_stores.env()},
                         "pipeline", "workspace-cd", "--env", "shared")  # fmt: skip
     assert "is running" in again.stdout  # idempotent: the running server is left alone
+    group = server_group(Settings(project=root))
+    assert any("mlflow" in command and "server" in command for command in group)
+    assert not [command for command in group if "huey" in command or "_job_runner" in command]  # no job runner
 
     env = shared(root, shared_stores)
     run_trunkml(root, env, "ct", MODEL)
     run_trunkml(root, env, "evaluate")
+    validated = run_trunkml(root, env, "infra-validate", "1")  # the sandbox server loads v1 through the server
+    assert "infra validation PASSED demo-hate-speech v1" in validated.stdout
     run_trunkml(root, env, "approve", "1", "--by", "reviewer")
     run_trunkml(root, env, "promote", "1", "--by", "reviewer")
 
@@ -74,6 +93,7 @@ def test_the_cycle_runs_unchanged_on_the_shared_registry(
         run_trunkml(root, env, "ct", MODEL)
         gate = run_trunkml(root, env, "evaluate", "--fail-on-reject")
         assert "PROMOTE" in gate.stdout
+        run_trunkml(root, env, "infra-validate", "2")
         run_trunkml(root, env, "approve", "2", "--by", "reviewer")
         load = LoadCounter(server.url)
         try:

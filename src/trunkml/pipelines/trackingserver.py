@@ -135,6 +135,9 @@ def _start(settings: Settings, env: str, config: TrackingServerConfig, backend: 
     pid_file, log_file = _files(settings, env)
     host, port = bind
     variables = {
+        # MLflow's job runner (GenAI scorers, trace rollups) starts about eight consumer processes of
+        # 250 MB each; trunkml uses none of it. A user who wants it sets the variable to true.
+        "MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false",
         **child_environment(settings),
         "MLFLOW_BACKEND_STORE_URI": backend,
         "MLFLOW_ARTIFACTS_DESTINATION": config.artifacts_destination,
