@@ -10,7 +10,7 @@ import pytest
 from tests.conftest import Project
 from tests.training.conftest import commit_all, ml_project  # noqa: F401 - fixture reuse
 from trunkml.errors import IntegrityError, RefusedError
-from trunkml.evaluation.evaluate import load_policy
+from trunkml.evaluation.policy import load_policy
 from trunkml.evaluation.records import require_promotable_decision, summary
 from trunkml.registry import Registry, show
 

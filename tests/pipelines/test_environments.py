@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from tests.conftest import Project
-from trunkml.pipelines.environments import settings_for
+from trunkml.config import settings_for
 from trunkml.registry import Registry, show
 from trunkml.registry.aliases import current
 from trunkml.registry.events import history

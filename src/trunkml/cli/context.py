@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pydantic import ValidationError
 
-from trunkml.config import Settings
+from trunkml.config import Settings, settings_for
 from trunkml.errors import ConfigError
 
 
@@ -12,8 +12,6 @@ def load_settings() -> Settings:
     """Read :class:`Settings` for the current ``TRUNKML_ENV``, with that environment's registry when
     ``trunkml.yaml`` names one (so ct, evaluate, serve and promote all use the same registry); a bad
     environment variable becomes a config error naming it."""
-    from trunkml.pipelines.environments import settings_for
-
     try:
         settings = Settings()
     except ValidationError as exc:

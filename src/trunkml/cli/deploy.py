@@ -34,7 +34,7 @@ approvals_app = typer.Typer(help="Approvals recorded on model versions.", no_arg
 
 def _settings(env: str | None) -> Settings:
     """Settings of ``env`` (default TRUNKML_ENV), with that environment's registry from trunkml.yaml."""
-    from trunkml.pipelines.environments import settings_for
+    from trunkml.config import settings_for
 
     settings = load_settings()
     return settings if env is None else settings_for(settings, env)

@@ -9,9 +9,10 @@ from urllib.parse import urlsplit
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from trunkml.config.names import problem
-from trunkml.config.settings import PROJECT_FILE
+from trunkml.config.settings import PROJECT_FILE, Environment, Settings
 from trunkml.config.windows import Window, parse_duration
 from trunkml.config.yamlfile import load_model
+from trunkml.errors import UsageError
 
 
 class DataPolicy(BaseModel):
@@ -287,3 +288,25 @@ def load_project(root: Path) -> ProjectConfig:
     if not path.is_file():
         return ProjectConfig(name=root.name or "project")
     return load_model(path, ProjectConfig)
+
+
+def settings_for(settings: Settings, env: str) -> Settings:
+    """Settings of environment ``env``: its registry from trunkml.yaml, or the current one if ``env`` is current.
+
+    Naming another environment that has no registry of its own is refused: its ``@champion``
+    would silently be the current environment's.
+    """
+    try:
+        chosen = Environment(env)
+    except ValueError as exc:
+        raise UsageError(f"unknown environment '{env}'", hint="use dev, test, prod or shared") from exc
+    config = load_project(settings.project_root).environments.get(env)
+    if config is not None and config.tracking_uri:
+        return settings.for_environment(chosen, config.tracking_uri)
+    if chosen is settings.env:
+        return settings
+    raise UsageError(
+        f"environment '{env}' has no registry of its own, so its @champion would be '{settings.env.value}''s",
+        hint=f"set environments.{env}.tracking_uri in trunkml.yaml, or run with TRUNKML_ENV={env} and its "
+        "MLFLOW_TRACKING_URI",
+    )

@@ -11,18 +11,16 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, ConfigDict
 
 from trunkml.config import Settings, load_project
-from trunkml.config.settings import PROJECT_FILE
-from trunkml.config.yamlfile import describe_validation_error, load_mapping
 from trunkml.datasets import DataService, LoadedDataset
 from trunkml.datasets.leakage import NORMALISATION_VERSION, find_leakage
 from trunkml.datasets.split import SplitSpec, split_frame
-from trunkml.errors import ConfigError, IntegrityError, LeakageError, NotFoundError, RefusedError, UsageError
+from trunkml.errors import IntegrityError, LeakageError, NotFoundError, RefusedError, UsageError
 from trunkml.evaluation import records
 from trunkml.evaluation.gate import GateDecision, compare_predictions
-from trunkml.evaluation.policy import GatePolicy
+from trunkml.evaluation.policy import load_policy
 from trunkml.evaluation.report import ReportInput, example_rows, write_reports
 from trunkml.registry import ModelVersionRecord, Registry, show
 from trunkml.registry.artifacts import VerifiedModel, record_on_version, upload_run_file
@@ -64,22 +62,6 @@ class EvaluationResult(BaseModel):
     reports: dict[str, str]
     record: str
     seconds: float
-
-
-def load_policy(project_root: Path) -> GatePolicy:
-    """The gate policy from ``trunkml.yaml`` (``gate.policy``); errors name the file and line."""
-    path = project_root / PROJECT_FILE
-    if not path.is_file():
-        return GatePolicy()
-    data, lines = load_mapping(path)
-    raw = (data.get("gate") or {}).get("policy") or {}
-    try:
-        return GatePolicy.model_validate(raw)
-    except ValidationError as exc:
-        shifted = {key[2:]: line for key, line in lines.items() if key[:2] == ("gate", "policy")}
-        raise ConfigError(
-            describe_validation_error(path, exc, shifted).replace("field '", "field 'gate.policy.")
-        ) from exc
 
 
 def _champion(registry: Registry, model: str, ref: str) -> ModelVersionRecord | None:

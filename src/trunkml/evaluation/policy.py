@@ -5,9 +5,14 @@ from __future__ import annotations
 import hashlib
 import json
 from enum import StrEnum
+from pathlib import Path
 from typing import Self
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from trunkml.config.settings import PROJECT_FILE
+from trunkml.config.yamlfile import describe_validation_error, load_mapping
+from trunkml.errors import ConfigError
 
 METRICS = ("recall", "precision", "specificity", "f1", "accuracy")
 
@@ -115,3 +120,19 @@ class GatePolicy(BaseModel):
     def digest(self) -> str:
         """sha256 of the policy, recorded with every decision."""
         return hashlib.sha256(json.dumps(self.model_dump(mode="json"), sort_keys=True).encode()).hexdigest()
+
+
+def load_policy(project_root: Path) -> GatePolicy:
+    """The gate policy from ``trunkml.yaml`` (``gate.policy``); errors name the file and line."""
+    path = project_root / PROJECT_FILE
+    if not path.is_file():
+        return GatePolicy()
+    data, lines = load_mapping(path)
+    raw = (data.get("gate") or {}).get("policy") or {}
+    try:
+        return GatePolicy.model_validate(raw)
+    except ValidationError as exc:
+        shifted = {key[2:]: line for key, line in lines.items() if key[:2] == ("gate", "policy")}
+        raise ConfigError(
+            describe_validation_error(path, exc, shifted).replace("field '", "field 'gate.policy.")
+        ) from exc

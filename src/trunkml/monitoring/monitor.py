@@ -20,7 +20,7 @@ from trunkml.config.project import MonitoringConfig
 from trunkml.config.windows import Window, parse_duration
 from trunkml.datasets.profile import PROFILE_SCHEMA, ReferenceProfile
 from trunkml.errors import ConfigError, NotFoundError
-from trunkml.evaluation.evaluate import load_policy
+from trunkml.evaluation.policy import load_policy
 from trunkml.monitoring import drift as d
 from trunkml.monitoring.online import OnlineMetrics, bucket_seconds, over_time, per_version
 from trunkml.monitoring.shadow import ShadowReport, shadow_report

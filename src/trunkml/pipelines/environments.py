@@ -12,7 +12,7 @@ from __future__ import annotations
 import tempfile
 from pathlib import Path
 
-from trunkml.config import Environment, Settings, load_project
+from trunkml.config import Settings, settings_for
 from trunkml.errors import NotFoundError, RefusedError, UsageError
 from trunkml.pipelines.infravalidate import blessing_problem
 from trunkml.pipelines.promotion import (
@@ -35,28 +35,6 @@ COPIED_FROM = "trunkml.copied_from"
 
 class AlreadyChampion(RefusedError):
     """The version (or its copy) already holds ``@champion`` in the target environment."""
-
-
-def settings_for(settings: Settings, env: str) -> Settings:
-    """Settings of environment ``env``: its registry from trunkml.yaml, or the current one if ``env`` is current.
-
-    Naming another environment that has no registry of its own is refused: its ``@champion``
-    would silently be the current environment's.
-    """
-    try:
-        chosen = Environment(env)
-    except ValueError as exc:
-        raise UsageError(f"unknown environment '{env}'", hint="use dev, test, prod or shared") from exc
-    config = load_project(settings.project_root).environments.get(env)
-    if config is not None and config.tracking_uri:
-        return settings.for_environment(chosen, config.tracking_uri)
-    if chosen is settings.env:
-        return settings
-    raise UsageError(
-        f"environment '{env}' has no registry of its own, so its @champion would be '{settings.env.value}''s",
-        hint=f"set environments.{env}.tracking_uri in trunkml.yaml, or run with TRUNKML_ENV={env} and its "
-        "MLFLOW_TRACKING_URI",
-    )
 
 
 def source_profile(registry: Registry, name: str, version: int) -> str | None:

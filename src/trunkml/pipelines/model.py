@@ -17,12 +17,12 @@ from functools import partial
 from pathlib import Path
 
 from trunkml.approvals.records import current_decision
-from trunkml.config import Environment, Settings, load_project
+from trunkml.config import Environment, Settings, load_project, settings_for
 from trunkml.datasets import DataService
 from trunkml.datasets.pointer import DatasetRef
 from trunkml.errors import RefusedError, TrunkmlError, UsageError
 from trunkml.evaluation.evaluate import EvaluateRequest, evaluate
-from trunkml.pipelines.environments import AlreadyChampion, promote_across, settings_for
+from trunkml.pipelines.environments import AlreadyChampion, promote_across
 from trunkml.pipelines.infravalidate import current_blessing, endpoint_for, infra_validate
 from trunkml.pipelines.promotion import MoveResult, approval_shortfall, promotable_decision, promote, resolve_model
 from trunkml.pipelines.steps import Emit, PipelineResult, PipelineRun, WaitingForApproval, run_pipeline

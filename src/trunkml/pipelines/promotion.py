@@ -24,7 +24,7 @@ from trunkml.config import Settings, load_project
 from trunkml.config.names import check_name
 from trunkml.datasets import DataService
 from trunkml.errors import IntegrityError, RefusedError, TrunkmlError, UnavailableError, UsageError
-from trunkml.evaluation.evaluate import load_policy
+from trunkml.evaluation.policy import load_policy
 from trunkml.evaluation.records import DecisionSummary, require_promotable_decision, summary
 from trunkml.pipelines.infravalidate import blessing_problem
 from trunkml.registry import CHALLENGER, CHAMPION, ModelVersionRecord, Registry, show

@@ -16,10 +16,9 @@ from functools import partial
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from trunkml.config import Settings, load_project
+from trunkml.config import Settings, load_project, settings_for
 from trunkml.datasets import DataService
 from trunkml.errors import RefusedError
-from trunkml.pipelines.environments import settings_for
 from trunkml.pipelines.steps import Emit, PipelineResult, PipelineRun, run_pipeline
 from trunkml.pipelines.trackingserver import ensure_server, migrate
 from trunkml.pipelines.triggers import job_names
