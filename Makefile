@@ -3,10 +3,10 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-$(shell cat requirements/dev.lock pyproject.toml | sha256sum | cut -c1-12)
-# --no-compile: Python writes the bytecode of the modules it actually imports, on first import; compiling
-# all ~24,000 files of the locked set up front costs about two minutes of every fresh install.
 PIP    := $(BIN)/python -m pip --disable-pip-version-check
-INSTALL := $(PIP) install --quiet --no-compile --require-hashes --no-deps
+# pip compiles the bytecode up front (about two minutes for the ~24,000 files of the lock): where
+# PYTHONDONTWRITEBYTECODE is set, nothing would ever compile it later and every process pays again.
+INSTALL := $(PIP) install --quiet --require-hashes --no-deps
 # The transformer family's extra (torch CPU build, transformers, the offline MiniLM baseline), on top of the dev set.
 XSTAMP := $(VENV)/.transformers-$(shell cat requirements/transformers.lock | sha256sum | cut -c1-12)
 
@@ -80,11 +80,13 @@ services:
 	@pg_isready -h 127.0.0.1 -p 5432; java -version 2>&1 | head -1
 
 pytest: $(XSTAMP) $(if $(filter true,$(CI)),services)
-	$(BIN)/pytest -n 2 --dist loadfile
+	$(BIN)/pytest -n 2 --dist loadfile --no-loadscope-reorder
 
-# mypy (one core, about two minutes on a fresh cache) runs beside the tests instead of before them.
+# mypy (one core, about two minutes on a fresh cache) runs beside the tests instead of before them; it
+# prints one line at the end, so the two outputs stay readable without --output-sync (which would hold
+# back the test progress until the end).
 test: lint
-	$(MAKE) --no-print-directory -j2 --output-sync=line typecheck pytest
+	$(MAKE) --no-print-directory -j2 typecheck pytest
 
 bench: $(STAMP)
 	$(BIN)/python bench/hashing.py

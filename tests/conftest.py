@@ -113,3 +113,27 @@ SMALL_CSV = (
     "o jogo de ontem foi incrível,0\n"
     "adoro o concerto de sábado,0\n"
 )
+
+
+# Files that take minutes, longest first. `make test` runs one file per worker (--dist loadfile) in
+# collection order (--no-loadscope-reorder): starting these first lets the short files fill in at the end,
+# instead of a worker starting an eight-minute file when everything else is done.
+LONG_FILES = (
+    "tests/scaleout/test_shared_registry.py",
+    "tests/pipelines/test_demo.py",
+    "tests/scaleout/test_faults.py",
+    "tests/serving/test_traffic.py",
+    "tests/serving/test_schema_fuzz.py",
+    "tests/pipelines/test_concurrency.py",
+    "tests/serving/test_hotswap.py",
+    "tests/pipelines/test_kill9.py",
+    "tests/hatedetection/test_transformer.py",
+)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    def rank(item: pytest.Item) -> int:
+        path = item.nodeid.split("::", 1)[0]
+        return LONG_FILES.index(path) if path in LONG_FILES else len(LONG_FILES)
+
+    items.sort(key=rank)  # stable: the order inside a file, and of the other files, is kept
