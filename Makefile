@@ -4,9 +4,11 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-$(shell cat requirements/dev.lock pyproject.toml | sha256sum | cut -c1-12)
 PIP    := $(BIN)/python -m pip --disable-pip-version-check
-# pip compiles the bytecode up front (about two minutes for the ~24,000 files of the lock): where
-# PYTHONDONTWRITEBYTECODE is set, nothing would ever compile it later and every process pays again.
-INSTALL := $(PIP) install --quiet --require-hashes --no-deps
+INSTALL := $(PIP) install --quiet --require-hashes --no-deps --no-compile
+# Bytecode is compiled up front, on every core (pip would take two minutes on one for the ~24,000 files):
+# where PYTHONDONTWRITEBYTECODE is set, nothing would compile it later and every process would pay again.
+# Like pip, it goes on past files it cannot compile (torch ships one for a newer Python only).
+COMPILE := $(BIN)/python -m compileall -q -j0 $(VENV)/lib >/dev/null || true
 # The transformer family's extra (torch CPU build, transformers, the offline MiniLM baseline), on top of the dev set.
 XSTAMP := $(VENV)/.transformers-$(shell cat requirements/transformers.lock | sha256sum | cut -c1-12)
 
@@ -22,6 +24,7 @@ $(STAMP): requirements/dev.lock pyproject.toml
 	test -d $(VENV) || $(PYTHON) -m venv $(VENV)
 	$(INSTALL) -r requirements/dev.lock
 	$(PIP) install --quiet --no-deps --no-build-isolation -e .
+	$(COMPILE)
 	rm -f $(VENV)/.installed-*
 	touch $@
 
@@ -31,6 +34,7 @@ install: $(STAMP)
 # PIP_EXTRA_INDEX_URL=https://download.pytorch.org/whl/cpu.
 $(XSTAMP): $(STAMP) requirements/transformers.lock
 	$(INSTALL) -r requirements/transformers.lock
+	$(COMPILE)
 	$(BIN)/python -m pip check
 	rm -f $(VENV)/.transformers-*
 	touch $@

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Callable
+import sqlite3
+import warnings
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -57,6 +59,48 @@ class Project:
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_bytes(text.encode(encoding))
         return path
+
+
+@pytest.fixture(scope="session", autouse=True)
+def migrated_store_template(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """A new SQLite tracking store starts as a copy of one that MLflow migrated once per test worker.
+
+    MLflow creates a store by running its whole chain of schema migrations, 3-6 s per store on these
+    machines, and hundreds of tests each start a fresh project. The copy is the same schema, made by the same
+    MLflow (MLflow's own test suite caches a migrated database the same way); MLflow still creates the
+    default experiment itself, with the new store's paths. Processes that tests start migrate as usual.
+    """
+    with warnings.catch_warnings():  # MLflow's models warn about SQLAlchemy 2.1 at import; trunkml quiets them
+        warnings.filterwarnings("ignore", module=r"mlflow(\..*)?")
+        from mlflow.store.db import utils as db_utils
+        from mlflow.store.model_registry import sqlalchemy_store as registry_store
+
+    migrate = db_utils._initialize_tables
+    template = tmp_path_factory.mktemp("mlflow-template") / "migrated.db"
+
+    def initialize(engine: Any) -> None:
+        database = engine.url.database
+        if engine.dialect.name != "sqlite" or not database or database == ":memory:":
+            migrate(engine)
+            return
+        if not template.exists():
+            import sqlalchemy
+
+            template_engine = sqlalchemy.create_engine(f"sqlite:///{template}")
+            migrate(template_engine)
+            template_engine.dispose()
+        engine.dispose()
+        source, target = sqlite3.connect(template), sqlite3.connect(database)
+        try:
+            source.backup(target)
+        finally:
+            source.close()
+            target.close()
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(db_utils, "_initialize_tables", initialize)
+        patch.setattr(registry_store, "_initialize_tables", initialize)
+        yield
 
 
 @pytest.fixture(autouse=True)

@@ -16,6 +16,7 @@ import httpx
 import pytest
 
 from tests.conftest import REPO_ROOT, Project
+from trunkml.pipelines.demo import prepare_workdir
 
 
 def with_model_code(project: Project, datasets: bool = False) -> Project:
@@ -40,7 +41,7 @@ def runs(report: dict[str, Any]) -> list[dict[str, str]]:
     return found
 
 
-@pytest.mark.timeout(900)  # the whole story twice, with two infra validations each
+@pytest.mark.timeout(600)  # the whole story, with two infra validations
 def test_demo_plays_three_commits_through_the_pipelines_and_reruns(project: Project) -> None:
     result = with_model_code(project).cli("demo", "--workdir", "ws", "--json")
     assert result.code == 0, result.stderr
@@ -77,40 +78,45 @@ def test_demo_plays_three_commits_through_the_pipelines_and_reruns(project: Proj
     assert (workspace / "datasets/demo-tweets/versions/2.yaml").is_file()
     assert report["server_url"] is None
 
-    # As a user runs `make demo` again, in a new process: it replaces its own workspace, and can stay up.
-    (workspace / "left-over").write_text("from the first run", encoding="utf-8")
-    trunkml = str(Path(sys.executable).with_name("trunkml"))
-    done = subprocess.run(
-        [trunkml, "demo", "--workdir", "ws", "--keep-serving", "--json"],
-        cwd=project.root, capture_output=True, text=True, check=False,
-    )  # fmt: skip
-    assert done.returncode == 0, done.stderr
-    again = json.loads(done.stdout)
-    assert not (workspace / "left-over").exists()
-    try:
-        answer = httpx.post(f"{again['server_url']}/predict", json={"text": "bom dia"}, timeout=30)
-        assert answer.status_code == 200
-        assert answer.json()["version"] == 1  # the champion after the rollback
-    finally:
-        os.kill(again["server_pid"], signal.SIGTERM)
     (project.root / "precious").mkdir()
     refused = project.cli("demo", "--workdir", "precious")
     assert refused.code == 2
     assert "not a trunkml demo workspace" in refused.stderr
 
 
-def test_demo_on_fortuna_through_the_mirror(make_project: Callable[..., Project], shared_data: Path) -> None:
+@pytest.mark.timeout(900)  # the whole story on 5,670 real tweets, with two infra validations
+def test_demo_on_fortuna_through_the_mirror_replaces_its_workspace_and_can_stay_up(
+    make_project: Callable[..., Project], shared_data: Path
+) -> None:
     project = with_model_code(make_project(mirror=shared_data), datasets=True)
-    result = project.cli("demo", "--workdir", "ws", "--data", "fortuna", "--json")
-    assert result.code == 0, result.stderr
-    report = result.json()
-    assert all(step["ok"] for step in report["steps"]), [s for s in report["steps"] if not s["ok"]]
-    assert report["data"] == "fortuna"
-    assert [list(run) for run in runs(report)] == [
-        ["workspace-cd", "model-ct", "model-cd"],
-        ["model-ct", "model-cd"],
-        ["model-ct", "model-cd"],
-    ]
+    # As a user runs `make demo` again, in a new process: it replaces its own workspace (only that), and
+    # --keep-serving leaves the server up on the champion.
+    workspace = project.root / "ws"
+    prepare_workdir(workspace, "synthetic", project.root)
+    (workspace / "left-over").write_text("from the first run", encoding="utf-8")
+    trunkml = str(Path(sys.executable).with_name("trunkml"))
+    done = subprocess.run(
+        [trunkml, "demo", "--workdir", "ws", "--data", "fortuna", "--keep-serving", "--json"],
+        cwd=project.root, capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    report = json.loads(done.stdout)
+    try:
+        assert all(step["ok"] for step in report["steps"]), [s for s in report["steps"] if not s["ok"]]
+        assert report["data"] == "fortuna"
+        assert [list(run) for run in runs(report)] == [
+            ["workspace-cd", "model-ct", "model-cd"],
+            ["model-ct", "model-cd"],
+            ["model-ct", "model-cd"],
+        ]
+        assert not (workspace / "left-over").exists()
+        champion = int({s["name"]: s["detail"] for s in report["steps"]}["trunkml rollback"].rsplit("v", 1)[1])
+        answer = httpx.post(f"{report['server_url']}/predict", json={"text": "bom dia"}, timeout=30)
+        assert answer.status_code == 200
+        assert answer.json()["version"] == champion  # the champion after the rollback
+    finally:
+        if report["server_pid"]:
+            os.kill(report["server_pid"], signal.SIGTERM)
 
 
 def test_fortuna_needs_the_mirror(project: Project) -> None:

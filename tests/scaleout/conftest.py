@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import glob
+import io
 import os
 import pwd
 import shutil
@@ -34,6 +35,7 @@ import pytest
 from tests.conftest import REPO_ROOT
 from tests.serving.conftest import free_port
 from tests.training.conftest import commit_all, git
+from trunkml.cli.main import run
 from trunkml.pipelines.demo import copy_model_code, prepare_workdir
 
 PG_ADMIN = "postgresql://postgres@127.0.0.1:5432/postgres"
@@ -184,10 +186,25 @@ def shared_yaml(env: SharedEnv, extra: str = "") -> str:
 
 
 def run_trunkml(root: Path, env: dict[str, str], *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+    """`trunkml ARGS` in ``root`` with ``env`` on top of a clean environment, as a developer's shell runs it.
+
+    It runs in this process: the same code as the `trunkml` command, without paying for MLflow's imports on
+    every call. Commands that a test holds or kills start as processes of their own.
+    """
     clean = {k: v for k, v in os.environ.items() if not k.startswith(("TRUNKML_", "MLFLOW_", "AWS_"))}
-    done = subprocess.run(
-        [sys.executable, "-m", "trunkml", *args], cwd=root, env={**clean, **env}, capture_output=True, text=True
-    )
+    saved, cwd = dict(os.environ), os.getcwd()
+    out, err = io.StringIO(), io.StringIO()
+    os.environ.clear()
+    os.environ.update({**clean, **env})
+    try:
+        os.chdir(root)
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            code = run(list(args))
+    finally:
+        os.chdir(cwd)
+        os.environ.clear()
+        os.environ.update(saved)
+    done = subprocess.CompletedProcess(["trunkml", *args], code, out.getvalue(), err.getvalue())
     if check:
         assert done.returncode == 0, f"trunkml {' '.join(args)} exited {done.returncode}:\n{done.stdout}\n{done.stderr}"
     return done

@@ -6,20 +6,37 @@ import json
 import sqlite3
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from pathlib import Path
 
 import pytest
 from mlflow.webhooks.delivery import _generate_hmac_signature
 
-from tests.serving.conftest import WEBHOOK_SECRET, RunningServer, ServingProject
+from tests.serving.conftest import WEBHOOK_SECRET, RunningServer, ServingProject, launch_server
 
 
-@pytest.fixture
-def api_server(serving_project: ServingProject, start_server: Callable[..., RunningServer]) -> RunningServer:
+def _one_version_endpoint(serving_project: ServingProject) -> Path:
     name = f"api-{uuid.uuid4().hex[:6]}"
     (v1,) = serving_project.copies(name, 1)
     serving_project.champion(name, v1)
-    return start_server(serving_project.endpoint(name))
+    return serving_project.endpoint(name)
+
+
+@pytest.fixture(scope="module")
+def api_server(serving_project: ServingProject, tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningServer]:
+    """One server for the tests that only read, or add what only they look at (its own feedback rows)."""
+    server = launch_server(serving_project, _one_version_endpoint(serving_project), tmp_path_factory.mktemp("api"))
+    try:
+        server.wait_for(lambda c: c.get("/readyz").status_code == 200)
+        yield server
+    finally:
+        server.kill()
+
+
+@pytest.fixture
+def own_server(serving_project: ServingProject, start_server: Callable[..., RunningServer]) -> RunningServer:
+    """A server of the test's own, for counts that another test's requests would change."""
+    return start_server(_one_version_endpoint(serving_project))
 
 
 def test_predict_single_and_batch_answer_with_version_and_request_id(api_server: RunningServer) -> None:
@@ -68,8 +85,8 @@ def test_model_shows_version_lineage_digests_and_traffic(
     assert info["traffic"]["shadow"]["enabled"] is False
 
 
-def test_metrics_count_requests_by_version_and_status(api_server: RunningServer) -> None:
-    with api_server.client() as client:
+def test_metrics_count_requests_by_version_and_status(own_server: RunningServer) -> None:
+    with own_server.client() as client:
         for _ in range(5):
             client.post("/predict", json={"text": "teste"})
         client.post("/predict", json={"txt": "typo"})

@@ -21,6 +21,7 @@ WITHOUT_INPUT = {"GET /", "GET /healthz", "GET /readyz", "GET /metrics", "GET /m
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(900)  # generating 1,000 cases per operation takes minutes of CPU on its own
 def test_schemathesis_finds_no_server_error(
     serving_project: ServingProject, start_server: Callable[..., RunningServer], tmp_path: Path
 ) -> None:

@@ -131,6 +131,12 @@ def ensure_server(settings: Settings, env: str, config: TrackingServerConfig) ->
     return f"started mlflow server (pid {pid}) at {redact(uri)}; {bucket}; artifacts {config.artifacts_destination}"
 
 
+# The servers this process started, by pid. A server outlives the command that starts it; a process that
+# lives on after starting one (a library caller, a test) keeps its handle, so that the handle is not collected
+# while the server runs, and `stop_server` can reap it instead of leaving a zombie behind.
+_started: dict[int, subprocess.Popen[bytes]] = {}
+
+
 def _start(settings: Settings, env: str, config: TrackingServerConfig, backend: str, bind: tuple[str, int]) -> int:
     pid_file, log_file = _files(settings, env)
     host, port = bind
@@ -155,6 +161,7 @@ def _start(settings: Settings, env: str, config: TrackingServerConfig, backend: 
         if process.poll() is not None:
             break
         if healthy(settings.tracking_uri, timeout_s=1.0) and store_answers(settings.tracking_uri):
+            _started[process.pid] = process
             return process.pid
         time.sleep(0.5)
     _kill_group(process.pid, signal.SIGKILL)  # the server's workers too, so none keeps the port
@@ -189,14 +196,21 @@ def stop_server(settings: Settings, env: str, timeout_s: float = 30) -> bool:
     except (OSError, ValueError):
         return False
     pid_file.unlink(missing_ok=True)
+    child = _started.pop(pid, None)
+    if child is not None and child.poll() is not None:  # it died by itself (and is reaped now)
+        return False
     if not _is_our_server(pid) or not _kill_group(pid, signal.SIGTERM):
         return False
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
+        if child is not None:
+            child.poll()  # a server this process started is its child: reap it, or it lingers as a zombie
         try:
             os.killpg(pid, 0)
         except ProcessLookupError:
             return True
         time.sleep(0.2)
     _kill_group(pid, signal.SIGKILL)
+    if child is not None:
+        child.wait(30)
     return True
