@@ -120,7 +120,7 @@ def test_a_pickled_model_registered_outside_trunkml_never_loads(promo: Project, 
     registry.activate()
     with mlflow.start_run() as run, warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)  # MLflow asks for type hints; this model has none on purpose
-        info = mlflow.pyfunc.log_model(name="model", python_model=Echo())
+        info = mlflow.pyfunc.log_model(name="model", python_model=Echo(), pip_requirements=["mlflow"])
     folder = Path(unquote(urlsplit(registry.client.get_logged_model(info.model_id).artifact_location).path))
     (folder / "python_model.pkl").write_bytes(pickle.dumps(Marker(marker)))  # a pickle that runs code on load
     created = registry.client.create_model_version(MODEL, info.model_uri, run_id=run.info.run_id,

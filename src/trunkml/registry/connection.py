@@ -80,8 +80,8 @@ def _quiet_mlflow() -> None:
     warnings.filterwarnings("ignore", module=r"mlflow(\..*)?")
     # Its per-file download bars interleave with trunkml's own Rich progress and step output, and with a
     # tracking server it writes "View run ..." links to stdout, which would break `--json` documents.
-    MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR.set("false")  # type: ignore[no-untyped-call]
-    MLFLOW_SUPPRESS_PRINTING_URL_TO_STDOUT.set("true")  # type: ignore[no-untyped-call]
+    MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR.set("false")
+    MLFLOW_SUPPRESS_PRINTING_URL_TO_STDOUT.set("true")
 
 
 def _preflight_http(uri: str) -> None:
