@@ -42,7 +42,7 @@ def runs(report: dict[str, Any]) -> list[dict[str, str]]:
 
 
 @pytest.mark.timeout(600)  # the whole story, with two infra validations
-def test_demo_plays_three_commits_through_the_pipelines_and_reruns(project: Project) -> None:
+def test_demo_plays_three_commits_through_the_pipelines_and_guards_other_folders(project: Project) -> None:
     result = with_model_code(project).cli("demo", "--workdir", "ws", "--json")
     assert result.code == 0, result.stderr
     report = result.json()
