@@ -29,7 +29,7 @@ from trunkml.config.project import MonitoringConfig
 from trunkml.config.windows import Window
 from trunkml.datasets import DataService, SynthSpec
 from trunkml.datasets.profile import build_profile
-from trunkml.datasets.synth import generate_csv
+from trunkml.demo.synthdata import generate_csv
 from trunkml.monitoring import monitor as m
 from trunkml.serving.logread import LogReader
 from trunkml.serving.predlog import PredictionRow, SqliteSink

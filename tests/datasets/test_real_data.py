@@ -11,7 +11,7 @@ from tests.conftest import FORTUNA_SHA256, REPO_ROOT
 from trunkml.config import Settings
 from trunkml.datasets import DataService
 from trunkml.datasets.pointer import DatasetRef
-from trunkml.datasets.records import Where
+from trunkml.datasets.results import Where
 from trunkml.datasets.split import SplitSpec, split_frame
 
 

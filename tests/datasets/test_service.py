@@ -9,7 +9,7 @@ import pytest
 
 from tests.conftest import SMALL_CSV, Project
 from trunkml.datasets import AddRequest, DataService, DatasetPointer, add_dataset
-from trunkml.datasets.records import Where
+from trunkml.datasets.results import Where
 from trunkml.errors import IntegrityError, NotFoundError, UnavailableError, UsageError
 
 

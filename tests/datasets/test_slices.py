@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from tests.conftest import Project
-from trunkml.datasets.slices import MAX_VALUES
+from trunkml.datasets.slice_masks import MAX_VALUES
 
 ROWS = [
     ("vocês são uma praga", 1, 1, "twitter"),

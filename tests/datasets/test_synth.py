@@ -7,7 +7,7 @@ import io
 
 import pytest
 
-from trunkml.datasets.synth import ORIGIN, SynthSpec, generate_csv
+from trunkml.demo.synthdata import ORIGIN, SynthSpec, generate_csv
 from trunkml.errors import UsageError
 
 

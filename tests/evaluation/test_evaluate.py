@@ -10,8 +10,8 @@ import pytest
 from tests.conftest import Project
 from tests.training.conftest import commit_all, ml_project  # noqa: F401 - fixture reuse
 from trunkml.errors import IntegrityError, RefusedError
+from trunkml.evaluation.decision import require_promotable_decision, summary
 from trunkml.evaluation.policy import load_policy
-from trunkml.evaluation.records import require_promotable_decision, summary
 from trunkml.registry import Registry, show
 
 GATE = """

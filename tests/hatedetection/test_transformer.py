@@ -25,7 +25,7 @@ sys.path.insert(0, str(REPO_ROOT / "src"))
 from hatedetection.train import train  # noqa: E402 (after the skips above)
 from hatedetection.transformer import baseline as baselines  # noqa: E402 (after the skips above)
 from hatedetection.transformer.classifier import TransformerClassifier, aggregate, encode  # noqa: E402 (after the skips above)
-from trunkml.datasets.synth import SynthSpec, generate_csv  # noqa: E402 (after the skips above)
+from trunkml.demo.synthdata import SynthSpec, generate_csv  # noqa: E402 (after the skips above)
 from trunkml.errors import ConfigError, UnavailableError  # noqa: E402 (after the skips above)
 from trunkml.training import ModelPackage, TrainingJob  # noqa: E402 (after the skips above)
 

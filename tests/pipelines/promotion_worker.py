@@ -19,9 +19,9 @@ import traceback
 from typing import Any
 
 from trunkml.config import Settings
-from trunkml.pipelines.promotion import move_champion
 from trunkml.registry import Registry, register
 from trunkml.registry.aliases import move_alias
+from trunkml.release.promotion import move_champion
 
 
 def work(seed: int, rounds: int, mode: str) -> dict[str, Any]:

@@ -16,7 +16,7 @@ import httpx
 import pytest
 
 from tests.conftest import REPO_ROOT, Project
-from trunkml.pipelines.demo import prepare_workdir
+from trunkml.demo.story import prepare_workdir
 
 
 def with_model_code(project: Project, datasets: bool = False) -> Project:

@@ -8,7 +8,7 @@ import pytest
 
 from tests.conftest import Project
 from trunkml.registry import Registry
-from trunkml.registry.envrecords import find_environment
+from trunkml.registry.environment_builds import find_environment
 
 SIX = "six==1.17.0 \\\n    --hash=sha256:4721f391ed90541fddacab5acf947aa0d3dc7d27b2e1e8eda2be8970586c3274\n"
 SPEC = "description: a tiny environment\npython: '3.11'\nrequirements: requirements.lock\nimports: [six]\n"
@@ -41,7 +41,7 @@ def test_environment_ci_installs_imports_and_audits(project: Project) -> None:
 def test_an_unreachable_vulnerability_database_fails_unless_offline(
     project: Project, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr("trunkml.pipelines.envspec.AUDIT_PROBE", "http://127.0.0.1:9/unreachable")
+    monkeypatch.setattr("trunkml.pipelines.environment_pipelines.AUDIT_PROBE", "http://127.0.0.1:9/unreachable")
     environment(project)
     loud = project.cli("pipeline", "environment-ci")
     assert loud.code == 3

@@ -11,10 +11,10 @@ from tests.serving.conftest import ServingProject, serving_project  # noqa: F401
 from tests.serving.models import code_model
 from trunkml.cli.main import run
 from trunkml.errors import RefusedError
-from trunkml.pipelines.infravalidate import infra_validate
-from trunkml.pipelines.promotion import promote
 from trunkml.registry import show
 from trunkml.registry.blessing import blessing_of
+from trunkml.release.infravalidate import infra_validate
+from trunkml.release.promotion import promote
 
 
 def _promotion_problems(project: ServingProject, name: str, version: int) -> str:

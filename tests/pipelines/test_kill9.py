@@ -45,7 +45,7 @@ if __name__ == "__main__":
             time.sleep(1)  # SIGKILL arrives here
 
     if at == "training":
-        import trunkml.training.runner as runner
+        import trunkml.training.trainer as runner
         runner._call_user_code = lambda *args, **kwargs: hold()
     elif at == "registration":  # the version exists, with its lineage tags; @challenger is not set yet
         from mlflow.tracking import MlflowClient
@@ -56,7 +56,7 @@ if __name__ == "__main__":
             return real_alias(self, name, alias, version)
         MlflowClient.set_registered_model_alias = held_alias
     elif at in ("promotion: before the alias moves", "promotion: after the alias moved"):
-        from trunkml.pipelines import promotion
+        from trunkml.release import promotion
         real_move = promotion.move_alias
         def held_move(registry, model, alias, version):
             if alias == "champion" and at.endswith("moves"):

@@ -130,7 +130,7 @@ def test_self_approval_in_any_form_and_double_approvals_do_not_count(
     assert refused.code == 1
     assert "is the commit's author" in refused.stderr
     assert champion(promo) is None
-    from trunkml.approvals.records import identity_key, is_author
+    from trunkml.approvals.approval import identity_key, is_author
 
     assert is_author(" dev ", "Dev <dev@example.org>")
     assert not is_author("alice", "Dev <dev@example.org>")
@@ -159,8 +159,8 @@ def test_a_move_cut_off_half_way_either_happened_or_not_and_history_agrees(
     promo: Project, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from trunkml.errors import UnavailableError
-    from trunkml.pipelines import promotion
     from trunkml.registry.events import pending
+    from trunkml.release import promotion
 
     def kinds() -> list[tuple[str, int | None, int | None]]:
         return [(e["kind"], e["from_version"], e["to_version"]) for e in promo.cli("history", "--json").json()]

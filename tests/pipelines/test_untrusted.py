@@ -16,11 +16,11 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from tests.conftest import Project
-from trunkml.errors import IntegrityError
+from trunkml.errors import CandidateRefused, IntegrityError
 from trunkml.registry import Registry
 from trunkml.registry import lineage as tags
 from trunkml.registry.artifacts import VerifiedModel, file_digests, model_digest
-from trunkml.serving.served import CandidateRefused, load_candidate
+from trunkml.serving.served_model import load_candidate
 
 MODEL = "promo-model"
 

@@ -36,7 +36,7 @@ from tests.conftest import REPO_ROOT
 from tests.serving.conftest import free_port
 from tests.training.conftest import commit_all, git
 from trunkml.cli.main import run
-from trunkml.pipelines.demo import copy_model_code, prepare_workdir
+from trunkml.demo.story import copy_model_code, prepare_workdir
 
 PG_ADMIN = "postgresql://postgres@127.0.0.1:5432/postgres"
 BUCKET = "trunkml-shared"

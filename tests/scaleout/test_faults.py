@@ -28,9 +28,9 @@ from tests.scaleout.conftest import Outage, PrivatePostgres, SharedEnv, demo_pro
 from tests.serving.conftest import free_port, launch_server
 from tests.training.conftest import commit_all
 from trunkml.config import Settings
-from trunkml.pipelines.demoserver import LoadCounter
-from trunkml.pipelines.promotion import move_champion
-from trunkml.pipelines.trackingserver import stop_server
+from trunkml.demo.demoserver import LoadCounter
+from trunkml.registry.trackingserver import stop_server
+from trunkml.release.promotion import move_champion
 
 MODEL = "demo-hate-speech"
 pytestmark = pytest.mark.slow
@@ -39,7 +39,7 @@ HELD = """\
 import os, sys, time
 from pathlib import Path
 from trunkml.cli.main import run
-from trunkml.pipelines import promotion
+from trunkml.release import promotion
 
 real_move, where = promotion.move_alias, os.environ["HOLD_AT"]
 

@@ -25,12 +25,12 @@ from tests.scaleout.conftest import BUCKET, SharedEnv, demo_project, run_trunkml
 from tests.serving.conftest import RunningServer, launch_server
 from tests.training.conftest import commit_all, git
 from trunkml.config import Settings
-from trunkml.pipelines.demo import copy_model_code
-from trunkml.pipelines.demoserver import LoadCounter
-from trunkml.pipelines.trackingserver import stop_server
+from trunkml.demo.demoserver import LoadCounter
+from trunkml.demo.story import copy_model_code
 from trunkml.registry import Registry, register
 from trunkml.registry.aliases import current
 from trunkml.registry.events import history
+from trunkml.registry.trackingserver import stop_server
 
 MODEL = "demo-hate-speech"
 pytestmark = pytest.mark.slow

@@ -16,11 +16,10 @@ from trunkml.datasets import (
     DataFormat,
     DataService,
     SyncSummary,
-    SynthSpec,
     add_dataset,
-    synth_dataset,
 )
 from trunkml.datasets.pointer import DatasetRef
+from trunkml.demo.synthdata import SynthSpec, synth_dataset
 from trunkml.errors import EXIT_REFUSED, UsageError
 
 if TYPE_CHECKING:  # pandas-backed; imported lazily so hashing-only commands start fast

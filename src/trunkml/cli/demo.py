@@ -24,7 +24,7 @@ def demo(
     json_: Annotated[bool, typer.Option("--json", help="Print one JSON document to stdout.")] = False,
 ) -> None:
     """Play the trunk-based story in a throw-away git workspace: three commits through the pipelines."""
-    from trunkml.pipelines.demo import run_demo  # loads MLflow: only when the demo runs
+    from trunkml.demo.story import run_demo  # loads MLflow: only when the demo runs
 
     settings = load_settings()
     target = workdir or settings.home_dir / "demo"

@@ -15,17 +15,23 @@ from pydantic import ValidationError
 
 from trunkml import __version__
 from trunkml.cli import (
-    checkmain,
+    approve,
+    check_main,
     data,
     demo,
-    deploy,
     evaluate,
+    explain,
+    history,
+    infra_validate,
+    init,
     models,
     monitor,
     pipeline,
-    scaffold,
+    promote,
+    rollback,
     score,
     serve,
+    status,
     train,
 )
 from trunkml.cli.output import err, print_error
@@ -39,22 +45,22 @@ app = typer.Typer(
 )
 app.add_typer(data.app, name="data")
 app.add_typer(models.app, name="models")
-app.command("init")(scaffold.init_command)
+app.command("init")(init.init_command)
 app.command("train")(train.train_command)
 app.command("ct")(train.ct_command)
 app.command("evaluate")(evaluate.evaluate_command)
-app.command("infra-validate")(evaluate.infra_validate_command)
-app.command("explain")(evaluate.explain_command)
-app.command("approve")(deploy.approve_command)
-app.add_typer(deploy.approvals_app, name="approvals")
-app.command("promote")(deploy.promote_command)
-app.command("rollback")(deploy.rollback_command)
-app.command("history")(deploy.history_command)
-app.command("status")(deploy.status_command)
+app.command("infra-validate")(infra_validate.infra_validate_command)
+app.command("explain")(explain.explain_command)
+app.command("approve")(approve.approve_command)
+app.add_typer(approve.approvals_app, name="approvals")
+app.command("promote")(promote.promote_command)
+app.command("rollback")(rollback.rollback_command)
+app.command("history")(history.history_command)
+app.command("status")(status.status_command)
 app.command("serve")(serve.serve_command)
 app.command("monitor")(monitor.monitor_command)
 app.command("score")(score.score_command)
-app.command("check-main")(checkmain.check_main_command)
+app.command("check-main")(check_main.check_main_command)
 app.add_typer(pipeline.app, name="pipeline")
 app.command("demo")(demo.demo)
 

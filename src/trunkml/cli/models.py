@@ -10,7 +10,6 @@ from rich.table import Table
 
 from trunkml.cli.context import load_settings
 from trunkml.cli.output import out, print_json
-from trunkml.errors import UsageError
 
 if TYPE_CHECKING:  # the registry (MLflow) loads only when a models command runs
     from trunkml.registry import ModelVersionRecord
@@ -24,13 +23,10 @@ JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON document t
 
 
 def _model(name: str | None) -> str:
-    """The model named on the command line, else the project's default."""
-    from trunkml.config import load_project
+    """The model named on the command line, else the project's default (name-checked)."""
+    from trunkml.config import resolve_model
 
-    chosen = name or load_project(load_settings().project_root).model
-    if not chosen:
-        raise UsageError("which model?", hint="pass --model or set 'model' in trunkml.yaml")
-    return chosen
+    return resolve_model(load_settings(), name)
 
 
 def _when(record: ModelVersionRecord) -> str:

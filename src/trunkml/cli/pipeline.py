@@ -126,7 +126,7 @@ def run_command(
     json_: Json = False,
 ) -> None:
     """Run the pipelines a change triggers, in dependency order, as CI would."""
-    from trunkml.pipelines.runner import run_triggered
+    from trunkml.pipelines.localrunner import run_triggered
 
     def announce(name: str, files: list[str]) -> None:
         if not json_:
@@ -150,7 +150,7 @@ def run_command(
 @app.command("model-ci")
 def model_ci_command(job: JobOption = None, json_: Json = False) -> None:
     """Hook, job-spec validation, data pointer verification and a smoke training run."""
-    from trunkml.pipelines.model import model_ci
+    from trunkml.pipelines.model_pipelines import model_ci
 
     _run_one("model-ci", json_, lambda emit: model_ci(load_settings(), job, emit))
 
@@ -158,7 +158,7 @@ def model_ci_command(job: JobOption = None, json_: Json = False) -> None:
 @app.command("model-ct")
 def model_ct_command(job: JobOption = None, json_: Json = False) -> None:
     """`trunkml ct` for each job: one version per commit, job and data."""
-    from trunkml.pipelines.model import model_ct
+    from trunkml.pipelines.model_pipelines import model_ct
 
     _run_one("model-ct", json_, lambda emit: model_ct(load_settings(), job, emit))
 
@@ -178,7 +178,7 @@ def model_cd_command(
     json_: Json = False,
 ) -> None:
     """Gate → infra validation → approvals → promote, per environment in order; stops at the first missing approval."""
-    from trunkml.pipelines.model import model_cd
+    from trunkml.pipelines.model_pipelines import model_cd
 
     _run_one("model-cd", json_, lambda emit: model_cd(load_settings(), ref, model, env, by, emit), wait_ok)
 
@@ -190,7 +190,7 @@ def environment_ci_command(
     json_: Json = False,
 ) -> None:
     """Pins complete and hashed, a fresh venv installs and imports them, pip-audit --strict."""
-    from trunkml.pipelines.envspec import environment_ci
+    from trunkml.pipelines.environment_pipelines import environment_ci
 
     _run_one("environment-ci", json_, lambda emit: environment_ci(load_settings(), name, offline, emit))
 
@@ -201,7 +201,7 @@ def environment_cd_command(
     json_: Json = False,
 ) -> None:
     """Build each environment once per lock hash and record it in the tracking store."""
-    from trunkml.pipelines.envspec import environment_cd
+    from trunkml.pipelines.environment_pipelines import environment_cd
 
     _run_one("environment-cd", json_, lambda emit: environment_cd(load_settings(), name, emit))
 

@@ -28,7 +28,7 @@ def score_command(
     json_: Annotated[bool, typer.Option("--json", help="Print one JSON document to stdout.")] = False,
 ) -> None:
     """Score a dataset or file with a registered version; rows keep their position, the model and the input digest."""
-    from trunkml.pipelines.scoring import ScoreRequest, run_score
+    from trunkml.serving.scoring import ScoreRequest, run_score
 
     request = ScoreRequest(
         ref=ref, input=input_, output=output, engine=engine, model=model, chunk_rows=chunk_rows,

@@ -11,7 +11,7 @@ from trunkml.cli.context import load_settings
 from trunkml.cli.output import PhaseProgress, out, print_json
 
 if TYPE_CHECKING:  # MLflow loads only when a training command runs (1.5 s of start-up otherwise)
-    from trunkml.training.runner import TrainRequest, TrainResult
+    from trunkml.training.trainer import TrainRequest, TrainResult
 
 JobArg = Annotated[str, typer.Argument(help="Job name under jobs/ (e.g. hate-pt-speech) or a path to train.yaml.")]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON document (run id, version, metrics).")]
@@ -41,7 +41,7 @@ def _render(result: TrainResult) -> None:
 
 
 def _execute(request: TrainRequest, json_: bool) -> None:
-    from trunkml.training.runner import train
+    from trunkml.training.trainer import train
 
     settings = load_settings()
     with PhaseProgress() as progress:
@@ -58,13 +58,13 @@ def train_command(
     json_: JsonOpt = False,
 ) -> None:
     """Train a job (overrides allowed, for experiments) and register a new version as @challenger."""
-    from trunkml.training.runner import TrainRequest
+    from trunkml.training.trainer import TrainRequest
 
     _execute(TrainRequest(job=job, inputs=inputs, params=params), json_)
 
 
 def ct_command(job: JobArg, json_: JsonOpt = False) -> None:
     """Model-CT: verify → validate → train → register; one version per (commit, job, data)."""
-    from trunkml.training.runner import TrainRequest
+    from trunkml.training.trainer import TrainRequest
 
     _execute(TrainRequest(job=job, ct=True), json_)

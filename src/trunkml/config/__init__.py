@@ -1,6 +1,6 @@
 """Configuration: settings from the environment and the project's YAML files."""
 
-from trunkml.config.project import ApprovalRule, DataPolicy, ProjectConfig, load_project, settings_for
+from trunkml.config.project import ApprovalRule, DataPolicy, ProjectConfig, load_project, resolve_model, settings_for
 from trunkml.config.settings import Environment, Settings, find_project_root
 
 __all__ = [
@@ -11,5 +11,6 @@ __all__ = [
     "Settings",
     "find_project_root",
     "load_project",
+    "resolve_model",
     "settings_for",
 ]

@@ -8,7 +8,7 @@ from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from trunkml.config.names import problem
+from trunkml.config.names import check_name, problem
 from trunkml.config.settings import PROJECT_FILE, Environment, Settings
 from trunkml.config.windows import Window, parse_duration
 from trunkml.config.yamlfile import load_model
@@ -310,3 +310,11 @@ def settings_for(settings: Settings, env: str) -> Settings:
         hint=f"set environments.{env}.tracking_uri in trunkml.yaml, or run with TRUNKML_ENV={env} and its "
         "MLFLOW_TRACKING_URI",
     )
+
+
+def resolve_model(settings: Settings, model: str | None) -> str:
+    """The registered model a command acts on: ``model`` if given, else ``model`` in trunkml.yaml; name-checked."""
+    chosen = model or load_project(settings.project_root).model
+    if not chosen:
+        raise UsageError("which model?", hint="pass --model or set 'model' in trunkml.yaml")
+    return check_name(chosen, "model name")

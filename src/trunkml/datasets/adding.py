@@ -15,12 +15,11 @@ from filelock import FileLock, Timeout
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from trunkml.datasets.pointer import DataFormat, DatasetPointer, DatasetRef, check_name, check_uri
-from trunkml.datasets.records import AddResult
+from trunkml.datasets.results import AddResult
 from trunkml.datasets.service import DataService
 from trunkml.datasets.sources import mirror_candidates, open_uri, uri_file_name
 from trunkml.datasets.split import SplitSpec
-from trunkml.datasets.synth import DEMO_LICENSE, DEMO_SOURCE, SynthSpec, generate_csv
-from trunkml.errors import ConfigError, NotFoundError, TrunkmlError, UnavailableError, UsageError
+from trunkml.errors import ConfigError, NotFoundError, UnavailableError, UsageError
 
 SUFFIX_FORMATS = {
     ".csv": DataFormat.CSV,
@@ -187,32 +186,6 @@ def _write_version(
     )
 
 
-def synth_dataset(service: DataService, spec: SynthSpec, *, out: Path | None, add: str | None) -> AddResult | None:
-    """Write synthetic demo data to ``out`` and/or add it as dataset ``add`` (a ``synth:`` pointer)."""
-    if out is None and add is None:
-        raise UsageError("nothing to do", hint="pass --out FILE to write the CSV and/or --add NAME to add it")
-    if out is not None:
-        try:
-            out.write_bytes(generate_csv(spec))
-        except OSError as exc:
-            raise TrunkmlError(f"cannot write {out}: {exc.strerror}") from exc
-    if add is None:
-        return None
-    request = AddRequest(
-        name=add,
-        uri=spec.to_uri(),
-        text_column="text",
-        label_column="label",
-        labels={"0": 0, "1": 1},
-        description=f"SYNTHETIC DEMO DATA ({spec.rows} rows, seed {spec.seed}, label noise {spec.label_noise}): "
-        "generated Portuguese-like texts about fictional groups; not real text",
-        source=DEMO_SOURCE,
-        license=DEMO_LICENSE,
-        synthetic=True,
-    )
-    return add_dataset(service, request)
-
-
 def add_split(service: DataService, ref: str, spec: SplitSpec, prefix: str) -> list[AddResult]:
     """Add ``PREFIX-train`` and ``PREFIX-eval``: the parts of a seeded split of ``ref`` as their own pointers."""
     from trunkml.datasets.derived import PARTS, derive, split_uri
@@ -222,7 +195,7 @@ def add_split(service: DataService, ref: str, spec: SplitSpec, prefix: str) -> l
     results = []
     for part in PARTS:
         uri = split_uri(parent.ref, part, spec)
-        data, record = derive(service, uri)
+        data, record = derive(service.load_valid, uri)
         sha, size = service.store.ingest(io.BytesIO(data), label=f"{prefix}-{part}")
         rows = record.train_rows if part == "train" else record.eval_rows
         request = AddRequest(

@@ -10,15 +10,12 @@ from __future__ import annotations
 
 import csv
 import io
-from typing import TYPE_CHECKING
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
+from trunkml.datasets.loaded import Loader
 from trunkml.datasets.pointer import DatasetRef
 from trunkml.datasets.split import SplitRecord, SplitSpec, split_frame
 from trunkml.errors import UsageError
-
-if TYPE_CHECKING:
-    from trunkml.datasets.service import DataService
 
 PARTS = ("train", "eval")
 
@@ -48,10 +45,10 @@ def canonical_csv(texts: list[str], labels: list[int]) -> bytes:
     return out.getvalue().encode("utf-8")
 
 
-def derive(service: DataService, uri: str) -> tuple[bytes, SplitRecord]:
-    """Regenerate the bytes of a ``split:`` dataset from its verified, validated parent."""
+def derive(load_valid: Loader, uri: str) -> tuple[bytes, SplitRecord]:
+    """Regenerate the bytes of a ``split:`` dataset from its parent, as ``load_valid`` verifies and validates it."""
     parent, part, spec = parse_split_uri(uri)
-    frame = service.load_valid(str(parent)).labelled()
+    frame = load_valid(str(parent)).labelled()
     train, held_out, record = split_frame(frame, spec)
     chosen = train if part == "train" else held_out
     return canonical_csv(chosen["text"].tolist(), chosen["label"].astype(int).tolist()), record

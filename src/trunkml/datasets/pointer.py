@@ -14,13 +14,13 @@ from urllib.parse import unquote, urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from trunkml.datasets.generators import generator_schemes
 from trunkml.errors import UnsafePathError, UsageError
 
 NAME_PATTERN = re.compile(r"^[a-z0-9](?:[a-z0-9._-]{0,62}[a-z0-9])?$")
 SHA256_PATTERN = re.compile(r"^[0-9a-f]{64}$")
 REMOTE_SCHEMES = frozenset({"http", "https", "s3", "gs", "gcs", "az", "abfs", "abfss"})
 LOCAL_SCHEMES = frozenset({"", "file"})
-SYNTH_SCHEME = "synth"
 SPLIT_SCHEME = "split"
 
 
@@ -72,10 +72,10 @@ def check_uri(uri: str) -> str:
                 f"uri '{uri}' is an absolute local path",
                 hint="pointers are shared through git: use a path relative to the project root or a remote uri",
             )
-    elif scheme not in REMOTE_SCHEMES and scheme not in {SYNTH_SCHEME, SPLIT_SCHEME}:
+    elif scheme not in REMOTE_SCHEMES and scheme != SPLIT_SCHEME and scheme not in generator_schemes():
         raise UsageError(
             f"uri '{uri}' has unsupported scheme '{scheme}'",
-            hint="use a relative path, file:, http(s)://, s3://, gs://, az://, synth: or split:",
+            hint="use a relative path, file:, http(s)://, s3://, gs://, az://, split: or a generator's scheme (synth:)",
         )
     return uri
 

@@ -10,24 +10,23 @@ from __future__ import annotations
 import io
 import time
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from trunkml.config import Settings, load_project
 from trunkml.datasets.catalog import Catalog
+from trunkml.datasets.generators import generator_schemes
 from trunkml.datasets.hashing import hash_bytes, hash_file
-from trunkml.datasets.pointer import SPLIT_SCHEME, SYNTH_SCHEME, DatasetPointer, DatasetRef, SliceSpec
+from trunkml.datasets.loaded import LoadedDataset
+from trunkml.datasets.pointer import SPLIT_SCHEME, DatasetPointer, DatasetRef, SliceSpec
 from trunkml.datasets.progress import ProgressFactory, no_progress
-from trunkml.datasets.records import SyncResult, SyncSummary, Where
+from trunkml.datasets.results import SyncResult, SyncSummary, Where
 from trunkml.datasets.sources import mirror_candidates, open_uri
 from trunkml.datasets.store import ContentStore, ObjectCheck
-from trunkml.datasets.synth import SynthSpec, generate_csv
 from trunkml.errors import EXIT_REFUSED, IntegrityError, TrunkmlError, ValidationFailedError
 
 if TYPE_CHECKING:  # pandas and pandera load lazily: verify/pull/list never parse data and start 3x faster
     import numpy as np
-    import pandas as pd
     from numpy.typing import NDArray
 
     from trunkml.datasets.validation import ValidationOutcome
@@ -40,22 +39,6 @@ def _sync_result(pointer: DatasetPointer, started: float, **fields: object) -> S
     return SyncResult.model_validate(
         {"dataset": pointer.ref, "sha256": pointer.sha256, "seconds": time.perf_counter() - started, **fields}
     )
-
-
-@dataclass(frozen=True)
-class LoadedDataset:
-    """A verified dataset version: its pointer and its rows (``text``, raw ``label``)."""
-
-    pointer: DatasetPointer
-    frame: pd.DataFrame
-
-    def labelled(self) -> pd.DataFrame:
-        """Return ``text`` plus integer ``label`` (0/1) mapped through the pointer."""
-        import pandas as pd
-
-        from trunkml.datasets.columns import LABEL, TEXT
-
-        return pd.DataFrame({TEXT: self.frame[TEXT], LABEL: self.frame[LABEL].map(self.pointer.labels).astype(int)})
 
 
 class DataService:
@@ -167,14 +150,16 @@ class DataService:
 
     # -- pull -------------------------------------------------------------------
     def _generated(self, pointer: DatasetPointer) -> bytes | None:
-        """The bytes of a dataset this machine can regenerate (``split:`` parts, ``synth:`` data), else None."""
+        """The bytes of a dataset this machine can regenerate (``split:`` parts, generated data), else None."""
         scheme = pointer.uri.partition(":")[0]
         if scheme == SPLIT_SCHEME:
             from trunkml.datasets.derived import derive
 
-            return derive(self, pointer.uri)[0]
-        if scheme == SYNTH_SCHEME:
-            return generate_csv(SynthSpec.from_uri(pointer.uri))
+            return derive(self.load_valid, pointer.uri)[0]
+        if scheme in generator_schemes():
+            from trunkml.datasets.generators import generate
+
+            return generate(pointer.uri)
         return None
 
     def _fetch(self, pointer: DatasetPointer) -> tuple[Where, str]:
@@ -286,9 +271,9 @@ class DataService:
 
     def slices(self, loaded: LoadedDataset) -> dict[str, NDArray[np.bool_]]:
         """Slice name → row mask of ``loaded``, for the slices its pointer declares (none: empty)."""
-        from trunkml.datasets.slices import slice_masks
+        from trunkml.datasets.slice_masks import slice_masks
 
-        return slice_masks(self, loaded)
+        return slice_masks(loaded, self.store.read_verified, self.load_valid)
 
     def declare_slices(self, ref: str, spec: SliceSpec) -> DatasetPointer:
         """Write a new version of ``ref``'s pointer with the same bytes and these slices (versions never change)."""

@@ -17,8 +17,8 @@ from urllib.parse import unquote, urlsplit
 import fsspec
 import httpx
 
-from trunkml.datasets.pointer import LOCAL_SCHEMES, SYNTH_SCHEME
-from trunkml.datasets.synth import SynthSpec, generate_csv
+from trunkml.datasets.generators import generate, generator_schemes
+from trunkml.datasets.pointer import LOCAL_SCHEMES
 from trunkml.errors import TrunkmlError, UnavailableError, UnsafePathError
 
 MIRROR_SCAN_LIMIT = 100_000
@@ -66,8 +66,8 @@ def local_path(uri: str, project_root: Path) -> Path:
 def open_uri(uri: str, label: str, project_root: Path, timeout_s: float = 60.0) -> Iterator[BinaryIO]:
     """Open ``uri`` for binary streaming; unreachable sources raise exit-3 errors naming ``label``."""
     scheme = urlsplit(uri).scheme.lower()
-    if scheme == SYNTH_SCHEME:
-        yield io.BytesIO(generate_csv(SynthSpec.from_uri(uri)))
+    if scheme in generator_schemes():
+        yield io.BytesIO(generate(uri))
         return
     if scheme in LOCAL_SCHEMES:
         path = local_path(uri, project_root)

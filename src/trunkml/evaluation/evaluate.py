@@ -18,7 +18,7 @@ from trunkml.datasets import DataService, LoadedDataset
 from trunkml.datasets.leakage import NORMALISATION_VERSION, find_leakage
 from trunkml.datasets.split import SplitSpec, split_frame
 from trunkml.errors import IntegrityError, LeakageError, NotFoundError, RefusedError, UsageError
-from trunkml.evaluation import records
+from trunkml.evaluation import decision as records
 from trunkml.evaluation.gate import GateDecision, compare_predictions
 from trunkml.evaluation.policy import load_policy
 from trunkml.evaluation.report import ReportInput, example_rows, write_reports

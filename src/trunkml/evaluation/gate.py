@@ -16,7 +16,7 @@ from pydantic import BaseModel, ConfigDict
 
 from trunkml.errors import UsageError
 from trunkml.evaluation.policy import GatePolicy, PrimaryMetric, Test
-from trunkml.evaluation.slices import SliceResult, slice_reasons, slice_results
+from trunkml.evaluation.slice_checks import SliceResult, slice_reasons, slice_results
 from trunkml.evaluation.stats import mcnemar_one_sided, newcombe_paired_interval
 from trunkml.training.metrics import binary_metrics
 

@@ -19,7 +19,7 @@ from matplotlib.figure import Figure
 from numpy.typing import NDArray
 
 from trunkml.evaluation.gate import GateDecision
-from trunkml.evaluation.slices import Interval, SliceResult
+from trunkml.evaluation.slice_checks import Interval, SliceResult
 from trunkml.registry.explain import Contribution, Explanation
 from trunkml.training.plots import confusion_figure, pr_figure
 

@@ -19,14 +19,14 @@ from trunkml.config import Settings, load_project
 from trunkml.config.project import MonitoringConfig
 from trunkml.config.windows import Window, parse_duration
 from trunkml.datasets.profile import PROFILE_SCHEMA, ReferenceProfile
-from trunkml.errors import ConfigError, NotFoundError
+from trunkml.errors import ConfigError, NoProfile, NotFoundError
 from trunkml.evaluation.policy import load_policy
 from trunkml.monitoring import drift as d
 from trunkml.monitoring.online import OnlineMetrics, bucket_seconds, over_time, per_version
+from trunkml.monitoring.retraining import Trigger, evaluate
 from trunkml.monitoring.shadow import ShadowReport, shadow_report
-from trunkml.monitoring.triggers import Trigger, evaluate
 from trunkml.registry import CHAMPION, Registry, lineage, show
-from trunkml.registry.profiles import NoProfile, load_profile_text
+from trunkml.registry.profiles import load_profile_text
 from trunkml.serving.logread import MAX_ROWS, LogReader, concat_blobs
 from trunkml.serving.spec import load_endpoint
 

@@ -16,15 +16,11 @@ from typing import Any, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict
 
-from trunkml.errors import EXIT_OK, RefusedError, TrunkmlError, UnavailableError
+from trunkml.errors import EXIT_OK, TrunkmlError, UnavailableError, WaitingForApproval
 
 T = TypeVar("T")
 State = Literal["succeeded", "failed", "waiting for approval"]
 Status = Literal["ok", "failed", "skipped", "waiting"]
-
-
-class WaitingForApproval(RefusedError):
-    """The version passed everything up to an environment whose approvals are not there yet."""
 
 
 class StepResult(BaseModel):

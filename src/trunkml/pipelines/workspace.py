@@ -20,10 +20,10 @@ from trunkml.config import Settings, load_project, settings_for
 from trunkml.datasets import DataService
 from trunkml.errors import RefusedError
 from trunkml.pipelines.steps import Emit, PipelineResult, PipelineRun, run_pipeline
-from trunkml.pipelines.trackingserver import ensure_server, migrate
 from trunkml.pipelines.triggers import job_names
 from trunkml.registry import Registry, ensure_registered_model
 from trunkml.registry.connection import redact
+from trunkml.registry.trackingserver import ensure_server, migrate
 from trunkml.training.jobspec import load_job
 
 SQL_SCHEMES = ("sqlite", "postgresql", "mysql", "mssql")

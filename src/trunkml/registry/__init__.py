@@ -2,7 +2,7 @@
 
 from trunkml.registry import lineage
 from trunkml.registry.connection import Registry
-from trunkml.registry.records import DatasetUse, ModelVersionRecord
+from trunkml.registry.modelversion import DatasetUse, ModelVersionRecord
 from trunkml.registry.versions import (
     CHALLENGER,
     CHAMPION,

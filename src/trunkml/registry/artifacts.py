@@ -18,7 +18,7 @@ from trunkml.errors import IntegrityError, UnavailableError
 from trunkml.registry import lineage
 from trunkml.registry.connection import Registry
 from trunkml.registry.explain import Explanation, explain_texts
-from trunkml.registry.records import ModelVersionRecord
+from trunkml.registry.modelversion import ModelVersionRecord
 from trunkml.registry.signing import manifest, verify
 
 MLFLOW_WRITTEN = frozenset({"registered_model_meta"})

@@ -15,7 +15,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 
 from trunkml.registry.artifacts import record_on_version
 from trunkml.registry.connection import Registry
-from trunkml.registry.records import ModelVersionRecord
+from trunkml.registry.modelversion import ModelVersionRecord
 
 SUMMARY_TAG = "trunkml.infra.summary"
 ARTIFACT_DIR = "trunkml/infra"

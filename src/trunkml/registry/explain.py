@@ -17,7 +17,7 @@ from typing import Any
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from trunkml.errors import TrunkmlError
+from trunkml.errors import ExplanationError
 
 MAX_OCCLUDED_WORDS = 64
 DEFAULT_TOP_K = 8
@@ -48,13 +48,6 @@ class Explanation(BaseModel):
     rest: float | None = Field(
         default=None, allow_inf_nan=False, description="Sum of the contributions not listed (exact methods)."
     )
-
-
-class ExplanationError(TrunkmlError):
-    """The model's own explanation could not be computed or does not have the promised shape."""
-
-    exit_code = 1
-    http_status = 500
 
 
 def _self_explaining(model: Any) -> Any | None:

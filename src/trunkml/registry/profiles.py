@@ -12,14 +12,10 @@ from pathlib import Path
 
 from mlflow.exceptions import MlflowException
 
-from trunkml.errors import IntegrityError, NotFoundError, UnavailableError
+from trunkml.errors import IntegrityError, NoProfile, NotFoundError, UnavailableError
 from trunkml.registry import lineage
 from trunkml.registry.artifacts import download_run_file
 from trunkml.registry.connection import Registry, redact
-
-
-class NoProfile(NotFoundError):
-    """The version exists but was registered without a reference profile."""
 
 
 def load_profile_text(registry: Registry, name: str, version: int) -> str:

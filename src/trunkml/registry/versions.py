@@ -17,7 +17,7 @@ from trunkml.config.names import check_name
 from trunkml.errors import NotFoundError, UsageError
 from trunkml.registry import lineage
 from trunkml.registry.connection import Registry
-from trunkml.registry.records import DatasetUse, ModelVersionRecord
+from trunkml.registry.modelversion import DatasetUse, ModelVersionRecord
 
 ALIAS = re.compile(r"^@([A-Za-z][\w-]*)$")
 SHA = re.compile(r"^sha:([0-9a-fA-F]{4,40})$")

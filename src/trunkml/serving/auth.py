@@ -15,23 +15,10 @@ from collections import OrderedDict
 
 from fastapi import Request
 
-from trunkml.errors import RefusedError, TrunkmlError
+from trunkml.errors import Forbidden, Unauthorized
 
 MAX_WEBHOOK_AGE_S = 300
 SEEN_DELIVERIES = 10_000
-
-
-class Unauthorized(TrunkmlError):
-    """The request did not prove it may call this route."""
-
-    exit_code = 1
-    http_status = 401
-
-
-class Forbidden(RefusedError):
-    """The route is switched off on this server."""
-
-    http_status = 403
 
 
 def presented_key(request: Request) -> str | None:

@@ -18,10 +18,10 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from trunkml.errors import NotFoundError, TrunkmlError
+from trunkml.errors import CandidateRefused, NotFoundError, TrunkmlError
 from trunkml.registry import Registry, resolve_version
 from trunkml.serving.batching import MicroBatcher
-from trunkml.serving.served import CandidateRefused, ServedModel, load_candidate
+from trunkml.serving.served_model import ServedModel, load_candidate
 from trunkml.serving.spec import EndpointSpec
 from trunkml.serving.telemetry import ServerMetrics
 

@@ -11,7 +11,7 @@ from collections import defaultdict
 from html import escape
 from typing import TYPE_CHECKING
 
-from trunkml.serving.served import ServedModel
+from trunkml.serving.served_model import ServedModel
 from trunkml.serving.telemetry import WINDOW_S, Sample
 
 if TYPE_CHECKING:

@@ -12,6 +12,7 @@ from fastapi import APIRouter, Depends, Request, Security
 from fastapi.responses import HTMLResponse, Response
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
+from trunkml.errors import BadRequest
 from trunkml.registry.explain import DEFAULT_TOP_K
 from trunkml.serving.auth import require_key
 from trunkml.serving.page import status_page
@@ -23,8 +24,8 @@ from trunkml.serving.schemas import (
     SinglePredictResponse,
     WebhookPayload,
 )
-from trunkml.serving.served import ServedModel
-from trunkml.serving.server import BadRequest, Server, parse_json
+from trunkml.serving.served_model import ServedModel
+from trunkml.serving.server import Server, parse_json
 
 router = APIRouter()
 bearer = HTTPBearer(auto_error=False, description="TRUNKML_API_KEY as a bearer token")

@@ -21,7 +21,14 @@ from typing import Any, TypeVar
 from pydantic import BaseModel, ValidationError
 
 from trunkml.config import Settings
-from trunkml.errors import NotFoundError, TrunkmlError, UnavailableError
+from trunkml.errors import (
+    BadRequest,
+    ModelFailed,
+    NotFoundError,
+    RequestTimedOut,
+    UnavailableError,
+    UnsupportedMediaType,
+)
 from trunkml.registry import Registry
 from trunkml.registry.explain import Explanation
 from trunkml.serving.auth import WebhookVerifier
@@ -30,7 +37,7 @@ from trunkml.serving.follower import Follower
 from trunkml.serving.predlog import PredictionLog, PredictionRow, SqliteSink
 from trunkml.serving.routing import choose_route
 from trunkml.serving.schemas import REQUEST_ID_PATTERN, Feedback, error_details, request_models
-from trunkml.serving.served import ServedModel
+from trunkml.serving.served_model import ServedModel
 from trunkml.serving.spec import EndpointSpec
 from trunkml.serving.telemetry import ServerMetrics
 
@@ -38,37 +45,6 @@ log = logging.getLogger("trunkml.serving")
 RECENT_REQUESTS = 200_000
 REQUEST_ID = re.compile(REQUEST_ID_PATTERN)
 ModelT = TypeVar("ModelT", bound=BaseModel)
-
-
-class BadRequest(TrunkmlError):
-    """The request body or headers break the API contract."""
-
-    exit_code = 2
-    http_status = 422
-
-    def __init__(self, message: str, *, details: list[dict[str, Any]] | None = None, hint: str | None = None) -> None:
-        super().__init__(message, hint=hint)
-        self.details = details
-
-
-class UnsupportedMediaType(BadRequest):
-    """The body is not declared as JSON."""
-
-    http_status = 415
-
-
-class RequestTimedOut(TrunkmlError):
-    """The answer took longer than the endpoint's request timeout."""
-
-    exit_code = 3
-    http_status = 504
-
-
-class ModelFailed(TrunkmlError):
-    """The serving model raised while answering."""
-
-    exit_code = 1
-    http_status = 500
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,6 @@ checked row for row against the split's own verified texts.
 from __future__ import annotations
 
 from itertools import pairwise
-from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -17,13 +16,11 @@ from numpy.typing import NDArray
 
 from trunkml.datasets.columns import TEXT
 from trunkml.datasets.derived import parse_split_uri
+from trunkml.datasets.loaded import LoadedDataset, Loader, ReadVerified
 from trunkml.datasets.pointer import SPLIT_SCHEME, SliceSpec
 from trunkml.datasets.split import split_rows
 from trunkml.datasets.tabular import read_table
 from trunkml.errors import DataFormatError, IntegrityError
-
-if TYPE_CHECKING:
-    from trunkml.datasets.service import DataService, LoadedDataset
 
 MAX_VALUES = 30
 FLAG_TRUE = frozenset({"1", "true", "True", "TRUE", "yes"})
@@ -32,14 +29,18 @@ FLAG_VALUES = FLAG_TRUE | frozenset({"0", "", "false", "False", "FALSE", "no"})
 Masks = dict[str, NDArray[np.bool_]]
 
 
-def slice_masks(service: DataService, loaded: LoadedDataset) -> Masks:
-    """Slice name → boolean row mask over ``loaded``'s rows, in the order the pointer declares them."""
+def slice_masks(loaded: LoadedDataset, read_verified: ReadVerified, load_valid: Loader) -> Masks:
+    """Slice name → boolean row mask over ``loaded``'s rows, in the order the pointer declares them.
+
+    Slice columns are read again from the stored bytes (``read_verified``); for a ``split:`` part, from its
+    parent's (``load_valid``).
+    """
     spec = loaded.pointer.slices
     if spec is None:
         return {}
     masks: Masks = {}
     if spec.columns:
-        columns = _columns(service, loaded, spec)
+        columns = _columns(loaded, spec, read_verified, load_valid)
         for column in spec.columns:
             masks.update(column_masks(column, columns[column]))
     if spec.length_buckets:
@@ -47,14 +48,14 @@ def slice_masks(service: DataService, loaded: LoadedDataset) -> Masks:
     return masks
 
 
-def _columns(service: DataService, loaded: LoadedDataset, spec: SliceSpec) -> pd.DataFrame:
+def _columns(loaded: LoadedDataset, spec: SliceSpec, read_verified: ReadVerified, load_valid: Loader) -> pd.DataFrame:
     pointer = loaded.pointer
     if not pointer.uri.startswith(f"{SPLIT_SCHEME}:"):
-        data = service.store.read_verified(pointer.sha256, pointer.ref)
+        data = read_verified(pointer.sha256, pointer.ref)
         return read_table(data, pointer.format, pointer.text_column, pointer.label_column, pointer.ref, spec.columns)
     parent_ref, part, split = parse_split_uri(pointer.uri)
-    parent = service.load_valid(str(parent_ref))
-    data = service.store.read_verified(parent.pointer.sha256, parent.pointer.ref)
+    parent = load_valid(str(parent_ref))
+    data = read_verified(parent.pointer.sha256, parent.pointer.ref)
     raw = read_table(
         data, parent.pointer.format, parent.pointer.text_column, parent.pointer.label_column, parent.pointer.ref,
         spec.columns,

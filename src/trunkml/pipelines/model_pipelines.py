@@ -16,21 +16,21 @@ from collections.abc import Callable
 from functools import partial
 from pathlib import Path
 
-from trunkml.approvals.records import current_decision
-from trunkml.config import Environment, Settings, load_project, settings_for
+from trunkml.approvals.approval import current_decision
+from trunkml.config import Environment, Settings, load_project, resolve_model, settings_for
 from trunkml.datasets import DataService
 from trunkml.datasets.pointer import DatasetRef
-from trunkml.errors import RefusedError, TrunkmlError, UsageError
+from trunkml.errors import AlreadyChampion, RefusedError, TrunkmlError, UsageError, WaitingForApproval
 from trunkml.evaluation.evaluate import EvaluateRequest, evaluate
-from trunkml.pipelines.environments import AlreadyChampion, promote_across
-from trunkml.pipelines.infravalidate import current_blessing, endpoint_for, infra_validate
-from trunkml.pipelines.promotion import MoveResult, approval_shortfall, promotable_decision, promote, resolve_model
-from trunkml.pipelines.steps import Emit, PipelineResult, PipelineRun, WaitingForApproval, run_pipeline
+from trunkml.pipelines.steps import Emit, PipelineResult, PipelineRun, run_pipeline
 from trunkml.pipelines.triggers import job_names
 from trunkml.registry import CHAMPION, Registry, show
 from trunkml.registry.aliases import current
+from trunkml.release.crossenv import promote_across
+from trunkml.release.infravalidate import current_blessing, endpoint_for, infra_validate
+from trunkml.release.promotion import MoveResult, approval_shortfall, promotable_decision, promote
 from trunkml.training.jobspec import JobSpec, load_job
-from trunkml.training.runner import TrainRequest, TrainResult, train
+from trunkml.training.trainer import TrainRequest, TrainResult, train
 
 Report = Callable[[str], None]
 HOOK_TIMEOUT_S = 1800

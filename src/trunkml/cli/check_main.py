@@ -19,8 +19,8 @@ def check_main_command(
     json_: Annotated[bool, typer.Option("--json", help="Print one JSON document to stdout.")] = False,
 ) -> None:
     """Verify main is always deployable: exit 1 lists commits without exactly one registered version."""
+    from trunkml.config import resolve_model
     from trunkml.pipelines.checkmain import check_main
-    from trunkml.pipelines.promotion import resolve_model
 
     settings = load_settings()
     result = check_main(settings, job or resolve_model(settings, None), rev, since)

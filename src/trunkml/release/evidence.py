@@ -16,17 +16,16 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict
 
 from trunkml.approvals import approve
-from trunkml.approvals.records import Approval
-from trunkml.config import Settings
+from trunkml.approvals.approval import Approval
+from trunkml.config import Settings, resolve_model
 from trunkml.errors import RefusedError, UsageError
-from trunkml.evaluation.records import NO_CHAMPION, DecisionSummary, summary
-from trunkml.pipelines.infravalidate import blessing_problem
-from trunkml.pipelines.promotion import resolve_model
+from trunkml.evaluation.decision import NO_CHAMPION, DecisionSummary, summary
 from trunkml.registry import ModelVersionRecord, Registry, show
 from trunkml.registry.artifacts import download_run_file, load_run_json
 from trunkml.registry.blessing import InfraSummary, blessing_of
 from trunkml.registry.explain import DEFAULT_TOP_K, Explanation
 from trunkml.registry.model_process import ModelProcess, ModelProcessError
+from trunkml.release.infravalidate import blessing_problem
 
 MAX_EXPLAINED_TEXTS = 64
 

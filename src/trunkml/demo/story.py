@@ -24,19 +24,20 @@ from pydantic import BaseModel, ConfigDict
 
 from trunkml.config import Settings
 from trunkml.config.settings import PROJECT_FILE
-from trunkml.datasets import DataService, SynthSpec, synth_dataset
+from trunkml.datasets import DataService
 from trunkml.datasets.pointer import SliceSpec
+from trunkml.demo.demoserver import ENDPOINT_YAML, DemoServer
+from trunkml.demo.synthdata import SynthSpec, synth_dataset
+from trunkml.demo.traffic import monitor_step, send_traffic
 from trunkml.errors import NotFoundError, RefusedError, UnavailableError, UsageError
 from trunkml.pipelines.checkmain import check_main
-from trunkml.pipelines.demomonitor import monitor_step, send_traffic
-from trunkml.pipelines.demoserver import ENDPOINT_YAML, DemoServer
-from trunkml.pipelines.model import model_cd, model_ct
-from trunkml.pipelines.promotion import promote, rollback, status
-from trunkml.pipelines.review import approve_with_evidence
-from trunkml.pipelines.runner import run_triggered
+from trunkml.pipelines.localrunner import run_triggered
+from trunkml.pipelines.model_pipelines import model_cd, model_ct
 from trunkml.pipelines.steps import PipelineResult
 from trunkml.registry import Registry, show
 from trunkml.registry.events import history
+from trunkml.release.evidence import approve_with_evidence
+from trunkml.release.promotion import promote, rollback, status
 
 DemoData = Literal["synthetic", "fortuna"]
 NO_COMMIT = "0" * 40

@@ -33,7 +33,7 @@ from trunkml.config.yamlfile import load_model
 from trunkml.errors import ConfigError, NotFoundError, RefusedError, UnavailableError
 from trunkml.pipelines.steps import Emit, PipelineResult, PipelineRun, run_pipeline
 from trunkml.registry import Registry
-from trunkml.registry.envrecords import record_environment
+from trunkml.registry.environment_builds import record_environment
 
 SPEC_FILE = "environment.yaml"
 BUILT = ".trunkml-built"  # written last: a venv without it is half-built and is built again

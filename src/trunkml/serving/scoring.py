@@ -26,11 +26,10 @@ from typing import Literal
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field
 
-from trunkml.config import Settings
+from trunkml.config import Settings, resolve_model
 from trunkml.datasets import DataService
 from trunkml.datasets.hashing import hash_file
 from trunkml.errors import NotFoundError, UsageError
-from trunkml.pipelines.promotion import resolve_model
 from trunkml.registry import Registry, show
 from trunkml.registry.artifacts import VerifiedModel
 

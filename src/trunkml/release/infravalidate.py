@@ -43,11 +43,11 @@ from trunkml.config import Settings, load_project
 from trunkml.config.settings import child_environment
 from trunkml.datasets import DataService
 from trunkml.errors import RefusedError, TrunkmlError, UsageError
-from trunkml.pipelines.demoserver import free_port
 from trunkml.registry import Registry, show
 from trunkml.registry.artifacts import VerifiedModel
 from trunkml.registry.blessing import ARTIFACT_DIR, InfraSummary, blessing_of, record_blessing
-from trunkml.registry.records import ModelVersionRecord
+from trunkml.registry.modelversion import ModelVersionRecord
+from trunkml.serving.ports import free_port
 from trunkml.serving.spec import EndpointSpec, InfraBudget, default_endpoint_path, load_endpoint
 
 Report = Callable[[str], None]
@@ -449,7 +449,7 @@ def infra_validate(
     report: Report = lambda _message: None,
 ) -> InfraValidation:
     """Validate ``ref`` in a sandboxed server, record the result with the version, and return it."""
-    from trunkml.pipelines.promotion import resolve_model
+    from trunkml.config import resolve_model
 
     started = time.perf_counter()
     name = resolve_model(settings, model)

@@ -16,8 +16,8 @@ from pydantic import BaseModel, ConfigDict
 from trunkml.config import Settings
 from trunkml.config.project import Event
 from trunkml.errors import EXIT_OK, UsageError
-from trunkml.pipelines.envspec import environment_cd, environment_ci
-from trunkml.pipelines.model import model_cd, model_ci, model_ct
+from trunkml.pipelines.environment_pipelines import environment_cd, environment_ci
+from trunkml.pipelines.model_pipelines import model_cd, model_ci, model_ct
 from trunkml.pipelines.steps import Emit, PipelineResult, StepResult
 from trunkml.pipelines.triggers import ORDER, TriggerResult, triggered
 from trunkml.pipelines.workspace import workspace_cd

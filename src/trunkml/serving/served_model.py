@@ -13,20 +13,12 @@ import math
 import time
 from dataclasses import dataclass, field
 
-from trunkml.errors import IntegrityError, RefusedError, UnavailableError
+from trunkml.errors import CandidateRefused, IntegrityError, UnavailableError
 from trunkml.registry import Registry, show
 from trunkml.registry.model_process import ModelProcess
 from trunkml.serving.batching import MicroBatcher
 
 SMOKE_TEXTS = ["", "bom dia a todos", "Olá! Isto é uma frase de verificação com acentuação e emoji 🙂. " * 20]
-
-
-class CandidateRefused(RefusedError):
-    """A version the server was asked to follow could not be loaded safely; the old model keeps serving."""
-
-    def __init__(self, message: str, *, reason: str) -> None:
-        super().__init__(message, hint="the previous model keeps serving; fix or replace the version")
-        self.reason = reason
 
 
 @dataclass(frozen=True)

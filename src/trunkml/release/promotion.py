@@ -19,18 +19,17 @@ from typing import NamedTuple
 
 from pydantic import BaseModel, ConfigDict
 
-from trunkml.approvals.records import approvals_of, counted, current_decision
-from trunkml.config import Settings, load_project
-from trunkml.config.names import check_name
+from trunkml.approvals.approval import approvals_of, counted, current_decision
+from trunkml.config import Settings, load_project, resolve_model
 from trunkml.datasets import DataService
 from trunkml.errors import IntegrityError, RefusedError, TrunkmlError, UnavailableError, UsageError
+from trunkml.evaluation.decision import DecisionSummary, require_promotable_decision, summary
 from trunkml.evaluation.policy import load_policy
-from trunkml.evaluation.records import DecisionSummary, require_promotable_decision, summary
-from trunkml.pipelines.infravalidate import blessing_problem
 from trunkml.registry import CHALLENGER, CHAMPION, ModelVersionRecord, Registry, show
 from trunkml.registry.aliases import alias_lock, current, move_alias
 from trunkml.registry.artifacts import verify_model_files
 from trunkml.registry.events import Event, begin, finish, history, pending
+from trunkml.release.infravalidate import blessing_problem
 
 PREVIOUS = "previous"
 
@@ -62,13 +61,6 @@ class EnvironmentStatus(BaseModel):
     approvals: int
     approvals_required: int
     events: list[Event]
-
-
-def resolve_model(settings: Settings, model: str | None) -> str:
-    chosen = model or load_project(settings.project_root).model
-    if not chosen:
-        raise UsageError("which model?", hint="pass --model or set 'model' in trunkml.yaml")
-    return check_name(chosen, "model name")
 
 
 def _artifacts_intact(registry: Registry, record: ModelVersionRecord) -> None:

@@ -21,7 +21,7 @@ def init_command(
     json_: Annotated[bool, typer.Option("--json", help="Print one JSON document to stdout.")] = False,
 ) -> None:
     """Scaffold a trunkml project: trunkml.yaml, datasets/, jobs/, environments/, endpoints/, a model, workflows."""
-    from trunkml.pipelines.scaffold import init_project
+    from trunkml.scaffold.render import init_project
 
     done = init_project(directory, model, family)
     if json_:

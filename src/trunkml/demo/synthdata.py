@@ -15,11 +15,13 @@ from __future__ import annotations
 import csv
 import io
 import random
+from pathlib import Path
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from trunkml.errors import UsageError
+from trunkml.datasets import AddRequest, AddResult, DataService, add_dataset
+from trunkml.errors import TrunkmlError, UsageError
 
 GENERATOR_VERSION = 2
 ORIGIN = "trunkml-synthetic-demo"
@@ -306,3 +308,34 @@ def generate_csv(spec: SynthSpec) -> bytes:
         text, label = _row(rng, spec)
         writer.writerow([index + 1, text, label, ORIGIN])
     return out.getvalue().encode("utf-8")
+
+
+def generate_from_uri(uri: str) -> bytes:
+    """The ``synth:`` generator (entry point ``trunkml.generators``): the CSV bytes a ``synth:`` URI names."""
+    return generate_csv(SynthSpec.from_uri(uri))
+
+
+def synth_dataset(service: DataService, spec: SynthSpec, *, out: Path | None, add: str | None) -> AddResult | None:
+    """Write synthetic demo data to ``out`` and/or add it as dataset ``add`` (a ``synth:`` pointer)."""
+    if out is None and add is None:
+        raise UsageError("nothing to do", hint="pass --out FILE to write the CSV and/or --add NAME to add it")
+    if out is not None:
+        try:
+            out.write_bytes(generate_csv(spec))
+        except OSError as exc:
+            raise TrunkmlError(f"cannot write {out}: {exc.strerror}") from exc
+    if add is None:
+        return None
+    request = AddRequest(
+        name=add,
+        uri=spec.to_uri(),
+        text_column="text",
+        label_column="label",
+        labels={"0": 0, "1": 1},
+        description=f"SYNTHETIC DEMO DATA ({spec.rows} rows, seed {spec.seed}, label noise {spec.label_noise}): "
+        "generated Portuguese-like texts about fictional groups; not real text",
+        source=DEMO_SOURCE,
+        license=DEMO_LICENSE,
+        synthetic=True,
+    )
+    return add_dataset(service, request)

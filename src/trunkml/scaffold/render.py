@@ -16,7 +16,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict
 
 from trunkml.errors import UsageError
-from trunkml.pipelines import scaffold_files as files
+from trunkml.scaffold import files as files
 
 Family = Literal["sklearn", "transformer"]
 # Also a dataset name once suffixed with -train / -eval (those end in a letter or digit, at most 64 characters).

@@ -7,10 +7,10 @@ from pathlib import Path
 
 from trunkml.config import Settings
 from trunkml.datasets import DataService
+from trunkml.demo.demoserver import DemoServer
 from trunkml.monitoring.monitor import MonitorRequest, MonitorResult, run_monitor
 from trunkml.monitoring.online import recall_text
 from trunkml.monitoring.report import write_report
-from trunkml.pipelines.demoserver import DemoServer
 
 Record = Callable[[str, bool, str], None]
 

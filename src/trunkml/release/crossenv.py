@@ -12,29 +12,23 @@ from __future__ import annotations
 import tempfile
 from pathlib import Path
 
-from trunkml.config import Settings, settings_for
-from trunkml.errors import NotFoundError, RefusedError, UsageError
-from trunkml.pipelines.infravalidate import blessing_problem
-from trunkml.pipelines.promotion import (
-    MoveResult,
-    _move,
-    approval_shortfall,
-    promotable_decision,
-    resolve_model,
-    settle,
-)
-from trunkml.pipelines.steps import WaitingForApproval
+from trunkml.config import Settings, resolve_model, settings_for
+from trunkml.errors import AlreadyChampion, NotFoundError, RefusedError, UsageError, WaitingForApproval
 from trunkml.registry import CHAMPION, ModelVersionRecord, Registry, show
 from trunkml.registry.aliases import alias_lock, current
 from trunkml.registry.artifacts import copy_version, download_evidence, verify_model_files
 from trunkml.registry.events import history
 from trunkml.registry.profiles import load_profile_text
+from trunkml.release.infravalidate import blessing_problem
+from trunkml.release.promotion import (
+    MoveResult,
+    _move,
+    approval_shortfall,
+    promotable_decision,
+    settle,
+)
 
 COPIED_FROM = "trunkml.copied_from"
-
-
-class AlreadyChampion(RefusedError):
-    """The version (or its copy) already holds ``@champion`` in the target environment."""
 
 
 def source_profile(registry: Registry, name: str, version: int) -> str | None:

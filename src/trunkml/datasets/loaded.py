@@ -1,0 +1,34 @@
+"""A verified dataset version in memory: its pointer and its rows, and the loader signatures that produce one."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from trunkml.datasets.pointer import DatasetPointer
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+
+@dataclass(frozen=True)
+class LoadedDataset:
+    """A verified dataset version: its pointer and its rows (``text``, raw ``label``)."""
+
+    pointer: DatasetPointer
+    frame: pd.DataFrame
+
+    def labelled(self) -> pd.DataFrame:
+        """Return ``text`` plus integer ``label`` (0/1) mapped through the pointer."""
+        import pandas as pd
+
+        from trunkml.datasets.columns import LABEL, TEXT
+
+        return pd.DataFrame({TEXT: self.frame[TEXT], LABEL: self.frame[LABEL].map(self.pointer.labels).astype(int)})
+
+
+Loader = Callable[[str], LoadedDataset]
+"""Loads, verifies and validates a dataset version by ref (``NAME@V``): ``DataService.load_valid``."""
+ReadVerified = Callable[[str, str], bytes]
+"""The bytes of a stored object by (sha256, label for errors), re-hashed: ``ContentStore.read_verified``."""

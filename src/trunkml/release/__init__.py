@@ -1,0 +1,1 @@
+"""Release: promotion, copies across environments, reviewer evidence, and infra validation."""

@@ -1,0 +1,1 @@
+"""`trunkml init`: a new project rendered from template files shipped with trunkml."""
