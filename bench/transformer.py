@@ -60,8 +60,8 @@ def throughput(folder: Path, texts: list[str]) -> list[tuple[str, str, int, floa
     """(device, precision, batch, texts/s) for each setting, after one warm-up pass."""
     import torch
 
-    from hatedetection.transformer.classifier import TransformerClassifier
-    from hatedetection.transformer.device import pick_device
+    from trunkml.training.families.transformer.classifier import TransformerClassifier
+    from trunkml.training.families.transformer.device import pick_device
 
     device = pick_device()
     precisions = ["fp32", "bf16"] if device.type != "cuda" or torch.cuda.is_bf16_supported() else ["fp32", "fp16"]

@@ -171,7 +171,7 @@ LONG_FILES = (
     "tests/pipelines/test_concurrency.py",
     "tests/serving/test_hotswap.py",
     "tests/pipelines/test_kill9.py",
-    "tests/hatedetection/test_transformer.py",
+    "tests/training/families/test_transformer.py",
 )
 
 

@@ -1,1 +1,1 @@
-"""hate-pt-speech: the reference project's hate-speech model (user code, not part of trunkml)."""
+"""hate-pt-speech: the reference project's model entrypoint (user code, not part of trunkml's wheel)."""

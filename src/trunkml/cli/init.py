@@ -16,7 +16,11 @@ def init_command(
         str | None, typer.Option("--model", "-m", help="Registered model name (default: from the folder's name).")
     ] = None,
     family: Annotated[
-        Literal["sklearn", "transformer"], typer.Option(help="sklearn (TF-IDF + logistic regression) or transformer.")
+        Literal["sklearn", "tfidf", "transformer"],
+        typer.Option(
+            help="sklearn: TF-IDF + logistic regression, all of its code yours; tfidf: trunkml's TF-IDF family (word "
+            "and character n-grams, a tuned threshold, explanations); transformer: a fine-tuned encoder."
+        ),
     ] = "sklearn",
     json_: Annotated[bool, typer.Option("--json", help="Print one JSON document to stdout.")] = False,
 ) -> None:

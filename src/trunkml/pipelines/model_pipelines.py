@@ -26,8 +26,9 @@ from trunkml.pipelines.steps import Emit, PipelineResult, PipelineRun, run_pipel
 from trunkml.pipelines.triggers import job_names
 from trunkml.registry import CHAMPION, Registry, show
 from trunkml.registry.aliases import current
+from trunkml.release.blessing_policy import current_blessing, endpoint_for
 from trunkml.release.crossenv import promote_across
-from trunkml.release.infravalidate import current_blessing, endpoint_for, infra_validate
+from trunkml.release.infravalidate import infra_validate
 from trunkml.release.promotion import MoveResult, approval_shortfall, promotable_decision, promote
 from trunkml.training.jobspec import JobSpec, load_job
 from trunkml.training.trainer import TrainRequest, TrainResult, train

@@ -19,7 +19,7 @@ from trunkml.registry.aliases import alias_lock, current
 from trunkml.registry.artifacts import copy_version, download_evidence, verify_model_files
 from trunkml.registry.events import history
 from trunkml.registry.profiles import load_profile_text
-from trunkml.release.infravalidate import blessing_problem
+from trunkml.release.blessing_policy import blessing_problem
 from trunkml.release.promotion import (
     MoveResult,
     _move,

@@ -25,7 +25,7 @@ from trunkml.registry.artifacts import download_run_file, load_run_json
 from trunkml.registry.blessing import InfraSummary, blessing_of
 from trunkml.registry.explain import DEFAULT_TOP_K, Explanation
 from trunkml.registry.model_process import ModelProcess, ModelProcessError
-from trunkml.release.infravalidate import blessing_problem
+from trunkml.release.blessing_policy import blessing_problem
 
 MAX_EXPLAINED_TEXTS = 64
 

@@ -29,7 +29,7 @@ from trunkml.registry import CHALLENGER, CHAMPION, ModelVersionRecord, Registry,
 from trunkml.registry.aliases import alias_lock, current, move_alias
 from trunkml.registry.artifacts import verify_model_files
 from trunkml.registry.events import Event, begin, finish, history, pending
-from trunkml.release.infravalidate import blessing_problem
+from trunkml.release.blessing_policy import blessing_problem
 
 PREVIOUS = "previous"
 

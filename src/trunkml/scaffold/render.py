@@ -1,27 +1,48 @@
 """`trunkml init`: a new project for a team's own model, ready for `trunkml data add` and `trunkml pipeline run`.
 
 It writes the project file, the job, the endpoint, an environment to lock, a model package (a train
-entrypoint and a pyfunc wrapper, pickle-free) and the GitHub workflows with path triggers. It never
-overwrites: a folder that already holds a trunkml project, or any file it would write, is an error
-and nothing is written.
+entrypoint, and for ``sklearn`` a pyfunc wrapper, pickle-free) and the GitHub workflows with path
+triggers. It never overwrites: a folder that already holds a trunkml project, or any file it would
+write, is an error and nothing is written.
+
+The files are real files under ``templates/`` (package data), rendered with :class:`string.Template`
+(``${name}`` placeholders, ``$$`` for a literal dollar), so they can be read, linted and diffed. The
+demo renders the same job and model files.
 """
 
 from __future__ import annotations
 
 import json
 import re
+from importlib.resources import files as package_files
+from importlib.resources.abc import Traversable
 from pathlib import Path
+from string import Template
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
 
 from trunkml.errors import UsageError
-from trunkml.scaffold import files as files
 
-Family = Literal["sklearn", "transformer"]
+Family = Literal["sklearn", "tfidf", "transformer"]
+DESCRIPTIONS = {
+    "sklearn": "TF-IDF n-grams + logistic regression.",
+    "tfidf": "TF-IDF word and character n-grams + logistic regression (trunkml's tfidf family).",
+    "transformer": "A fine-tuned transformer encoder.",
+}
 # Also a dataset name once suffixed with -train / -eval (those end in a letter or digit, at most 64 characters).
 NAME = re.compile(r"^[a-z](?:[a-z0-9-]{0,56}[a-z0-9])?$")
 YAML_WORDS = {"y", "n", "yes", "no", "on", "off", "true", "false", "null"}  # YAML 1.1 reads these as non-strings
+
+
+def render_resource(resource: Traversable, **values: str) -> str:
+    """The text of a template file (package data) with its ``${name}`` placeholders filled from ``values``."""
+    return Template(resource.read_text(encoding="utf-8")).substitute(values)
+
+
+def render(template: str, **values: str) -> str:
+    """The text of ``templates/<template>`` with its ``${name}`` placeholders filled from ``values``."""
+    return render_resource(package_files("trunkml.scaffold") / "templates" / template, **values)
 
 
 class Scaffolded(BaseModel):
@@ -78,45 +99,61 @@ def _workflows(model: str, package: str) -> dict[str, str]:
             'trunkml pipeline model-cd @challenger --by "$GITHUB_ACTOR" --wait-ok',
         ),
     }
+    no_gate = {"condition": "", "ref": ""}
     after_ct = {  # model-cd: only after a successful model-ct, on the commit it trained (not main's newest)
         "condition": "\n    if: github.event.workflow_run.conclusion == 'success'",
         "ref": "\n          ref: ${{ github.event.workflow_run.head_sha }}",
     }
     return {
-        f".github/workflows/{name}.yaml": files.WORKFLOW.format(
-            name=name, on=on, command=command, **(after_ct if name == "model-cd" else {"condition": "", "ref": ""})
+        f".github/workflows/{name}.yaml": render(
+            "workflow/workflow.yaml", name=name, on=on, command=command, **(after_ct if name == "model-cd" else no_gate)
         )
         for name, (on, command) in specs.items()
     }
 
 
+def model_files(name: str, package: str, family: Family, train: str, eval_: str) -> dict[str, str]:
+    """The job (train.yaml, params.yaml) and the model package of ``family``: {relative path: text}.
+
+    ``init`` and the demo both write these.
+    """
+    values = {"model": name, "package": package}
+    planned = {
+        f"jobs/{name}/train.yaml": render(
+            "job/train.yaml", **values, description=DESCRIPTIONS[family], train=train, eval=eval_
+        ),
+        f"jobs/{name}/params.yaml": render(f"job/params-{family}.yaml", **values),
+        f"src/{package}/__init__.py": f'"""The {name} model package."""\n',
+        f"src/{package}/train.py": render(f"model/{family}/train.py", **values),
+    }
+    if family == "sklearn":
+        planned[f"src/{package}/pyfunc_model.py"] = render("model/sklearn/pyfunc_model.py", **values)
+    return planned
+
+
+def package_name(model: str) -> str:
+    """The Python package of a model's code: ``toxic-comments`` → ``toxic_comments_model``."""
+    return model.replace("-", "_") + "_model"
+
+
 def plan(root: Path, model: str | None, family: Family) -> tuple[str, str, dict[str, str]]:
     """(model name, package name, {relative path: text}) for a new project at ``root``."""
     name = _model_name(root, model)
-    package = name.replace("-", "_") + "_model"
+    package = package_name(name)
     project = root.name or name
     values = {"project": project, "project_yaml": json.dumps(project), "model": name, "package": package}
-    transformer = family == "transformer"
-    description = "A fine-tuned transformer encoder." if transformer else "TF-IDF n-grams + logistic regression."
     planned = {
-        "trunkml.yaml": files.PROJECT_YAML.format(**values),
-        "README.md": files.PROJECT_README.format(**values),
-        ".gitignore": files.GITIGNORE,
-        "datasets/README.md": files.DATASETS_README.format(**values),
-        f"jobs/{name}/train.yaml": files.JOB_YAML.format(**values, description=description),
-        f"jobs/{name}/params.yaml": (files.TRANSFORMER_PARAMS if transformer else files.SKLEARN_PARAMS).format(
-            **values
+        "trunkml.yaml": render("project/trunkml.yaml", **values),
+        "README.md": render("project/README.md", **values),
+        ".gitignore": render("project/gitignore"),
+        "datasets/README.md": render("project/datasets-README.md", **values),
+        **model_files(name, package, family, f"{name}-train", f"{name}-eval"),
+        f"endpoints/{name}/endpoint.yaml": render("endpoint/endpoint.yaml", **values),
+        "environments/train/requirements.in": render(
+            "environment/requirements.in", **values, extra=",transformers" if family == "transformer" else ""
         ),
-        f"endpoints/{name}/endpoint.yaml": files.ENDPOINT_YAML.format(**values),
-        "environments/train/requirements.in": files.ENVIRONMENT_IN.format(
-            **values, extra=",transformers" if transformer else ""
-        ),
-        f"src/{package}/__init__.py": f'"""The {name} model package."""\n',
-        f"src/{package}/train.py": (files.TRANSFORMER_TRAIN if transformer else files.SKLEARN_TRAIN).format(**values),
         **_workflows(name, package),
     }
-    if not transformer:
-        planned[f"src/{package}/pyfunc_model.py"] = files.SKLEARN_PYFUNC.format(**values)
     return name, package, planned
 
 

@@ -3,12 +3,9 @@
 from __future__ import annotations
 
 from importlib import metadata
-from pathlib import Path
 from typing import Any
 
 import pandas as pd
-
-PACKAGE = Path(__file__).resolve().parent
 
 
 def pinned(names: tuple[str, ...]) -> list[str]:

@@ -1,4 +1,4 @@
-"""MLflow model-from-code for the hate-speech model: input column ``text``, output ``label`` and ``score``.
+"""MLflow model-from-code for the TF-IDF family: input column ``text``, output ``label`` and ``score``.
 
 Loaded by MLflow (``mlflow.pyfunc.load_model``, ``mlflow models serve``); the
 weights come from JSON/npz artifacts, never from a pickle.
@@ -14,15 +14,15 @@ import pandas as pd
 from mlflow.pyfunc import PythonModel
 from mlflow.pyfunc.model import PythonModelContext
 
-from hatedetection.model import HateSpeechModel
-from hatedetection.packaging import texts_of
+from trunkml.training.families.packaging import texts_of
+from trunkml.training.families.tfidf.model import TfidfClassifier
 
 
-class HateSpeechPyfunc(PythonModel):
+class TfidfPyfunc(PythonModel):
     """pyfunc wrapper: ``predict(DataFrame[text]) -> DataFrame[label, score]``."""
 
     def load_context(self, context: PythonModelContext) -> None:
-        self.model = HateSpeechModel.load(Path(context.artifacts["model"]))
+        self.model = TfidfClassifier.load(Path(context.artifacts["model"]))
 
     # `pd.DataFrame` is a hint MLflow accepts without deriving a schema from it: the
     # signature logged with the model is the contract.
@@ -37,4 +37,4 @@ class HateSpeechPyfunc(PythonModel):
         return [self.model.explain(text, top_k) for text in texts_of(texts)]
 
 
-mlflow.models.set_model(HateSpeechPyfunc())
+mlflow.models.set_model(TfidfPyfunc())

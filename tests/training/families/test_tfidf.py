@@ -13,10 +13,10 @@ from tests.conftest import REPO_ROOT
 
 sys.path.insert(0, str(REPO_ROOT / "src"))
 
-from hatedetection import features
-from hatedetection.model import HateSpeechModel, windows
 from hatedetection.train import train, tune_threshold
 from trunkml.training import ModelPackage, TrainingJob
+from trunkml.training.families.tfidf import features
+from trunkml.training.families.tfidf.model import TfidfClassifier, windows
 
 TEXTS = [f"odeio os zorbanos {i}" for i in range(30)] + [f"que dia lindo na praia {i}" for i in range(70)]
 LABELS = [1] * 30 + [0] * 70
@@ -42,16 +42,16 @@ def test_training_returns_a_model_from_code_with_safe_artifacts(package: ModelPa
 
 
 def test_save_load_round_trip_scores_identically(package: ModelPackage, tmp_path: Path) -> None:
-    model = HateSpeechModel.load(package.artifacts["model"])
+    model = TfidfClassifier.load(package.artifacts["model"])
     labels, scores = model.predict(["odeio os zorbanos", "que dia lindo"])
     assert labels.tolist() == [1, 0]
     model.save(tmp_path / "copy")
-    again = HateSpeechModel.load(tmp_path / "copy")
+    again = TfidfClassifier.load(tmp_path / "copy")
     np.testing.assert_allclose(again.scores(["odeio os zorbanos", "que dia lindo"]), scores)
 
 
 def test_long_texts_score_their_worst_window(package: ModelPackage) -> None:
-    model = HateSpeechModel.load(package.artifacts["model"])
+    model = TfidfClassifier.load(package.artifacts["model"])
     filler = " ".join(["que dia lindo na praia"] * 12)
     long_text = f"{filler} odeio os zorbanos {filler}"
     model.window_words, model.window_stride = 1000, 1000
@@ -107,7 +107,7 @@ def test_fast_tfidf_equals_sklearns_transform(sublinear: bool) -> None:
     ],
 )
 def test_explanations_add_up_to_the_logit(package: ModelPackage, text: str) -> None:
-    model = HateSpeechModel.load(package.artifacts["model"])
+    model = TfidfClassifier.load(package.artifacts["model"])
     explained = model.explain(text, top_k=3)
     listed = sum(c["weight"] for c in explained["toward"] + explained["against"])
     assert explained["base"] + listed + explained["rest"] == pytest.approx(explained["value"], abs=1e-9)
@@ -126,6 +126,6 @@ def test_explanations_add_up_to_the_logit(package: ModelPackage, text: str) -> N
 
 
 def test_the_hateful_words_explain_a_hateful_text(package: ModelPackage) -> None:
-    model = HateSpeechModel.load(package.artifacts["model"])
+    model = TfidfClassifier.load(package.artifacts["model"])
     toward = [c["feature"] for c in model.explain("odeio os zorbanos", top_k=5)["toward"]]
     assert any("odeio" in feature or "zorbanos" in feature for feature in toward), toward

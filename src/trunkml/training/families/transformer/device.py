@@ -11,7 +11,7 @@ import torch
 
 from trunkml.errors import ConfigError
 
-log = logging.getLogger("hatedetection.transformer")
+log = logging.getLogger("trunkml.training.families.transformer")
 T = TypeVar("T")
 DTYPES = {"bf16": torch.bfloat16, "fp16": torch.float16}
 

