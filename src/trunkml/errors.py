@@ -34,7 +34,7 @@ The tree (exit code, HTTP status)::
     ├── RequestTimedOut              3  504  the answer took longer than the endpoint allows
     └── UnavailableError             3  503  a store, remote or server could not be reached
 
-A 5xx is only ever the server's own failure (the model, a timeout, a dependency); whatever
+A 5xx is only ever the server's own failure (the model, a timeout, a dependency); anything
 a client sends that is wrong is a 4xx.
 """
 

@@ -72,7 +72,9 @@ def ml_project(make_project: Callable[..., Project]) -> Project:
     (root / "jobs" / "demo-model" / "train.yaml").write_text(JOB, encoding="utf-8")
     (root / "jobs" / "demo-model" / "params.yaml").write_text(PARAMS, encoding="utf-8")
     (root / ".gitignore").write_text(".trunkml/\n__pycache__/\n", encoding="utf-8")
-    assert project.cli("data", "synth", "--rows", "600", "--seed", "5", "--add", "demo").code == 0
+    # The classes are named as a team would name them; reports and explanations use these names.
+    named = ("--class-name", "0=not hate", "--class-name", "1=hate")
+    assert project.cli("data", "synth", "--rows", "600", "--seed", "5", "--add", "demo", *named).code == 0
     git(root, "init", "-q", "-b", "main")
     git(root, "config", "user.email", "dev@example.org")
     git(root, "config", "user.name", "Dev")

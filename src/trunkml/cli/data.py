@@ -53,6 +53,26 @@ def parse_label_map(items: list[str]) -> dict[str, int] | None:
     return mapping
 
 
+def parse_class_names(items: list[str]) -> dict[int, str] | None:
+    """Parse ``0|1=NAME`` items into class names (None when no items are given)."""
+    if not items:
+        return None
+    names: dict[int, str] = {}
+    for item in items:
+        cls, sep, name = item.partition("=")
+        if not sep or cls not in {"0", "1"} or not name.strip():
+            hint = "use 1=NAME for the positive class, 0=NAME for the other"
+            raise UsageError(f"bad --class-name '{item}'", hint=hint)
+        names[int(cls)] = name.strip()
+    return names
+
+
+ClassNamesOpt = Annotated[
+    list[str],
+    typer.Option("--class-name", help="0|1=NAME, repeatable: how reports and the API name each class."),
+]
+
+
 def _render_add(result: AddResult) -> None:
     pointer = result.pointer
     if not result.created:
@@ -73,6 +93,7 @@ def add(
         str | None, typer.Option("--uri", "-u", help="Where the team reads the data (recorded in the pointer).")
     ] = None,
     label_map: Annotated[list[str], typer.Option("--label-map", help="RAW=0|1, repeatable (default: infer 0/1).")] = [],  # noqa: B006
+    class_name: ClassNamesOpt = [],  # noqa: B006
     version: Annotated[Optional[int], typer.Option("--version", help="Explicit version (must go up).")] = None,  # noqa: UP045
     fmt: Annotated[
         DataFormat | None, typer.Option("--format", help="csv, parquet or jsonl (default: from suffix).")
@@ -90,6 +111,7 @@ def add(
         text_column=text_column,
         label_column=label_column,
         labels=parse_label_map(label_map),
+        classes=parse_class_names(class_name),
         version=version,
         format=fmt,
         description=description,
@@ -339,14 +361,15 @@ def synth(
     rows: Annotated[int, typer.Option(help="Number of rows.")] = 2000,
     seed: Annotated[int, typer.Option(help="Generator seed.")] = 7,
     label_noise: Annotated[float, typer.Option(help="Share of labels flipped at random.")] = 0.05,
-    positive_share: Annotated[float, typer.Option(help="Share of hateful rows before noise.")] = 0.3,
+    positive_share: Annotated[float, typer.Option(help="Share of positive (label 1) rows before noise.")] = 0.3,
     out_file: Annotated[Optional[Path], typer.Option("--out", help="Write the CSV here.")] = None,  # noqa: UP045
     add_as: Annotated[Optional[str], typer.Option("--add", help="Add it as this dataset (synth: pointer).")] = None,  # noqa: UP045
+    class_name: ClassNamesOpt = [],  # noqa: B006
     json_: JsonOpt = False,
 ) -> None:
     """Generate deterministic SYNTHETIC DEMO DATA (Portuguese-like, fictional groups)."""
     spec = SynthSpec(rows=rows, seed=seed, label_noise=label_noise, positive_share=positive_share)
-    result = synth_dataset(_service(), spec, out=out_file, add=add_as)
+    result = synth_dataset(_service(), spec, out=out_file, add=add_as, classes=parse_class_names(class_name))
     if json_:
         print_json({"spec": spec, "uri": spec.to_uri(), "out": str(out_file) if out_file else None, "added": result})
         return

@@ -23,7 +23,9 @@ def _render_explained(record: ModelVersionRecord, explained: list[Explained]) ->
             f"[bold]{record.ref}[/] label [bold {colour}]{item.label}[/] score {item.score:.3f}: {item.text[:120]!r}",
             highlight=False,
         )
-        table = Table("toward hate", "weight", "against hate", "weight", title=e.method, title_justify="left")
+        negative, positive = record.class_names
+        columns = (f"toward {positive}", "weight", f"toward {negative}", "weight")
+        table = Table(*columns, title=e.method, title_justify="left")
         for row in range(max(len(e.toward), len(e.against))):
             up = e.toward[row] if row < len(e.toward) else None
             down = e.against[row] if row < len(e.against) else None
@@ -43,7 +45,7 @@ def explain_command(
     top: Annotated[int, typer.Option(help="How many contributions to show each way.")] = 8,
     json_: Annotated[bool, typer.Option("--json", help="Print the explanations as one JSON document.")] = False,
 ) -> None:
-    """Why a version flags a text: the words and n-grams that push it toward hate and away from it."""
+    """Why a version labels a text as it does: the words and n-grams that push it toward label 1 and away from it."""
     from trunkml.release.evidence import explain_version
 
     with err.status("loading the model", spinner="dots"):

@@ -13,7 +13,7 @@ from trunkml.cli.output import PhaseProgress, out, print_json
 if TYPE_CHECKING:  # MLflow loads only when a training command runs (1.5 s of start-up otherwise)
     from trunkml.training.trainer import TrainRequest, TrainResult
 
-JobArg = Annotated[str, typer.Argument(help="Job name under jobs/ (e.g. hate-pt-speech) or a path to train.yaml.")]
+JobArg = Annotated[str, typer.Argument(help="Job name under jobs/ (e.g. churn) or a path to train.yaml.")]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON document (run id, version, metrics).")]
 SHOWN = ("precision", "recall", "f1", "macro_f1", "accuracy", "support_positive", "threshold")
 

@@ -157,8 +157,8 @@ class PipelinesConfig(BaseModel):
 class DriftThresholds(BaseModel):
     """The line each drift statistic must cross to fire (null switches a statistic off).
 
-    Defaults were measured on the reference project: held-out Fortuna tweets stay well below
-    them, Instagram comments (HateBR) cross most of them.
+    Defaults were measured on the reference project: its held-out tweets stay well below them,
+    and Instagram comments from another corpus cross most of them.
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True)

@@ -49,6 +49,7 @@ class AddRequest(BaseModel):
     source: str = ""
     license: str = ""
     synthetic: bool = False
+    classes: dict[int, str] | None = None
 
 
 def infer_format(location: str) -> DataFormat:
@@ -65,7 +66,7 @@ def infer_labels(values: set[str], label_column: str) -> dict[str, int]:
     shown = ", ".join(sorted(values)[:10])
     raise UsageError(
         f"cannot infer which values of '{label_column}' are positive: {shown}",
-        hint="pass --label-map, e.g. --label-map hate=1 --label-map normal=0",
+        hint="pass --label-map, e.g. --label-map fraud=1 --label-map legit=0",
     )
 
 
@@ -154,7 +155,7 @@ def _dataset_lock(service: DataService, name: str) -> Iterator[None]:
 
 def _same_content(a: DatasetPointer, b: DatasetPointer) -> bool:
     """Same bytes read the same way (descriptions may differ)."""
-    keys = ("sha256", "uri", "format", "text_column", "label_column", "labels")
+    keys = ("sha256", "uri", "format", "text_column", "label_column", "labels", "classes")
     return all(getattr(a, key) == getattr(b, key) for key in keys)
 
 
@@ -170,7 +171,7 @@ def _write_version(
 ) -> AddResult:
     current, version = _next_version(service, request)
     fields = request.model_dump(
-        include={"name", "text_column", "label_column", "description", "source", "license", "synthetic"}
+        include={"name", "text_column", "label_column", "description", "source", "license", "synthetic", "classes"}
     )
     try:
         pointer = DatasetPointer(
@@ -209,6 +210,7 @@ def add_split(service: DataService, ref: str, spec: SplitSpec, prefix: str) -> l
             source=f"derived from {parent.ref} (sha256 {parent.sha256})",
             license=parent.license,
             synthetic=parent.synthetic,
+            classes=parent.classes,
         )
         with _dataset_lock(service, request.name):
             results.append(

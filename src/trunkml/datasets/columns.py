@@ -1,4 +1,4 @@
-"""The two columns every loaded dataset has, whatever its file calls them."""
+"""The two columns every loaded dataset has, under any names its file uses."""
 
 TEXT = "text"
 LABEL = "label"

@@ -14,6 +14,7 @@ from urllib.parse import unquote, urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from trunkml.config.classes import class_names
 from trunkml.datasets.generators import generator_schemes
 from trunkml.errors import UnsafePathError, UsageError
 
@@ -123,12 +124,17 @@ class DatasetPointer(BaseModel):
     text_column: str = Field(min_length=1)
     label_column: str = Field(min_length=1)
     labels: dict[str, int] = Field(
-        description="Raw label value (as text) → class: 1 is the positive (hate) class, 0 the negative."
+        description="Raw label value (as text) → class: 1 is the positive class, 0 the negative."
     )
     source: str = ""
     license: str = ""
     synthetic: bool = Field(default=False, description="True for generated demo data: never real text.")
     slices: SliceSpec | None = Field(default=None, description="Slices the gate reports per-slice metrics on.")
+    classes: dict[int, str] | None = Field(
+        default=None,
+        description="Class → the name people read (plots, reports, explanations, the API); "
+        "default {0: 'negative (0)', 1: 'positive (1)'}.",
+    )
 
     @field_validator("name")
     @classmethod
@@ -160,6 +166,18 @@ class DatasetPointer(BaseModel):
         if not value or not classes <= {0, 1}:
             raise ValueError("must map raw label values to 0 or 1, e.g. {'0': 0, '1': 1}")
         return value
+
+    @field_validator("classes")
+    @classmethod
+    def _classes_binary(cls, value: dict[int, str] | None) -> dict[int, str] | None:
+        if value is not None and (not set(value) <= {0, 1} or not all(name.strip() for name in value.values())):
+            raise ValueError("must name class 0 and/or class 1 with non-empty names, e.g. {0: 'legit', 1: 'fraud'}")
+        return value
+
+    @property
+    def class_names(self) -> tuple[str, str]:
+        """(name of class 0, name of class 1): ``classes``, else "negative (0)" / "positive (1)"."""
+        return class_names(self.classes)
 
     @model_validator(mode="after")
     def _columns_differ(self) -> Self:

@@ -1,6 +1,6 @@
 """Where dataset bytes come from: the offline mirror, the pointer's URI, or the generator.
 
-The store never trusts a source: whatever is opened here is streamed through
+The store never trusts a source: all that is opened here is streamed through
 :meth:`ContentStore.ingest`, which re-hashes it against the pointer.
 """
 

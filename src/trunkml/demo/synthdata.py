@@ -56,7 +56,7 @@ OPINIONS = [
     "está cada vez pior",
 ]
 INSULTS = ["uma praga", "um nojo", "lixo", "uma vergonha", "uns parasitas", "uma desgraça"]
-HATE_TEMPLATES = [
+HOSTILE_TEMPLATES = [
     "{g} são {i} e deviam desaparecer daqui",
     "odeio {g}, gente {i2} que não presta",
     "fora com {g}! não servem para nada",
@@ -77,7 +77,7 @@ NEUTRAL_TEMPLATES = [
     "{t} foi {i}, sinceramente",
     "os meus vizinhos são {g_word} e ajudam toda a gente",
 ]
-# Subtle hate: no insult words, only what the fictional group is said to do. Which verbs are
+# Subtle hostility: no insult words, only what the fictional group is said to do. Which verbs are
 # hostile must be learned from examples, so a bigger training set really does raise recall.
 HOSTILE_VERBS = [
     "roubam",
@@ -263,10 +263,10 @@ def _subtle(rng: random.Random, hostile: bool) -> str:
     return f"{rng.choice(GROUPS)} {verb} {rng.choice(TARGETS)}"
 
 
-def _hateful(rng: random.Random) -> str:
+def _hostile(rng: random.Random) -> str:
     if rng.random() < 0.5:
         return _subtle(rng, hostile=True)
-    template = rng.choice(HATE_TEMPLATES)
+    template = rng.choice(HOSTILE_TEMPLATES)
     return template.format(g=rng.choice(GROUPS), i=rng.choice(INSULTS), i2=rng.choice(ADJECTIVES))
 
 
@@ -286,7 +286,7 @@ def _neutral(rng: random.Random) -> str:
 
 def _row(rng: random.Random, spec: SynthSpec) -> tuple[str, int]:
     label = 1 if rng.random() < spec.positive_share else 0
-    text = _hateful(rng) if label else _neutral(rng)
+    text = _hostile(rng) if label else _neutral(rng)
     text = f"{rng.choice(OPENERS)}{text}"
     if rng.random() < 0.7:
         text = f"{text}, em {rng.choice(PLACES)} {rng.choice(TIMES)}"
@@ -315,7 +315,14 @@ def generate_from_uri(uri: str) -> bytes:
     return generate_csv(SynthSpec.from_uri(uri))
 
 
-def synth_dataset(service: DataService, spec: SynthSpec, *, out: Path | None, add: str | None) -> AddResult | None:
+def synth_dataset(
+    service: DataService,
+    spec: SynthSpec,
+    *,
+    out: Path | None,
+    add: str | None,
+    classes: dict[int, str] | None = None,
+) -> AddResult | None:
     """Write synthetic demo data to ``out`` and/or add it as dataset ``add`` (a ``synth:`` pointer)."""
     if out is None and add is None:
         raise UsageError("nothing to do", hint="pass --out FILE to write the CSV and/or --add NAME to add it")
@@ -337,5 +344,6 @@ def synth_dataset(service: DataService, spec: SynthSpec, *, out: Path | None, ad
         source=DEMO_SOURCE,
         license=DEMO_LICENSE,
         synthetic=True,
+        classes=classes,
     )
     return add_dataset(service, request)

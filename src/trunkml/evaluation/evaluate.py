@@ -257,6 +257,7 @@ def evaluate(settings: Settings, request: EvaluateRequest, report: Report) -> Ev
         challenger_threshold=challenger.metrics.get("threshold"),
         champion_threshold=champion.metrics.get("threshold") if champion else None,
         slices=masks,
+        classes=evaluation.pointer.class_names,
     )
     report("explaining the examples for reviewers")
     info = explain_examples(registry, info, challenger, champion)

@@ -18,6 +18,7 @@ import numpy as np
 from matplotlib.figure import Figure
 from numpy.typing import NDArray
 
+from trunkml.config.classes import DEFAULT_CLASS_NAMES
 from trunkml.evaluation.gate import GateDecision
 from trunkml.evaluation.slice_checks import Interval, SliceResult
 from trunkml.registry.explain import Contribution, Explanation
@@ -55,6 +56,8 @@ class ReportInput:
     explanations: dict[int, dict[str, Explanation]] = field(default_factory=dict)
     """Row → role ("challenger v3") → explanation, for the example rows."""
     explanation_note: str = ""
+    classes: tuple[str, str] = DEFAULT_CLASS_NAMES
+    """The names of class 0 and class 1, from the eval pointer."""
 
 
 def _title(info: ReportInput, decision: GateDecision) -> str:
@@ -110,11 +113,11 @@ def example_rows(info: ReportInput) -> dict[str, list[int]]:
     return found
 
 
-def _why(explanation: Explanation) -> str:
+def _why(explanation: Explanation, positive: str) -> str:
     def listed(items: list[Contribution]) -> str:
         return ", ".join(f"{c.feature} {c.weight:+.2f}" for c in items[:EXPLAINED_FEATURES]) or "-"
 
-    return f"toward hate: {listed(explanation.toward)}; against: {listed(explanation.against)}"
+    return f"toward {positive}: {listed(explanation.toward)}; against: {listed(explanation.against)}"
 
 
 def _examples(info: ReportInput) -> dict[str, list[str]]:
@@ -125,7 +128,7 @@ def _examples(info: ReportInput) -> dict[str, list[str]]:
         for row in rows:
             lines.append(f"[y={int(info.y_true[row])}] {info.texts[row][:200]}")
             for role, explanation in info.explanations.get(row, {}).items():
-                lines.append(f"    why ({role}): {_why(explanation)}")
+                lines.append(f"    why ({role}): {_why(explanation, info.classes[1])}")
         result[caption] = lines
     return result
 
@@ -243,17 +246,17 @@ def figures(info: ReportInput, decision: GateDecision) -> dict[str, Figure]:
     """Confusion matrices, PR curves and (paired) the CI of the recall difference."""
     result = {
         "challenger confusion matrix": confusion_figure(
-            info.y_true, info.challenger_labels, f"challenger v{info.challenger}"
+            info.y_true, info.challenger_labels, f"challenger v{info.challenger}", info.classes
         )
     }
     curves = {f"challenger v{info.challenger}": (info.y_true, info.challenger_scores, info.challenger_threshold)}
     if info.champion_labels is not None and info.champion_scores is not None:
         result["champion confusion matrix"] = confusion_figure(
-            info.y_true, info.champion_labels, f"champion v{info.champion}"
+            info.y_true, info.champion_labels, f"champion v{info.champion}", info.classes
         )
         curves[f"champion v{info.champion}"] = (info.y_true, info.champion_scores, info.champion_threshold)
         result[f"{decision.primary_metric} difference"] = _ci_figure(decision)
-    result["precision-recall curves"] = pr_figure(curves, "precision-recall on the eval set")
+    result["precision-recall curves"] = pr_figure(curves, "precision-recall on the eval set", info.classes[1])
     if decision.slices:
         result["recall per slice"] = slice_figure(decision)
     return result

@@ -7,7 +7,7 @@ The guard looks at every slice with at least ``min_positives`` positives. On eac
 one-sided exact McNemar test whether the challenger's recall is *lower* (champion-only right
 ``b`` against challenger-only right ``c`` on the slice's positives). With many slices some
 test would come out "significant" by chance, so the p-values are Holm-adjusted across the
-checked slices, which keeps the chance of any false alarm at or below ``alpha`` whatever the
+checked slices, which keeps the chance of any false alarm at or below ``alpha`` for any
 slices' overlap. A slice fails only when both hold: the point drop exceeds ``max_recall_drop``
 and its Holm-adjusted p-value is below ``alpha``. A small drop that is surely real, or a large
 one that could be noise, is reported but does not block.

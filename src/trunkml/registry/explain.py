@@ -25,7 +25,7 @@ OCCLUSION = f"occlusion: the score's drop when each word (at most {MAX_OCCLUDED_
 
 
 class Contribution(BaseModel):
-    """How much one feature (a word, an n-gram) moves the output toward hate (+) or away from it (-)."""
+    """How much one feature (a word, an n-gram) moves the output toward label 1 (+) or away from it (-)."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
@@ -43,8 +43,8 @@ class Explanation(BaseModel):
     output: str = Field(max_length=40, description="What the contributions add up to: 'logit' or 'score'.")
     value: float = Field(allow_inf_nan=False, description="The output for this text.")
     base: float = Field(allow_inf_nan=False, description="The output with no features (e.g. the intercept).")
-    toward: list[Contribution] = Field(max_length=100, description="Strongest contributions toward hate.")
-    against: list[Contribution] = Field(max_length=100, description="Strongest contributions against hate.")
+    toward: list[Contribution] = Field(max_length=100, description="Strongest contributions toward label 1.")
+    against: list[Contribution] = Field(max_length=100, description="Strongest contributions toward label 0.")
     rest: float | None = Field(
         default=None, allow_inf_nan=False, description="Sum of the contributions not listed (exact methods)."
     )

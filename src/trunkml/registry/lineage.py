@@ -22,6 +22,7 @@ MODEL_DIGEST = "trunkml.model_digest"
 ARTIFACT_DIGESTS = "trunkml.artifact_digests"
 ENVIRONMENT = "trunkml.environment"
 PROFILE_SHA256 = "trunkml.profile_sha256"
+CLASSES = "trunkml.classes"  # JSON list: the names of class 0 and class 1, from the training pointer
 TRAINED_AT = "trunkml.trained_at"  # epoch milliseconds of the training run; copies keep it
 PROFILE_ARTIFACT = "monitoring/profile.json"
 

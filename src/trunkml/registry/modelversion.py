@@ -6,6 +6,9 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
+from trunkml.config.classes import class_names_from_tag
+from trunkml.registry.lineage import CLASSES
+
 
 class DatasetUse(BaseModel):
     """One dataset version a model was trained or evaluated on, with its digest."""
@@ -57,6 +60,11 @@ class ModelVersionRecord(BaseModel):
     def tags_for_copy(self) -> dict[str, str]:
         """The lineage, digest, gate and approval tags to carry into another registry."""
         return dict(self.raw_tags)
+
+    @property
+    def class_names(self) -> tuple[str, str]:
+        """The names of class 0 and class 1, as the training pointer declared them (defaults otherwise)."""
+        return class_names_from_tag(self.raw_tags.get(CLASSES))
 
     @property
     def ref(self) -> str:

@@ -87,7 +87,7 @@ def _record(
 def check_model_name(name: str) -> str:
     """Registered model names are letters, digits, '.', '_' and '-' (they go into registry queries)."""
     if not MODEL_NAME.match(name):
-        raise UsageError(f"bad model name '{name}'", hint="use letters, digits, '.', '_' or '-', e.g. hate-pt-speech")
+        raise UsageError(f"bad model name '{name}'", hint="use letters, digits, '.', '_' or '-', e.g. churn-model")
     return name
 
 

@@ -22,11 +22,12 @@ from fastapi.responses import JSONResponse
 
 from trunkml import __version__
 from trunkml.config import Settings
+from trunkml.config.classes import DEFAULT_CLASS_NAMES
 from trunkml.errors import ConfigError, TrunkmlError
 from trunkml.registry import Registry
 from trunkml.registry.connection import refuse_default_password
 from trunkml.serving.middleware import ServingMiddleware
-from trunkml.serving.routes import PREDICT_MODELS, PREDICT_OPERATION, predict, router
+from trunkml.serving.routes import PREDICT_MODELS, predict, predict_operation, router
 from trunkml.serving.schemas import Feedback
 from trunkml.serving.server import Server
 from trunkml.serving.spec import EndpointSpec, load_endpoint
@@ -56,19 +57,27 @@ async def _on_validation_error(_request: Request, exc: Exception) -> JSONRespons
 
 
 def _openapi(app: FastAPI, server: Server) -> Callable[[], dict[str, Any]]:
-    """The generated schema plus the request models the raw-body routes validate against."""
+    """The generated schema plus the request models the raw-body routes validate against.
+
+    The /predict description names the champion's classes (from its training pointer); the schema is built
+    again when a swap brings other names.
+    """
+
+    built_for: list[tuple[str, str] | None] = [None]
 
     def build() -> dict[str, Any]:
-        if app.openapi_schema:
+        champion = server.follower.champion
+        classes = champion.info.classes if champion else DEFAULT_CLASS_NAMES
+        if app.openapi_schema and built_for[0] == classes:
             return app.openapi_schema
         schema = get_openapi(title=app.title, version=app.version, description=app.description, routes=app.routes)
         components = schema.setdefault("components", {}).setdefault("schemas", {})
-        schema["paths"]["/predict"] = {"post": PREDICT_OPERATION}
+        schema["paths"]["/predict"] = {"post": predict_operation(classes)}
         for model in (server.requests.single, server.requests.batch, Feedback, *PREDICT_MODELS):
             found = model.model_json_schema(ref_template="#/components/schemas/{model}")
             components.update(found.pop("$defs", {}))
             components[model.__name__] = found
-        app.openapi_schema = schema
+        app.openapi_schema, built_for[0] = schema, classes
         return schema
 
     return build

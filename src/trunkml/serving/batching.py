@@ -93,7 +93,7 @@ class MicroBatcher:
 
     # the batching thread ---------------------------------------------------------------------------------------
     def _gather(self, first: _Item) -> tuple[list[_Item], bool]:
-        """``first`` plus whatever arrives within the wait budget; True as second value means stop after."""
+        """``first`` plus the requests that arrive within the wait budget; True as second value means stop after."""
         batch, size = [first], len(first.texts)
         deadline = time.monotonic() + self._max_wait
         while size < self._max_batch:

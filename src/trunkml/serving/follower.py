@@ -1,4 +1,4 @@
-"""Following aliases: the server serves whatever ``@champion`` (and, for canary/shadow, ``@challenger``) names.
+"""Following aliases: the server serves the version ``@champion`` (and, for canary/shadow, ``@challenger``) names.
 
 A refresh reads each alias; when it names another version, that version is
 loaded beside the one serving, verified and smoke-queried, and only then does the

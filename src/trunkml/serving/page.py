@@ -38,7 +38,8 @@ def _model_row(role: str, served: ServedModel | None, note: str) -> str:
     sha = escape((info.git_sha or "unknown")[:10])
     return (
         f"<tr><th>{role}</th><td id={role}-version>v{info.version}</td><td>git <code>{sha}</code></td>"
-        f"<td>model digest <code>{escape(info.model_digest[:16])}</code></td></tr>"
+        f"<td>model digest <code>{escape(info.model_digest[:16])}</code></td>"
+        f"<td>label 0: {escape(info.classes[0])}; label 1: {escape(info.classes[1])}</td></tr>"
     )
 
 

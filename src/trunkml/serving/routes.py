@@ -61,7 +61,7 @@ def _error_refs(*codes: int) -> dict[str, Any]:
 
 
 PREDICT_OPERATION: dict[str, Any] = {
-    "summary": "Predict hate speech for one text or a batch of texts",
+    "summary": "Predict a label for one text or a batch of texts",
     "description": "Answer with a label and score per text, the model version that answered, and the request id.",
     "operationId": "predict",
     "security": [{}, {"HTTPBearer": []}],
@@ -77,7 +77,7 @@ PREDICT_OPERATION: dict[str, Any] = {
             "name": "explain",
             "in": "query",
             "required": False,
-            "description": "Also explain each text (the model's top contributions toward and against hate)",
+            "description": "Also explain each text (the model's top contributions toward and against label 1)",
             "schema": {"type": "string", "enum": ["true", "false", "1", "0"]},
         },
         {
@@ -111,6 +111,12 @@ PREDICT_OPERATION: dict[str, Any] = {
         **_error_refs(401, 403, 413, 415, 422, 500, 503, 504),
     },
 }
+
+
+def predict_operation(classes: tuple[str, str]) -> dict[str, Any]:
+    """:data:`PREDICT_OPERATION` with the served model's class names in its description."""
+    names = f"label 0 = {classes[0]}, label 1 = {classes[1]}; the score is the model's probability of label 1."
+    return {**PREDICT_OPERATION, "description": f"{PREDICT_OPERATION['description']} {names}"}
 PREDICT_MODELS = (SinglePredictResponse, BatchPredictResponse, ErrorBody)
 
 

@@ -37,7 +37,7 @@ class _Strict(BaseModel):
 
 
 class Prediction(_Strict):
-    """One text's answer: the label (1 = hate speech) and the model's score for label 1."""
+    """One text's answer: the label (1 = the positive class) and the model's score for label 1."""
 
     label: Literal[0, 1]
     score: float = Field(ge=0.0, le=1.0)

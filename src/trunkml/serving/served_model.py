@@ -13,6 +13,7 @@ import math
 import time
 from dataclasses import dataclass, field
 
+from trunkml.config.classes import DEFAULT_CLASS_NAMES
 from trunkml.errors import CandidateRefused, IntegrityError, UnavailableError
 from trunkml.registry import Registry, show
 from trunkml.registry.model_process import ModelProcess
@@ -33,6 +34,8 @@ class ModelInfo:
     model_digest: str
     artifact_digests: dict[str, str]
     run_id: str | None
+    classes: tuple[str, str] = DEFAULT_CLASS_NAMES
+    """The names of label 0 and label 1, from the version's training pointer."""
     loaded_at: float = field(default_factory=time.time)
 
 
@@ -59,7 +62,7 @@ def load_candidate(
         raise CandidateRefused(f"{name} v{version}: {exc.message}", reason="verify") from exc
     except UnavailableError:  # the store, not the model: not a refusal; the follower tries again on its next poll
         raise
-    except Exception as exc:  # whatever the model's own code raises while loading
+    except Exception as exc:  # any exception the model's own code raises while loading
         raise CandidateRefused(f"{name} v{version} failed to load: {type(exc).__name__}: {exc}", reason="load") from exc
     try:
         _smoke(model)
@@ -75,6 +78,7 @@ def load_candidate(
         model_digest=model.digest,
         artifact_digests=record.artifact_digests,
         run_id=record.run_id,
+        classes=record.class_names,
     )
     return model, info
 

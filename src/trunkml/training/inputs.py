@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import pandas as pd
 
 from trunkml.config import load_project
+from trunkml.config.classes import DEFAULT_CLASS_NAMES
 from trunkml.datasets import DataService
 from trunkml.datasets.leakage import find_leakage
 from trunkml.datasets.split import SplitRecord, split_frame
@@ -23,6 +24,8 @@ class PreparedData:
     eval: pd.DataFrame
     uses: list[DatasetUse]
     split: SplitRecord | None
+    class_names: tuple[str, str] = DEFAULT_CLASS_NAMES
+    """The classes' names, from the training pointer (stored with the version)."""
 
     def sampled(self, rows: int, seed: int = 0) -> PreparedData:
         """At most ``rows`` of train and of eval, drawn per label in proportion (a smoke run's data)."""
@@ -36,7 +39,7 @@ class PreparedData:
             ]
             return pd.concat(parts).sort_index()
 
-        return PreparedData(train=take(self.train), eval=take(self.eval), uses=self.uses, split=self.split)
+        return replace(self, train=take(self.train), eval=take(self.eval))
 
     @property
     def digests(self) -> list[str]:
@@ -56,7 +59,7 @@ def prepare_data(service: DataService, spec: JobSpec) -> PreparedData:
                 role="eval", ref=f"{train.pointer.ref}#split", sha256=train.pointer.sha256, rows=record.eval_rows
             ),
         ]
-        return PreparedData(train=fit, eval=held_out, uses=uses, split=record)
+        return PreparedData(train=fit, eval=held_out, uses=uses, split=record, class_names=train.pointer.class_names)
     held = service.load_valid(spec.inputs["eval"])
     allowance = load_project(service.settings.project_root).data.max_eval_overlap
     leakage = find_leakage(
@@ -72,4 +75,5 @@ def prepare_data(service: DataService, spec: JobSpec) -> PreparedData:
         DatasetUse(role="train", ref=train.pointer.ref, sha256=train.pointer.sha256, rows=len(train_frame)),
         DatasetUse(role="eval", ref=held.pointer.ref, sha256=held.pointer.sha256, rows=len(held.frame)),
     ]
-    return PreparedData(train=train_frame, eval=held.labelled(), uses=uses, split=None)
+    names = train.pointer.class_names
+    return PreparedData(train=train_frame, eval=held.labelled(), uses=uses, split=None, class_names=names)

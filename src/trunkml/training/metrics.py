@@ -1,4 +1,4 @@
-"""Binary classification metrics for the positive (hate) class, computed the same way everywhere.
+"""Binary classification metrics for the positive class (label 1), computed the same way everywhere.
 
 Plain numpy (scikit-learn only for average precision), so the gate loads fast.
 """

@@ -16,11 +16,13 @@ import numpy as np
 from matplotlib.figure import Figure
 from numpy.typing import ArrayLike
 
-LABELS = ["not hate (0)", "hate (1)"]
+from trunkml.config.classes import DEFAULT_CLASS_NAMES
 
 
-def confusion_figure(y_true: ArrayLike, y_pred: ArrayLike, title: str) -> Figure:
-    """A 2×2 confusion matrix with counts and row shares."""
+def confusion_figure(
+    y_true: ArrayLike, y_pred: ArrayLike, title: str, classes: tuple[str, str] = DEFAULT_CLASS_NAMES
+) -> Figure:
+    """A 2×2 confusion matrix with counts and row shares, its axes labelled with the classes' names."""
     truth, predicted = np.asarray(y_true, dtype=int), np.asarray(y_pred, dtype=int)
     matrix = np.array([[np.sum((truth == t) & (predicted == p)) for p in (0, 1)] for t in (0, 1)])
     figure = Figure(figsize=(4.2, 3.8))
@@ -30,8 +32,8 @@ def confusion_figure(y_true: ArrayLike, y_pred: ArrayLike, title: str) -> Figure
         share = count / max(matrix[row].sum(), 1)
         colour = "white" if count > matrix.max() / 2 else "black"
         axes.text(col, row, f"{count}\n{share:.0%}", ha="center", va="center", color=colour)
-    axes.set_xticks([0, 1], LABELS)
-    axes.set_yticks([0, 1], LABELS)
+    axes.set_xticks([0, 1], list(classes))
+    axes.set_yticks([0, 1], list(classes))
     axes.set_xlabel("predicted")
     axes.set_ylabel("true")
     axes.set_title(title)
@@ -53,8 +55,10 @@ def precision_recall_points(y_true: ArrayLike, scores: ArrayLike) -> tuple[np.nd
     return precision[::-1], recall[::-1], values[last_of_each][::-1]
 
 
-def pr_figure(curves: Mapping[str, tuple[ArrayLike, ArrayLike, float | None]], title: str) -> Figure:
-    """Precision-recall curves, one per named model: (labels, scores, operating threshold)."""
+def pr_figure(
+    curves: Mapping[str, tuple[ArrayLike, ArrayLike, float | None]], title: str, positive: str = DEFAULT_CLASS_NAMES[1]
+) -> Figure:
+    """Precision-recall curves of the ``positive`` class, one per named model: (labels, scores, operating threshold)."""
     figure = Figure(figsize=(4.8, 4.0))
     axes = figure.subplots()
     for name, (y_true, scores, threshold) in curves.items():
@@ -63,8 +67,8 @@ def pr_figure(curves: Mapping[str, tuple[ArrayLike, ArrayLike, float | None]], t
         if threshold is not None and len(thresholds):
             index = int(np.clip(np.searchsorted(thresholds, threshold), 0, len(thresholds) - 1))
             axes.plot(recall[index], precision[index], "o", color=line.get_color())
-    axes.set_xlabel("recall (hate)")
-    axes.set_ylabel("precision (hate)")
+    axes.set_xlabel(f"recall ({positive})")
+    axes.set_ylabel(f"precision ({positive})")
     axes.set_xlim(0, 1)
     axes.set_ylim(0, 1.02)
     axes.grid(alpha=0.3)

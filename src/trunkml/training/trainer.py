@@ -25,6 +25,7 @@ from mlflow.types.schema import ColSpec, Schema
 from pydantic import BaseModel, ConfigDict
 
 from trunkml.config import Environment, Settings
+from trunkml.config.classes import class_names_tag
 from trunkml.datasets import DataService
 from trunkml.datasets.profile import build_profile
 from trunkml.errors import RefusedError, TrainingFailedError, TrunkmlError, UnavailableError, UsageError
@@ -241,8 +242,12 @@ def _log_evaluation(
     if package.params:
         mlflow.log_params({f"{OWN_PARAMS}model.{key}": _param_value(value) for key, value in package.params.items()})
     figures = {
-        "plots/confusion_matrix.png": confusion_figure(data.eval["label"], predictions["label"], "evaluation"),
-        "plots/pr_curve.png": pr_figure({"model": (data.eval["label"], predictions["score"], threshold)}, "evaluation"),
+        "plots/confusion_matrix.png": confusion_figure(
+            data.eval["label"], predictions["label"], "evaluation", data.class_names
+        ),
+        "plots/pr_curve.png": pr_figure(
+            {"model": (data.eval["label"], predictions["score"], threshold)}, "evaluation", data.class_names[1]
+        ),
     }
     for path, figure in figures.items():
         mlflow.log_figure(figure, path)
@@ -359,6 +364,7 @@ def _run(
         version_tags = {**run_tags, tags.MODEL_DIGEST: digest, tags.ARTIFACT_DIGESTS: json.dumps(digests)}
         version_tags[tags.PROFILE_SHA256] = _log_profile(data, predictions)
         version_tags[tags.TRAINED_AT] = str(run.info.start_time)
+        version_tags[tags.CLASSES] = class_names_tag(data.class_names)
         if settings.signing_key is not None:
             version_tags.update(sign(settings.signing_key, manifest(job.spec.model, digest, digests)))
         report("registering")
