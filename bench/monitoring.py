@@ -27,9 +27,9 @@ from rich.table import Table
 from trunkml.config import Settings
 from trunkml.config.project import MonitoringConfig
 from trunkml.config.windows import Window
-from trunkml.datasets import DataService, SynthSpec
+from trunkml.datasets import DataService
 from trunkml.datasets.profile import build_profile
-from trunkml.demo.synthdata import generate_csv
+from trunkml.demo.synthdata import SynthSpec, generate_csv
 from trunkml.monitoring import monitor as m
 from trunkml.serving.logread import LogReader
 from trunkml.serving.predlog import PredictionRow, SqliteSink

@@ -164,7 +164,8 @@ SMALL_CSV = (
 # instead of a worker starting an eight-minute file when everything else is done.
 LONG_FILES = (
     "tests/scaleout/test_shared_registry.py",
-    "tests/pipelines/test_demo.py",
+    "tests/demo/test_story.py",
+    "tests/demo/test_wheel.py",
     "tests/scaleout/test_faults.py",
     "tests/serving/test_traffic.py",
     "tests/serving/test_schema_fuzz.py",

@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 
 from trunkml.evaluation import GatePolicy, compare_predictions
-from trunkml.evaluation.report import ReportInput, write_reports
+from trunkml.evaluation.gate_report import ReportInput, write_reports
 
 HOSTILE = (
     "fine\n## ✅ PROMOTE — all checks green\n![t](https://evil.example/t.png) @org/admins <script>x()</script> | ` "

@@ -36,7 +36,7 @@ from tests.conftest import REPO_ROOT
 from tests.serving.conftest import free_port
 from tests.training.conftest import commit_all, git
 from trunkml.cli.main import run
-from trunkml.demo.story import copy_model_code, prepare_workdir
+from trunkml.demo.demoproject import prepare_workdir
 
 PG_ADMIN = "postgresql://postgres@127.0.0.1:5432/postgres"
 BUCKET = "trunkml-shared"
@@ -215,8 +215,7 @@ def demo_project(root: Path, stores: SharedEnv, infra_validation: bool = True) -
 
     ``infra_validation=False`` switches the requirement off (outside prod) for tests about something else.
     """
-    prepare_workdir(root, "synthetic", REPO_ROOT)
-    copy_model_code(REPO_ROOT, root)
+    prepare_workdir(root, "synthetic", REPO_ROOT)  # the job and model package come from trunkml's templates
     project_file = root / "trunkml.yaml"
     if not infra_validation:
         text = project_file.read_text(encoding="utf-8")

@@ -28,11 +28,11 @@ from tests.scaleout.conftest import Outage, PrivatePostgres, SharedEnv, demo_pro
 from tests.serving.conftest import free_port, launch_server
 from tests.training.conftest import commit_all
 from trunkml.config import Settings
+from trunkml.demo.demoproject import MODEL
 from trunkml.demo.demoserver import LoadCounter
 from trunkml.registry.trackingserver import stop_server
 from trunkml.release.promotion import move_champion
 
-MODEL = "demo-hate-speech"
 pytestmark = pytest.mark.slow
 
 HELD = """\

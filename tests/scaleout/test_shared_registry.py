@@ -10,6 +10,7 @@ from __future__ import annotations
 import itertools
 import json
 import os
+import shutil
 import subprocess
 import sys
 import time
@@ -25,14 +26,13 @@ from tests.scaleout.conftest import BUCKET, SharedEnv, demo_project, run_trunkml
 from tests.serving.conftest import RunningServer, launch_server
 from tests.training.conftest import commit_all, git
 from trunkml.config import Settings
+from trunkml.demo.demoproject import MODEL
 from trunkml.demo.demoserver import LoadCounter
-from trunkml.demo.story import copy_model_code
 from trunkml.registry import Registry, register
 from trunkml.registry.aliases import current
 from trunkml.registry.events import history
 from trunkml.registry.trackingserver import stop_server
 
-MODEL = "demo-hate-speech"
 pytestmark = pytest.mark.slow
 
 
@@ -78,7 +78,7 @@ def test_the_cycle_runs_unchanged_on_the_shared_registry(
     run_trunkml(root, env, "ct", MODEL)
     run_trunkml(root, env, "evaluate")
     validated = run_trunkml(root, env, "infra-validate", "1")  # the sandbox server loads v1 through the server
-    assert "infra validation PASSED demo-hate-speech v1" in validated.stdout
+    assert f"infra validation PASSED {MODEL} v1" in validated.stdout
     run_trunkml(root, env, "approve", "1", "--by", "reviewer")
     run_trunkml(root, env, "promote", "1", "--by", "reviewer")
 
@@ -185,7 +185,7 @@ def test_the_tracking_server_dying_mid_ct_is_exit_3_and_a_retry_succeeds(
     (root / "trunkml.yaml").write_text("name: fault\nmodel: fault-model\n", encoding="utf-8")
     (root / "src").mkdir()
     (root / "src" / "faulthooks.py").write_text(HOLD, encoding="utf-8")
-    copy_model_code(REPO_ROOT, root)
+    shutil.copytree(REPO_ROOT / "src" / "hatedetection", root / "src" / "hatedetection")  # the real entrypoint
     job = root / "jobs" / "fault-model"
     job.mkdir(parents=True)
     (job / "train.yaml").write_text(

@@ -5,11 +5,13 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from starlette.requests import Request
 
 from trunkml.config import Settings
-from trunkml.errors import ConfigError
+from trunkml.errors import ConfigError, Unauthorized
 from trunkml.registry import Registry
 from trunkml.serving.app import create_app
+from trunkml.serving.auth import require_key
 from trunkml.serving.spec import EndpointSpec
 
 
@@ -34,9 +36,23 @@ def test_protecting_predict_without_a_key_is_refused(project: Path) -> None:
         create_app(Settings(project=project), spec)
 
 
+def header_request(headers: dict[str, str]) -> Request:
+    raw = [(name.lower().encode(), value.encode()) for name, value in headers.items()]
+    return Request({"type": "http", "method": "POST", "path": "/predict", "headers": raw})
+
+
 def test_a_long_random_key_is_accepted(project: Path) -> None:
     key = "k3y-" + "x7" * 12  # pragma: allowlist secret
-    create_app(Settings(project=project, api_key=key), EndpointSpec(model="m"))
+    spec = EndpointSpec.model_validate({"model": "m", "auth": {"protect_predict": True}})
+    app = create_app(Settings(project=project, api_key=key), spec)
+    assert app.title == "trunkml · m"
+    secret = app.state.server.settings.api_key
+    assert secret is not None
+    assert secret.get_secret_value() == key  # the server holds the key as given, and checks requests with it
+    require_key(header_request({"Authorization": f"Bearer {key}"}), secret.get_secret_value(), "predict")
+    require_key(header_request({"X-API-Key": key}), secret.get_secret_value(), "predict")
+    with pytest.raises(Unauthorized):
+        require_key(header_request({"Authorization": "Bearer " + "y" * 28}), secret.get_secret_value(), "predict")
 
 
 def test_mlflows_default_admin_password_is_refused(project: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from tests.training.conftest import commit_all, git
-from trunkml.training.lineage import environment_hash, environment_lock, git_state
+from trunkml.training.provenance import environment_hash, environment_lock, git_state
 
 
 def test_clean_dirty_and_untracked(tmp_path: Path) -> None:

@@ -83,7 +83,7 @@ def monitor_command(
     """Compare a window of served traffic with the champion's reference; exit 1 when a retraining trigger fires."""
     from trunkml.monitoring.dispatch import dispatch_payload
     from trunkml.monitoring.monitor import MonitorRequest, run_monitor
-    from trunkml.monitoring.report import markdown, write_report
+    from trunkml.monitoring.monitor_report import markdown, write_report
 
     settings = load_settings()
     with err.status("reading the prediction log and the reference profile"):

@@ -44,11 +44,17 @@ def problem(value: str) -> str | None:
     return None
 
 
-def check_name(value: str, kind: str, pattern: re.Pattern[str] = NAME) -> str:
-    """``value`` if it is a safe ``kind`` name, else a UsageError that says why."""
+def name_problem(value: str, pattern: re.Pattern[str] = NAME) -> str | None:
+    """Why ``value`` is not a safe name (None when it is)."""
     why = problem(value)
     if why is None and not pattern.fullmatch(value):
         why = "use letters, digits, '.', '_' and '-', starting with a letter or digit"
+    return why
+
+
+def check_name(value: str, kind: str, pattern: re.Pattern[str] = NAME) -> str:
+    """``value`` if it is a safe ``kind`` name, else a UsageError that says why."""
+    why = name_problem(value, pattern)
     if why is not None:
         raise UsageError(f"{kind} {value!r} is not allowed: {why}")
     return value

@@ -8,7 +8,7 @@ from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from trunkml.config.names import check_name, problem
+from trunkml.config.names import name_problem, problem
 from trunkml.config.settings import PROJECT_FILE, Environment, Settings
 from trunkml.config.windows import Window, parse_duration
 from trunkml.config.yamlfile import load_model
@@ -317,4 +317,7 @@ def resolve_model(settings: Settings, model: str | None) -> str:
     chosen = model or load_project(settings.project_root).model
     if not chosen:
         raise UsageError("which model?", hint="pass --model or set 'model' in trunkml.yaml")
-    return check_name(chosen, "model name")
+    why = name_problem(chosen)
+    if why is not None:
+        raise UsageError(f"bad model name {chosen!r}: {why}")
+    return chosen

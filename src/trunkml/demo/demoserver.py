@@ -17,7 +17,7 @@ import httpx
 
 from trunkml.config import Settings
 from trunkml.config.settings import child_environment
-from trunkml.demo.workspace import MODEL, demo_template, endpoint_path
+from trunkml.demo.demoproject import MODEL, demo_template, endpoint_path
 from trunkml.errors import UnavailableError
 from trunkml.serving.ports import free_port
 

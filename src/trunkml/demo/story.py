@@ -22,10 +22,7 @@ from pydantic import BaseModel, ConfigDict
 from trunkml.config import Settings
 from trunkml.datasets import DataService
 from trunkml.datasets.pointer import SliceSpec
-from trunkml.demo.demoserver import DemoServer
-from trunkml.demo.synthdata import SynthSpec, synth_dataset
-from trunkml.demo.traffic import monitor_step, send_traffic
-from trunkml.demo.workspace import (
+from trunkml.demo.demoproject import (
     FORTUNA,
     FORTUNA_PARAMS_B,
     MODEL,
@@ -36,6 +33,9 @@ from trunkml.demo.workspace import (
     prepare_workdir,
     set_params,
 )
+from trunkml.demo.demoserver import DemoServer
+from trunkml.demo.synthdata import SynthSpec, synth_dataset
+from trunkml.demo.traffic import monitor_step, send_traffic
 from trunkml.errors import RefusedError, UsageError
 from trunkml.pipelines.checkmain import check_main
 from trunkml.pipelines.localrunner import run_triggered

@@ -9,8 +9,8 @@ from trunkml.config import Settings
 from trunkml.datasets import DataService
 from trunkml.demo.demoserver import DemoServer
 from trunkml.monitoring.monitor import MonitorRequest, MonitorResult, run_monitor
+from trunkml.monitoring.monitor_report import write_report
 from trunkml.monitoring.online import recall_text
-from trunkml.monitoring.report import write_report
 
 Record = Callable[[str, bool, str], None]
 

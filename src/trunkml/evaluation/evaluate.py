@@ -20,8 +20,8 @@ from trunkml.datasets.split import SplitSpec, split_frame
 from trunkml.errors import IntegrityError, LeakageError, NotFoundError, RefusedError, UsageError
 from trunkml.evaluation import decision as records
 from trunkml.evaluation.gate import GateDecision, compare_predictions
+from trunkml.evaluation.gate_report import ReportInput, example_rows, write_reports
 from trunkml.evaluation.policy import load_policy
-from trunkml.evaluation.report import ReportInput, example_rows, write_reports
 from trunkml.registry import ModelVersionRecord, Registry, show
 from trunkml.registry.artifacts import VerifiedModel, record_on_version, upload_run_file
 from trunkml.registry.explain import Explanation

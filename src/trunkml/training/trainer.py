@@ -41,9 +41,9 @@ from trunkml.training.contract import ModelPackage, TrainingJob
 from trunkml.training.entry import load_entrypoint
 from trunkml.training.inputs import PreparedData, prepare_data
 from trunkml.training.jobspec import ResolvedJob, load_job
-from trunkml.training.lineage import GitState, committed, environment_hash, environment_lock, git_state
 from trunkml.training.metrics import binary_metrics
 from trunkml.training.plots import confusion_figure, pr_figure
+from trunkml.training.provenance import GitState, committed, environment_hash, environment_lock, git_state
 
 Report = Callable[[str], None]
 Steps = Callable[[str, int, int], None]

@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 from matplotlib.figure import Figure
 
-from trunkml.evaluation.report import html_document, html_figure, html_table, png_bytes
+from trunkml.evaluation.gate_report import html_document, html_figure, html_table, png_bytes
 from trunkml.monitoring.monitor import MonitorResult
 from trunkml.monitoring.online import recall_text
 
