@@ -67,7 +67,8 @@ contracts: $(STAMP)
 	$(BIN)/lint-imports
 	$(BIN)/python scripts/check_secrets.py
 
-# The services the scale-out and Spark tests use: PostgreSQL on 127.0.0.1:5432 and a Java runtime.
+# The services the scale-out, Spark and status-page tests use: PostgreSQL on 127.0.0.1:5432, a Java runtime
+# and headless Chromium.
 # On a CI machine (CI=true) missing ones are installed from Debian's packages (needs root); PostgreSQL
 # then trusts loopback connections, so this never changes a developer's machine. `make test` runs it
 # first with CI=true, so those tests run instead of skipping.
@@ -81,7 +82,10 @@ services:
 		pg_ctlcluster --skip-systemctl-redirect $$(ls /etc/postgresql) main reload; }
 	@test "$(CI)" = "true" || exit 0; command -v java >/dev/null || { \
 		echo "installing a Java runtime for Spark (Debian package)"; apt-get install -y -q default-jre-headless >/dev/null; }
-	@pg_isready -h 127.0.0.1 -p 5432; java -version 2>&1 | head -1
+	@test "$(CI)" = "true" || exit 0; command -v chromium >/dev/null || { \
+		echo "installing headless Chromium for the status page test (Debian package)"; \
+		apt-get install -y -q chromium >/dev/null || { apt-get update -q >/dev/null && apt-get install -y -q chromium >/dev/null; }; }
+	@pg_isready -h 127.0.0.1 -p 5432; java -version 2>&1 | head -1; command -v chromium || true
 
 pytest: $(XSTAMP) $(if $(filter true,$(CI)),services)
 	$(BIN)/pytest -n 2 --dist loadfile --no-loadscope-reorder

@@ -24,7 +24,7 @@ from tests.conftest import REPO_ROOT
 
 def build_wheel(out: Path) -> Path:
     source = out / "source"
-    source.mkdir()
+    source.mkdir(parents=True)
     for name in ("pyproject.toml", "README.md"):
         shutil.copy2(REPO_ROOT / name, source / name)
     shutil.copytree(REPO_ROOT / "src", source / "src", ignore=shutil.ignore_patterns("__pycache__", "*.egg-info"))

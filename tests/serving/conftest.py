@@ -38,6 +38,8 @@ API_KEY = "test-admin-key-0123456789"  # pragma: allowlist secret - a test-only 
 WEBHOOK_SECRET = "test-webhook-secret"  # pragma: allowlist secret - a test-only secret
 BASE_MODEL = "demo-model"
 
+CLASS_NAMES = ("--class-name", "0=legit", "--class-name", "1=fraud")
+
 
 def _run(root: Path, *args: str) -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("TRUNKML_", "MLFLOW_"))}
@@ -129,7 +131,8 @@ def serving_project(tmp_path_factory: pytest.TempPathFactory) -> ServingProject:
     (root / "jobs" / BASE_MODEL / "train.yaml").write_text(JOB, encoding="utf-8")
     (root / "jobs" / BASE_MODEL / "params.yaml").write_text(PARAMS, encoding="utf-8")
     (root / ".gitignore").write_text(".trunkml/\n__pycache__/\n", encoding="utf-8")
-    _run(root, "data", "synth", "--rows", "600", "--seed", "5", "--add", "demo")
+    # The team names its classes; the server's OpenAPI description, /model and the status page use the names.
+    _run(root, "data", "synth", "--rows", "600", "--seed", "5", "--add", "demo", *CLASS_NAMES)
     git = ["git", "-c", "user.name=Dev", "-c", "user.email=dev@example.org"]
     subprocess.run([*git, "init", "-q", "-b", "main"], cwd=root, check=True)
     subprocess.run([*git, "add", "-A"], cwd=root, check=True)

@@ -85,6 +85,16 @@ def test_model_shows_version_lineage_digests_and_traffic(
     assert info["traffic"]["shadow"]["enabled"] is False
 
 
+def test_the_class_names_of_the_training_pointer_reach_the_api_and_the_status_page(api_server: RunningServer) -> None:
+    with api_server.client() as client:
+        champion = client.get("/model").json()["champion"]
+        described = client.get("/openapi.json").json()["paths"]["/predict"]["post"]["description"]
+        page = client.get("/").text
+    assert champion["classes"] == ["legit", "fraud"]
+    assert "label 0 = legit, label 1 = fraud" in described
+    assert "label 0: legit; label 1: fraud" in page
+
+
 def test_metrics_count_requests_by_version_and_status(own_server: RunningServer) -> None:
     with own_server.client() as client:
         for _ in range(5):

@@ -41,6 +41,7 @@ def test_status_page_shows_champion_challenger_and_recent_traffic(
     assert f'<td id="champion-version">v{champion}</td>' in dom
     assert f'<td id="challenger-version">v{challenger}</td>' in dom
     assert "canary 25% to @challenger" in dom
+    assert "label 0: legit; label 1: fraud" in dom  # the training pointer's class names
     assert "<svg" in dom
     assert "requests per 10 seconds" in dom
     traffic = dom[dom.index('<table id="traffic">') :]

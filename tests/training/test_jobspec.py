@@ -88,3 +88,18 @@ def test_reserved_params_in_the_file_are_refused(root: Path) -> None:
     (root / "jobs/m/params.yaml").write_text("trunkml.input.train: x\n", encoding="utf-8")
     with pytest.raises(ConfigError, match="reserved prefix"):
         load_job(root, "m")
+
+
+@pytest.mark.parametrize("path", ["../elsewhere", "/abs/path", "~/x", "src/%2e%2e/x"])
+def test_watched_paths_stay_inside_the_project(root: Path, path: str) -> None:
+    (root / "jobs/m/train.yaml").write_text(SPEC + f"watch: [{path!r}]\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match="field 'watch'"):
+        load_job(root, "m")
+
+
+def test_watched_paths_are_part_of_the_spec(root: Path) -> None:
+    before = load_job(root, "m")
+    (root / "jobs/m/train.yaml").write_text(SPEC + "watch: [vendor/lib]\n", encoding="utf-8")
+    watched = load_job(root, "m")
+    assert watched.spec.watch == ("vendor/lib",)
+    assert watched.job_hash != before.job_hash  # a new watched path is a change to the job

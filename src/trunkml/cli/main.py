@@ -17,6 +17,7 @@ from trunkml import __version__
 from trunkml.cli import (
     approve,
     check_main,
+    ct,
     data,
     demo,
     evaluate,
@@ -47,7 +48,7 @@ app.add_typer(data.app, name="data")
 app.add_typer(models.app, name="models")
 app.command("init")(init.init_command)
 app.command("train")(train.train_command)
-app.command("ct")(train.ct_command)
+app.command("ct")(ct.ct_command)
 app.command("evaluate")(evaluate.evaluate_command)
 app.command("infra-validate")(infra_validate.infra_validate_command)
 app.command("explain")(explain.explain_command)

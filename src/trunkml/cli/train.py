@@ -1,4 +1,4 @@
-"""``trunkml train`` and ``trunkml ct``: train a job and register one model version."""
+"""``trunkml train``: train a job, with overrides for experiments, and register one model version."""
 
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON document (
 SHOWN = ("precision", "recall", "f1", "macro_f1", "accuracy", "support_positive", "threshold")
 
 
-def _render(result: TrainResult) -> None:
+def render(result: TrainResult) -> None:
     if result.reused:
         out.print(
             f"[yellow]unchanged[/] {result.model} version [bold]{result.version}[/] already holds this commit, "
@@ -40,13 +40,13 @@ def _render(result: TrainResult) -> None:
         out.print(f"  {use.role}: {use.ref} sha256 {use.sha256[:12]} ({use.rows} rows)")
 
 
-def _execute(request: TrainRequest, json_: bool) -> None:
+def execute(request: TrainRequest, json_: bool) -> None:
     from trunkml.training.trainer import train
 
     settings = load_settings()
     with PhaseProgress() as progress:
         result = train(settings, request, progress.phase, progress.steps)
-    print_json(result) if json_ else _render(result)
+    print_json(result) if json_ else render(result)
 
 
 def train_command(
@@ -60,11 +60,4 @@ def train_command(
     """Train a job (overrides allowed, for experiments) and register a new version as @challenger."""
     from trunkml.training.trainer import TrainRequest
 
-    _execute(TrainRequest(job=job, inputs=inputs, params=params), json_)
-
-
-def ct_command(job: JobArg, json_: JsonOpt = False) -> None:
-    """Model-CT: verify → validate → train → register; one version per (commit, job, data)."""
-    from trunkml.training.trainer import TrainRequest
-
-    _execute(TrainRequest(job=job, ct=True), json_)
+    execute(TrainRequest(job=job, inputs=inputs, params=params), json_)

@@ -62,7 +62,7 @@ def _git(root: Path, *args: str) -> list[str]:
 
 
 def trigger_paths(settings: Settings, job_name: str) -> list[str]:
-    """The paths whose changes must train the job: job folder, entrypoint package, dataset pointers."""
+    """The paths whose changes must train the job: job folder, entrypoint package, watched paths, dataset pointers."""
     root = settings.project_root
     job = load_job(root, job_name)
     package = job.spec.entrypoint.split(":")[0].split(".")[0]
@@ -74,6 +74,10 @@ def trigger_paths(settings: Settings, job_name: str) -> list[str]:
             hint=f"check entrypoint and code_dir in {job.path}",
         )
     paths = {str(Path(job.path).parent), str(module)}
+    for watched in job.spec.watch:
+        if not (root / watched).exists():
+            raise UsageError(f"the job watches {watched}, which does not exist", hint=f"fix 'watch' in {job.path}")
+        paths.add(str(Path(watched)))
     catalog = DataService(settings).catalog
     for ref in job.spec.inputs.values():
         name = DatasetRef.parse(ref).name

@@ -1,4 +1,4 @@
-"""A pipeline run as a list of timed steps, ending in a state and the exit code ARCHITECTURE.md gives it.
+"""A pipeline run as a list of timed steps, ending in a state and the exit code docs/architecture.md gives it.
 
 Each pipeline is a plain function that calls :meth:`PipelineRun.step` for every
 step. The first step that raises a :class:`~trunkml.errors.TrunkmlError` ends the

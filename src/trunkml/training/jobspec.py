@@ -40,6 +40,11 @@ class JobSpec(BaseModel):
     split: SplitSpec | None = None
     params: str | None = "params.yaml"
     description: str = ""
+    watch: tuple[str, ...] = Field(
+        default=(),
+        description="More project paths whose changes train the job: model code outside the entrypoint's "
+        "package (a vendored library, a model family developed in the same repository).",
+    )
 
     @field_validator("entrypoint")
     @classmethod
@@ -56,6 +61,16 @@ class JobSpec(BaseModel):
             raise ValueError(f"unknown input name(s) {unknown}; allowed: {list(INPUT_NAMES)}")
         for ref in value.values():
             DatasetRef.parse(ref)
+        return value
+
+    @field_validator("watch")
+    @classmethod
+    def _plain_relative_paths(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        for path in value:
+            try:
+                inside(Path("."), path, "watched path")  # relative, no '..', no escapes
+            except UsageError as exc:
+                raise ValueError(exc.message) from exc
         return value
 
     @model_validator(mode="after")
