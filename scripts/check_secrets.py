@@ -11,6 +11,7 @@ locks are full of sha256 digests, which are not secrets.
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -44,7 +45,11 @@ def main(arguments: list[str]) -> int:
     with default_settings():
         get_settings().disable_plugins("HexHighEntropyString")
         secrets.scan_files(*files)
-    findings = sorted((name, secret.line_number, secret.type) for name, secret in secrets)
+    # detect-secrets may report a file relative to the working directory ("../x.yaml"): name it as it was given.
+    given = {os.path.abspath(name): name for name in files}
+    findings = sorted(
+        (given.get(os.path.abspath(name), name), secret.line_number, secret.type) for name, secret in secrets
+    )
     for name, line, kind in findings:
         print(f"{name}:{line}: {kind}", file=sys.stderr)
     if findings:

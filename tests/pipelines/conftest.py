@@ -11,8 +11,9 @@ import pytest
 from tests.conftest import REPO_ROOT, Project
 
 # These projects test approvals, alias moves and the pipelines' plumbing. Infra validation (a sandboxed
-# server per version, tens of seconds each) has its own tests (test_infravalidate, test_review, the demo
-# and the scaffold test run it inside model-cd), so outside prod these projects switch it off.
+# server per version, tens of seconds each) has its own tests (tests/release: test_infravalidate and
+# test_evidence; the demo and the scaffold test run it inside model-cd), so outside prod these projects
+# switch it off.
 PROJECT = """\
 name: promo
 model: promo-model

@@ -67,8 +67,8 @@ def pr_figure(
         if threshold is not None and len(thresholds):
             index = int(np.clip(np.searchsorted(thresholds, threshold), 0, len(thresholds) - 1))
             axes.plot(recall[index], precision[index], "o", color=line.get_color())
-    axes.set_xlabel(f"recall ({positive})")
-    axes.set_ylabel(f"precision ({positive})")
+    axes.set_xlabel(f"recall of {positive}")
+    axes.set_ylabel(f"precision of {positive}")
     axes.set_xlim(0, 1)
     axes.set_ylim(0, 1.02)
     axes.grid(alpha=0.3)
