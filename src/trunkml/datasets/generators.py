@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from functools import cache
-from importlib.metadata import entry_points
+from importlib.metadata import EntryPoint, entry_points
 
 from trunkml.errors import UsageError
 
@@ -20,19 +20,24 @@ Generator = Callable[[str], bytes]
 
 
 @cache
+def _installed() -> dict[str, EntryPoint]:
+    """Scheme → the installed generator's entry point (read once per process)."""
+    return {point.name: point for point in entry_points(group=GROUP)}
+
+
 def generator_schemes() -> frozenset[str]:
     """The URI schemes some installed generator answers for."""
-    return frozenset(point.name for point in entry_points(group=GROUP))
+    return frozenset(_installed())
 
 
 def generate(uri: str) -> bytes:
     """The bytes of a generated dataset, made by the generator its scheme names."""
     scheme = uri.partition(":")[0].lower()
-    found = [point for point in entry_points(group=GROUP) if point.name == scheme]
-    if not found:
+    point = _installed().get(scheme)
+    if point is None:
         raise UsageError(
             f"no generator for '{scheme}:' uris is installed",
             hint=f"install the package that provides it (entry point group '{GROUP}')",
         )
-    make: Generator = found[0].load()
+    make: Generator = point.load()
     return make(uri)

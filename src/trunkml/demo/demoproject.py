@@ -16,7 +16,7 @@ from typing import Literal
 
 from trunkml.config.settings import PROJECT_FILE
 from trunkml.errors import NotFoundError, UnavailableError, UsageError
-from trunkml.scaffold.render import model_files, package_name, render_resource
+from trunkml.scaffold.render import model_files, package_name, render, render_resource
 
 DemoData = Literal["synthetic", "fortuna"]
 MODEL = "demo-classifier"
@@ -70,7 +70,7 @@ def prepare_workdir(workdir: Path, data: DemoData, source_project: Path) -> None
     }
     files = {
         PROJECT_FILE: demo_template("trunkml.yaml", **names),
-        ".gitignore": render_resource(package_files("trunkml.scaffold") / "templates" / "project" / "gitignore"),
+        ".gitignore": render("project/gitignore"),
         f"endpoints/{MODEL}/endpoint.yaml": demo_template("endpoint.yaml", model=MODEL),
         **model_files(MODEL, package_name(MODEL), "tfidf", train, eval_),
     }

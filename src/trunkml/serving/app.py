@@ -63,12 +63,13 @@ def _openapi(app: FastAPI, server: Server) -> Callable[[], dict[str, Any]]:
     again when a swap brings other names.
     """
 
-    built_for: list[tuple[str, str] | None] = [None]
+    built_for: tuple[str, str] | None = None
 
     def build() -> dict[str, Any]:
+        nonlocal built_for
         champion = server.follower.champion
         classes = champion.info.classes if champion else DEFAULT_CLASS_NAMES
-        if app.openapi_schema and built_for[0] == classes:
+        if app.openapi_schema and built_for == classes:
             return app.openapi_schema
         schema = get_openapi(title=app.title, version=app.version, description=app.description, routes=app.routes)
         components = schema.setdefault("components", {}).setdefault("schemas", {})
@@ -77,7 +78,7 @@ def _openapi(app: FastAPI, server: Server) -> Callable[[], dict[str, Any]]:
             found = model.model_json_schema(ref_template="#/components/schemas/{model}")
             components.update(found.pop("$defs", {}))
             components[model.__name__] = found
-        app.openapi_schema, built_for[0] = schema, classes
+        app.openapi_schema, built_for = schema, classes
         return schema
 
     return build
