@@ -44,4 +44,4 @@ def test_one_large_duplicate_group_does_not_overshoot() -> None:
 
 def test_duplicates_never_cross_the_split(frame: pd.DataFrame) -> None:
     train, held_out, _ = split_frame(frame, SplitSpec(seed=11))
-    assert find_leakage(train["text"], held_out["text"], train="t", eval="e", allowance=0.0).overlapping_rows == 0
+    assert find_leakage(train[["text"]], held_out[["text"]], train="t", eval="e", allowance=0.0).overlapping_rows == 0

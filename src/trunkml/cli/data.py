@@ -83,11 +83,29 @@ def _render_add(result: AddResult) -> None:
     out.print(f"  pointer: datasets/{pointer.name}/dataset.yaml   read from: {result.read_from}")
 
 
+def _columns(text: str) -> tuple[str, ...]:
+    return tuple(column.strip() for column in text.split(",") if column.strip())
+
+
 @app.command("add")
 def add(
     name: Annotated[str, typer.Argument(help="Dataset name (lower-case, digits, . _ -).")],
-    text_column: Annotated[str, typer.Option("--text-column", "-t", help="Column holding the text.")],
-    label_column: Annotated[str, typer.Option("--label-column", "-l", help="Column holding the label.")],
+    target: Annotated[
+        str | None, typer.Option("--target", help="The target column; the pointer gets a schema of typed features.")
+    ] = None,
+    text_column: Annotated[
+        list[str], typer.Option("--text-column", "-t", help="A text column (repeatable); with -l alone: text-only.")
+    ] = [],  # noqa: B006
+    label_column: Annotated[
+        str | None, typer.Option("--label-column", "-l", help="The label column (the text-only shorthand).")
+    ] = None,
+    features: Annotated[
+        str, typer.Option("--features", help="Comma-separated feature columns (default: all but target/excluded).")
+    ] = "",
+    exclude: Annotated[str, typer.Option("--exclude", help="Comma-separated columns that are not features.")] = "",
+    positive: Annotated[
+        str | None, typer.Option("--positive", help="The target value of the positive class (label 1).")
+    ] = None,
     file: Annotated[Optional[Path], typer.Option("--file", "-f", help="Local file to add.")] = None,  # noqa: UP045
     uri: Annotated[
         str | None, typer.Option("--uri", "-u", help="Where the team reads the data (recorded in the pointer).")
@@ -108,8 +126,12 @@ def add(
         name=name,
         file=file,
         uri=uri,
-        text_column=text_column,
+        target=target,
+        text_columns=tuple(text_column),
         label_column=label_column,
+        features=_columns(features),
+        exclude=_columns(exclude),
+        positive=positive,
         labels=parse_label_map(label_map),
         classes=parse_class_names(class_name),
         version=version,

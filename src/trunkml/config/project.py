@@ -154,6 +154,17 @@ class PipelinesConfig(BaseModel):
         return {**DEFAULT_TRIGGERS, **value}
 
 
+class FeatureThresholds(BaseModel):
+    """One feature's own drift thresholds (a null switches that statistic off for it)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    psi: float | None = Field(default=None, gt=0)
+    ks: float | None = Field(default=None, gt=0, le=1)
+    js: float | None = Field(default=None, gt=0, le=1)
+    unseen: float | None = Field(default=None, gt=0, le=1)
+
+
 class DriftThresholds(BaseModel):
     """The line each drift statistic must cross to fire (null switches a statistic off).
 
@@ -175,6 +186,25 @@ class DriftThresholds(BaseModel):
     positive_rate_shift: float | None = Field(
         default=0.10, gt=0, le=1, description="Change of the predicted-positive rate."
     )
+    psi_numeric: float | None = Field(default=0.2, gt=0, description="PSI of each numeric feature (and text length).")
+    ks_numeric: float | None = Field(default=0.1, gt=0, le=1, description="KS statistic of each numeric feature.")
+    js_categorical: float | None = Field(
+        default=0.05, gt=0, le=1, description="JS divergence of each categorical or boolean feature's values."
+    )
+    unseen_rate: float | None = Field(
+        default=0.02, gt=0, le=1, description="Share of a categorical feature's values never seen in training."
+    )
+    features: dict[str, FeatureThresholds] = Field(
+        default_factory=dict, description="Per-feature overrides, e.g. {age: {psi: 0.3, ks: null}}."
+    )
+
+    def for_feature(self, name: str) -> dict[str, float]:
+        """The enabled statistics of one feature (psi, ks, js, unseen) and their thresholds."""
+        defaults = {"psi": self.psi_numeric, "ks": self.ks_numeric, "js": self.js_categorical}
+        defaults["unseen"] = self.unseen_rate
+        override = self.features.get(name)
+        given = override.model_dump(exclude_unset=True) if override else {}
+        return {k: v for k, v in {**defaults, **given}.items() if v is not None}
 
 
 class RetrainTriggers(BaseModel):
@@ -243,6 +273,17 @@ class MonitoringConfig(BaseModel):
         return value
 
 
+class ModelsPolicy(BaseModel):
+    """What model files trunkml registers."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    allow_pickle_in_dev: bool = Field(
+        default=False,
+        description="Register pickle/cloudpickle models in dev only (never in test or prod; no loader reads them).",
+    )
+
+
 def _default_rules() -> dict[str, ApprovalRule]:
     return {"dev": ApprovalRule(required=0), "test": ApprovalRule(required=1), "prod": ApprovalRule(required=1)}
 
@@ -256,6 +297,7 @@ class ProjectConfig(BaseModel):
     description: str = ""
     model: str | None = Field(default=None, description="Default registered model for model commands.")
     data: DataPolicy = DataPolicy()
+    models: ModelsPolicy = ModelsPolicy()
     gate: GateConfig = GateConfig()
     approvals: dict[str, ApprovalRule] = Field(default_factory=_default_rules)
     environments: dict[str, EnvironmentConfig] = Field(default_factory=dict)

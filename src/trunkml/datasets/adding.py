@@ -16,6 +16,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 
 from trunkml.datasets.pointer import DataFormat, DatasetPointer, DatasetRef, check_name, check_uri
 from trunkml.datasets.results import AddResult
+from trunkml.datasets.schema import DataSchema
 from trunkml.datasets.service import DataService
 from trunkml.datasets.sources import mirror_candidates, open_uri, uri_file_name
 from trunkml.datasets.split import SplitSpec
@@ -29,7 +30,7 @@ SUFFIX_FORMATS = {
     ".ndjson": DataFormat.JSONL,
 }
 LOCK_TIMEOUT_S = 120
-BINARY_LABELS = ({"0", "1"}, {"false", "true"}, {"False", "True"})
+BINARY_LABELS = ({"0", "1"}, {"false", "true"}, {"False", "True"}, {"no", "yes"}, {"No", "Yes"})
 
 
 class AddRequest(BaseModel):
@@ -40,8 +41,18 @@ class AddRequest(BaseModel):
     name: str
     file: Path | None = None
     uri: str | None = None
-    text_column: str
-    label_column: str
+    text_column: str | None = None
+    """The text-only shorthand's text column (with ``label_column``)."""
+    label_column: str | None = None
+    target: str | None = None
+    """The target column: with it, the pointer gets a schema of typed features."""
+    features: tuple[str, ...] = ()
+    """The feature columns (default: every column but the target and ``exclude``)."""
+    text_columns: tuple[str, ...] = ()
+    """Columns that are text, however their values look."""
+    exclude: tuple[str, ...] = ()
+    positive: str | None = None
+    """The target value that is the positive class (label 1)."""
     labels: dict[str, int] | None = None
     version: int | None = None
     format: DataFormat | None = None
@@ -50,6 +61,8 @@ class AddRequest(BaseModel):
     license: str = ""
     synthetic: bool = False
     classes: dict[int, str] | None = None
+    data_schema: DataSchema | None = None
+    """Set by ``add_dataset`` from the file (inferred) or, for a split, from the parent."""
 
 
 def infer_format(location: str) -> DataFormat:
@@ -66,7 +79,7 @@ def infer_labels(values: set[str], label_column: str) -> dict[str, int]:
     shown = ", ".join(sorted(values)[:10])
     raise UsageError(
         f"cannot infer which values of '{label_column}' are positive: {shown}",
-        hint="pass --label-map, e.g. --label-map fraud=1 --label-map legit=0",
+        hint="name the positive class (--positive VALUE), or map every value: --label-map fraud=1 --label-map legit=0",
     )
 
 
@@ -126,17 +139,59 @@ def _next_version(service: DataService, request: AddRequest) -> tuple[DatasetPoi
     return current, request.version or latest + 1
 
 
-def add_dataset(service: DataService, request: AddRequest) -> AddResult:
-    """Hash and store the data, check its columns, and write the next pointer version."""
-    from trunkml.datasets.columns import LABEL
-    from trunkml.datasets.tabular import read_table  # pandas loads only when data is parsed
+def positive_labels(values: set[str], target: str, positive: str) -> dict[str, int]:
+    """``positive`` → 1 and the target's other value → 0; a binary target has exactly two values."""
+    if positive not in values:
+        raise UsageError(
+            f"--positive {positive!r} does not occur in '{target}' (values: {', '.join(sorted(values)[:10])})"
+        )
+    if len(values) != 2:
+        raise UsageError(
+            f"'{target}' has {len(values)} distinct values; a binary target has 2",
+            hint="map them with --label-map RAW=0|1, or recode the column",
+        )
+    return {value: int(value == positive) for value in values}
 
+
+def _resolve_schema(request: AddRequest, data: bytes, fmt: DataFormat) -> tuple[AddRequest, set[str]]:
+    """The request with its schema (or text-only columns) settled, and the target's raw values."""
+    from trunkml.datasets.columns import LABEL
+    from trunkml.datasets.schema import infer_schema
+    from trunkml.datasets.tabular import parse_file, raw_text, read_table, require_columns
+
+    if request.target is None and not request.features and len(request.text_columns) <= 1 and request.label_column:
+        text = request.text_columns[0] if request.text_columns else request.text_column
+        if text is None:
+            raise UsageError("name the text column (--text-column) or the target (--target)")
+        frame = read_table(data, fmt, text, request.label_column, request.name)
+        return request.model_copy(update={"text_column": text}), set(frame[LABEL].unique())
+    target = request.target or request.label_column
+    if target is None:
+        raise UsageError("name the target column", hint="--target COLUMN (with --text-column/--features as needed)")
+    raw = parse_file(data, fmt, request.name)
+    require_columns(raw, [target, *request.features, *request.text_columns, *request.exclude], request.name)
+    raw = raw_text(raw)
+    schema = infer_schema(raw, target, request.features, request.text_columns, request.exclude)
+    return request.model_copy(update={"data_schema": schema}), set(raw[target].unique())
+
+
+def add_dataset(service: DataService, request: AddRequest) -> AddResult:
+    """Hash and store the data, check its columns, infer its schema, and write the next pointer version."""
     check_name(request.name)
     sha, size, uri, read_from = _ingest(service, request)
     fmt = request.format or infer_format(uri if request.file is None else str(request.file))
     data = service.store.read_verified(sha, request.name)
-    frame = read_table(data, fmt, request.text_column, request.label_column, request.name)
-    labels = request.labels or infer_labels(set(frame[LABEL].unique()), request.label_column)
+    request, values = _resolve_schema(request, data, fmt)
+    target = request.target or request.label_column or ""
+    if request.labels:
+        labels = request.labels
+    elif request.positive is not None:
+        labels = positive_labels(values, target, request.positive)
+    else:
+        labels = infer_labels(values, target)
+    if request.data_schema is not None and request.classes is None:
+        names = {index: raw for raw, index in sorted(labels.items())}
+        request = request.model_copy(update={"classes": names})
     with _dataset_lock(service, request.name):
         return _write_version(service, request, sha, size, uri, fmt, labels, read_from)
 
@@ -155,7 +210,7 @@ def _dataset_lock(service: DataService, name: str) -> Iterator[None]:
 
 def _same_content(a: DatasetPointer, b: DatasetPointer) -> bool:
     """Same bytes read the same way (descriptions may differ)."""
-    keys = ("sha256", "uri", "format", "text_column", "label_column", "labels", "classes")
+    keys = ("sha256", "uri", "format", "text_column", "label_column", "data_schema", "labels", "classes")
     return all(getattr(a, key) == getattr(b, key) for key in keys)
 
 
@@ -171,8 +226,15 @@ def _write_version(
 ) -> AddResult:
     current, version = _next_version(service, request)
     fields = request.model_dump(
-        include={"name", "text_column", "label_column", "description", "source", "license", "synthetic", "classes"}
-    )
+        include={
+            "name", "text_column", "label_column", "description", "source", "license", "synthetic", "classes",
+            "data_schema",
+        }
+    )  # fmt: skip
+    if fields.get("data_schema") is not None:
+        fields["text_column"] = fields["label_column"] = None
+    else:
+        fields.pop("data_schema", None)
     try:
         pointer = DatasetPointer(
             **fields, version=version, uri=uri, sha256=sha, size_bytes=size, format=fmt, labels=labels
@@ -199,11 +261,13 @@ def add_split(service: DataService, ref: str, spec: SplitSpec, prefix: str) -> l
         data, record = derive(service.load_valid, uri)
         sha, size = service.store.ingest(io.BytesIO(data), label=f"{prefix}-{part}")
         rows = record.train_rows if part == "train" else record.eval_rows
+        schema = parent.data_schema.model_copy(update={"target": "label"}) if parent.data_schema else None
         request = AddRequest(
             name=f"{prefix}-{part}",
             uri=uri,
-            text_column="text",
-            label_column="label",
+            text_column=None if schema else "text",
+            label_column=None if schema else "label",
+            data_schema=schema,
             labels={"0": 0, "1": 1},
             description=f"{part} part ({rows} rows) of {parent.ref}: seeded, stratified, duplicate-aware split "
             f"(seed {spec.seed}, eval fraction {spec.eval_fraction})",

@@ -1,7 +1,8 @@
 """Datasets derived from another pointer: the train and eval parts of a seeded split.
 
 A derived pointer's ``uri`` is ``split:PARENT@V?part=eval&seed=42&eval_fraction=0.2``.
-Its bytes are regenerated from the verified parent (a canonical ``text,label`` CSV) and
+Its bytes are regenerated from the verified parent (a canonical CSV of the parent's features,
+as written, and an integer ``label``) and
 must hash to the derived pointer's own sha256, so a frozen evaluation set is a pointer
 like any other: pinned, verifiable, and shareable without committing data.
 """
@@ -10,11 +11,16 @@ from __future__ import annotations
 
 import csv
 import io
+from typing import TYPE_CHECKING
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
+from trunkml.datasets.columns import LABEL
 from trunkml.datasets.loaded import Loader
 from trunkml.datasets.pointer import DatasetRef
-from trunkml.datasets.split import SplitRecord, SplitSpec, split_frame
+from trunkml.datasets.split import SplitRecord, SplitSpec, split_rows
+
+if TYPE_CHECKING:
+    import pandas as pd
 from trunkml.errors import UsageError
 
 PARTS = ("train", "eval")
@@ -36,19 +42,20 @@ def parse_split_uri(uri: str) -> tuple[DatasetRef, str, SplitSpec]:
     return parent, part, SplitSpec.model_validate(query)
 
 
-def canonical_csv(texts: list[str], labels: list[int]) -> bytes:
-    """``text,label`` CSV bytes written the same way on every machine."""
+def canonical_csv(features: pd.DataFrame, labels: list[int]) -> bytes:
+    """CSV bytes of raw ``features`` and an integer ``label``, written the same way on every machine."""
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(["text", "label"])
-    writer.writerows(zip(texts, labels, strict=True))
+    writer.writerow([*features.columns, LABEL])
+    writer.writerows([*row, label] for row, label in zip(features.itertuples(index=False), labels, strict=True))
     return out.getvalue().encode("utf-8")
 
 
 def derive(load_valid: Loader, uri: str) -> tuple[bytes, SplitRecord]:
     """Regenerate the bytes of a ``split:`` dataset from its parent, as ``load_valid`` verifies and validates it."""
     parent, part, spec = parse_split_uri(uri)
-    frame = load_valid(str(parent)).labelled()
-    train, held_out, record = split_frame(frame, spec)
-    chosen = train if part == "train" else held_out
-    return canonical_csv(chosen["text"].tolist(), chosen["label"].astype(int).tolist()), record
+    loaded = load_valid(str(parent))
+    train_rows, eval_rows, record = split_rows(loaded.labelled(), spec)
+    chosen = loaded.frame.iloc[train_rows if part == "train" else eval_rows]
+    labels = chosen[LABEL].map(loaded.pointer.labels).astype(int).tolist()
+    return canonical_csv(chosen.drop(columns=[LABEL]), labels), record

@@ -1,5 +1,7 @@
-"""Train/eval leakage: the same text, up to trivial differences, on both sides.
+"""Train/eval leakage: the same row, up to trivial differences, on both sides.
 
+A row's key is built from all its feature values: numbers by value, flags as 0/1,
+categories and texts normalised. A text-only row's key is its normalised text.
 Texts are normalised (Unicode NFKC, case-folded, accents stripped, URLs and
 @mentions replaced by placeholders, punctuation and spacing collapsed) so that a
 retweet with another link or a different capitalisation still counts as the same
@@ -8,11 +10,16 @@ text.
 
 from __future__ import annotations
 
+import hashlib
+import math
 import re
 import unicodedata
-from collections.abc import Iterable
+from typing import TYPE_CHECKING
 
 from pydantic import BaseModel, ConfigDict
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 URL = re.compile(r"(?:https?://|www\.)\S+", re.IGNORECASE)
 MENTION = re.compile(r"@\w+")
@@ -28,6 +35,35 @@ def normalize_text(text: str) -> str:
     folded = URL.sub(" url ", MENTION.sub(" user ", RETWEET.sub("", folded)))
     stripped = "".join(ch for ch in unicodedata.normalize("NFKD", folded) if not unicodedata.combining(ch))
     return " ".join(NON_WORD.sub(" ", stripped).split())
+
+
+def _value_key(value: object) -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return ""
+    if isinstance(value, bool):
+        return str(int(value))
+    if isinstance(value, int | float):
+        return repr(float(value))
+    return normalize_text(str(value))
+
+
+def row_keys(features: pd.DataFrame) -> list[str]:
+    """One comparison key per row of typed ``features``: the normalised text for a single text column, else a hash."""
+    columns = [features[column].tolist() for column in features.columns]
+    if len(columns) == 1:
+        return [_value_key(value) for value in columns[0]]
+    return [
+        hashlib.blake2b("\x1f".join(map(_value_key, row)).encode(), digest_size=16).hexdigest()
+        for row in zip(*columns, strict=True)
+    ]
+
+
+def describe_row(features: pd.DataFrame, position: int, width: int = 120) -> str:
+    """A short rendering of one row for reports: the text alone, or ``name=value`` pairs."""
+    row = features.iloc[position]
+    if len(features.columns) == 1:
+        return str(row.iloc[0])[:width]
+    return ", ".join(f"{name}={value}" for name, value in row.items())[:width]
 
 
 class LeakageReport(BaseModel):
@@ -55,20 +91,19 @@ class LeakageReport(BaseModel):
 
 
 def find_leakage(
-    train_texts: Iterable[str], eval_texts: Iterable[str], *, train: str, eval: str, allowance: float
+    train_rows: pd.DataFrame, eval_rows: pd.DataFrame, *, train: str, eval: str, allowance: float
 ) -> LeakageReport:
-    """Compare two text collections and report their normalised overlap."""
-    train_keys = {normalize_text(text) for text in train_texts}
-    eval_list = list(eval_texts)
-    eval_keys = [normalize_text(text) for text in eval_list]
-    hits = [text for text, key in zip(eval_list, eval_keys, strict=True) if key in train_keys]
+    """Compare the typed features of two datasets and report their normalised row overlap."""
+    train_keys = set(row_keys(train_rows))
+    eval_keys = row_keys(eval_rows)
+    hits = [position for position, key in enumerate(eval_keys) if key in train_keys]
     distinct = {key for key in eval_keys if key in train_keys}
     return LeakageReport(
         train=train,
         eval=eval,
-        eval_rows=len(eval_list),
+        eval_rows=len(eval_keys),
         overlapping_rows=len(hits),
         distinct_overlaps=len(distinct),
         allowance=allowance,
-        examples=[text[:120] for text in hits[:EXAMPLES]],
+        examples=[describe_row(eval_rows, position) for position in hits[:EXAMPLES]],
     )

@@ -14,18 +14,22 @@ if TYPE_CHECKING:
 
 @dataclass(frozen=True)
 class LoadedDataset:
-    """A verified dataset version: its pointer and its rows (``text``, raw ``label``)."""
+    """A verified dataset version: its pointer and its raw rows (the features as text, then the raw ``label``)."""
 
     pointer: DatasetPointer
     frame: pd.DataFrame
 
+    def features(self) -> pd.DataFrame:
+        """The schema's features, typed (numbers as float, flags as bool, categories and texts as str)."""
+        from trunkml.datasets.schema import typed_frame
+
+        return typed_frame(self.frame, self.pointer.resolved_schema)
+
     def labelled(self) -> pd.DataFrame:
-        """Return ``text`` plus integer ``label`` (0/1) mapped through the pointer."""
-        import pandas as pd
+        """The typed features plus integer ``label`` (0/1) mapped through the pointer."""
+        from trunkml.datasets.columns import LABEL
 
-        from trunkml.datasets.columns import LABEL, TEXT
-
-        return pd.DataFrame({TEXT: self.frame[TEXT], LABEL: self.frame[LABEL].map(self.pointer.labels).astype(int)})
+        return self.features().assign(**{LABEL: self.frame[LABEL].map(self.pointer.labels).astype(int)})
 
 
 Loader = Callable[[str], LoadedDataset]

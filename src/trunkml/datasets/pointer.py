@@ -16,6 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from trunkml.config.classes import class_names
 from trunkml.datasets.generators import generator_schemes
+from trunkml.datasets.schema import DataSchema, FeatureType, text_schema
 from trunkml.errors import UnsafePathError, UsageError
 
 NAME_PATTERN = re.compile(r"^[a-z0-9](?:[a-z0-9._-]{0,62}[a-z0-9])?$")
@@ -93,6 +94,10 @@ class SliceSpec(BaseModel):
 
     columns: tuple[str, ...] = ()
     length_buckets: tuple[int, ...] = ()
+    numeric_buckets: dict[str, tuple[float, ...]] = Field(
+        default_factory=dict,
+        description="Numeric feature → increasing edges: {age: [30, 60]} makes age <30, age 30-60 and age >=60.",
+    )
 
     @field_validator("columns")
     @classmethod
@@ -108,11 +113,19 @@ class SliceSpec(BaseModel):
             raise ValueError("length_buckets must be increasing word counts of at least 1, e.g. [10, 25]")
         return value
 
+    @field_validator("numeric_buckets")
+    @classmethod
+    def _increasing_edges(cls, value: dict[str, tuple[float, ...]]) -> dict[str, tuple[float, ...]]:
+        for column, edges in value.items():
+            if not edges or list(edges) != sorted(set(edges)):
+                raise ValueError(f"numeric_buckets[{column}] must be increasing edges, e.g. [30, 60]")
+        return value
+
 
 class DatasetPointer(BaseModel):
     """One pinned dataset version, exactly as committed in ``datasets/<name>/dataset.yaml``."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, validate_by_name=True, serialize_by_alias=True)
 
     name: str
     version: int = Field(ge=1)
@@ -121,8 +134,11 @@ class DatasetPointer(BaseModel):
     sha256: str
     size_bytes: int = Field(ge=0)
     format: DataFormat = DataFormat.CSV
-    text_column: str = Field(min_length=1)
-    label_column: str = Field(min_length=1)
+    text_column: str | None = Field(default=None, min_length=1, description="Text-only form: the text column.")
+    label_column: str | None = Field(default=None, min_length=1, description="Text-only form: the label column.")
+    data_schema: DataSchema | None = Field(
+        default=None, alias="schema", description="The target and the typed features (any model's inputs)."
+    )
     labels: dict[str, int] = Field(
         description="Raw label value (as text) → class: 1 is the positive class, 0 the negative."
     )
@@ -181,11 +197,38 @@ class DatasetPointer(BaseModel):
 
     @model_validator(mode="after")
     def _columns_differ(self) -> Self:
-        if self.text_column == self.label_column:
+        legacy = self.text_column is not None or self.label_column is not None
+        if legacy == (self.data_schema is not None) or (legacy and None in (self.text_column, self.label_column)):
+            raise ValueError("give either schema (target and features) or both text_column and label_column")
+        if legacy and self.text_column == self.label_column:
             raise ValueError("text_column and label_column must be different columns")
-        if self.slices and {self.text_column, self.label_column} & set(self.slices.columns):
-            raise ValueError("slice columns cannot be the text or label column")
+        if self.slices:
+            self._check_slices(self.slices)
         return self
+
+    def _check_slices(self, slices: SliceSpec) -> None:
+        schema = self.resolved_schema
+        if self.target_column in slices.columns or (self.text_column and self.text_column in slices.columns):
+            raise ValueError("slice columns cannot be the text or label column")
+        named = {feature.name: feature.type for feature in schema.features} if self.data_schema else {}
+        wrong = [c for c in slices.columns if named.get(c) in (FeatureType.TEXT, FeatureType.NUMERIC)]
+        if wrong:
+            raise ValueError(f"slice columns must be categorical or boolean; bucket numeric ones: {', '.join(wrong)}")
+        numeric = {feature.name for feature in schema.of_type(FeatureType.NUMERIC)}
+        if missing := sorted(set(slices.numeric_buckets) - numeric):
+            raise ValueError(f"numeric_buckets name columns that are not numeric features: {', '.join(missing)}")
+
+    @property
+    def resolved_schema(self) -> DataSchema:
+        """The declared schema; for the text-only form, one text feature (``text``) and its label column."""
+        if self.data_schema is not None:
+            return self.data_schema
+        return text_schema(self.label_column or "label")
+
+    @property
+    def target_column(self) -> str:
+        """The file's column holding the target."""
+        return self.resolved_schema.target
 
     @property
     def ref(self) -> str:

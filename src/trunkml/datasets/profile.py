@@ -1,4 +1,4 @@
-"""Text profiles: what the monitor compares live traffic against.
+"""Reference profiles: what the monitor compares live traffic against (texts, and any typed features).
 
 The same featurisation runs in three places, so it lives here, below them all:
 training builds a :class:`ReferenceProfile` from the training and evaluation sets,
@@ -20,7 +20,8 @@ from __future__ import annotations
 import base64
 import re
 import zlib
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from typing import Annotated, Literal
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
@@ -150,13 +151,27 @@ class ReferenceProfile(BaseModel):
     schema_version: int = PROFILE_SCHEMA
     train_rows: int = Field(ge=1)
     eval_rows: int = Field(ge=1)
-    text_chars: list[int] = Field(description=f"text lengths of up to {SAMPLE_LIMIT} training rows")
-    vocabulary: CountTable = Field(description=f"training tokens seen at least {VOCAB_MIN_COUNT} times")
-    ngrams: CountTable = Field(description="character 3-gram buckets of the training texts")
-    oov_rate: float = Field(ge=0, le=1, description="share of eval tokens outside the vocabulary")
+    text_chars: list[int] = Field(
+        default_factory=list, description=f"text lengths of up to {SAMPLE_LIMIT} training rows (text models)"
+    )
+    vocabulary: CountTable = Field(
+        default_factory=lambda: CountTable.build(np.zeros(0, dtype=np.uint32)),
+        description=f"training tokens seen at least {VOCAB_MIN_COUNT} times",
+    )
+    ngrams: CountTable = Field(
+        default_factory=lambda: CountTable.build(np.zeros(0, dtype=np.uint32)),
+        description="character 3-gram buckets of the training texts",
+    )
+    oov_rate: float = Field(default=0.0, ge=0, le=1, description="share of eval tokens outside the vocabulary")
     label_prior: float = Field(ge=0, le=1, description="share of positives in training")
     eval_scores: list[float] = Field(description=f"scores of up to {SAMPLE_LIMIT} eval rows")
     eval_positive_rate: float = Field(ge=0, le=1, description="share of eval rows predicted positive")
+    features: dict[str, FeatureProfile] = Field(
+        default_factory=dict, description="per feature of a model with several inputs (none for text models)"
+    )
+    feature_kinds: dict[str, str] = Field(
+        default_factory=dict, description="each profiled feature's type: numeric, categorical, boolean or text"
+    )
 
 
 def _sample(values: ArrayLike, seed: int = 0) -> NDArray[np.float64]:
@@ -204,3 +219,74 @@ def build_profile(
         eval_scores=[float(v) for v in _sample(eval_scores)],
         eval_positive_rate=float(predicted.mean()) if predicted.size else 0.0,
     )
+
+
+class NumericProfile(BaseModel):
+    """A numeric feature (or a text feature's length) at training time: a sample of its values."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    kind: Literal["numeric"] = "numeric"
+    sample: list[float] = Field(description=f"up to {SAMPLE_LIMIT} non-missing training values")
+    missing_rate: float = Field(ge=0, le=1)
+
+
+class CategoricalProfile(BaseModel):
+    """A categorical or boolean feature at training time: how often each value occurred."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    kind: Literal["categorical"] = "categorical"
+    counts: dict[str, int]
+    missing_rate: float = Field(ge=0, le=1)
+
+
+FeatureProfile = Annotated[NumericProfile | CategoricalProfile, Field(discriminator="kind")]
+
+
+def category_key(value: object) -> str | None:
+    """How a categorical or boolean value is counted (None for missing)."""
+    if value is None or (isinstance(value, float) and value != value):
+        return None
+    return str(value).lower() if isinstance(value, bool) else str(value)
+
+
+def feature_profile(kind: str, values: Sequence[object]) -> FeatureProfile:
+    """The profile of one feature's values (``kind``: numeric, categorical, boolean or text)."""
+    if kind == "text":
+        return NumericProfile(sample=[float(v) for v in _sample([len(str(t)) for t in values])], missing_rate=0.0)
+    if kind == "numeric":
+        array = np.asarray(values, dtype=np.float64)
+        present = array[~np.isnan(array)]
+        missing = 1.0 - present.size / max(array.size, 1)
+        return NumericProfile(sample=[float(v) for v in _sample(present)], missing_rate=missing)
+    keys = [category_key(value) for value in values]
+    counted = [key for key in keys if key is not None]
+    table: dict[str, int] = {}
+    for key in counted:
+        table[key] = table.get(key, 0) + 1
+    return CategoricalProfile(counts=table, missing_rate=1.0 - len(counted) / max(len(keys), 1))
+
+
+def build_tabular_profile(
+    train_features: Mapping[str, tuple[str, Sequence[object]]],
+    train_labels: ArrayLike,
+    eval_rows: int,
+    eval_labels_predicted: ArrayLike,
+    eval_scores: ArrayLike,
+) -> ReferenceProfile:
+    """Profile a version trained on several features: ``{name: (type, training values)}`` and its eval answers."""
+    predicted = np.asarray(eval_labels_predicted, dtype=np.int64)
+    labels = np.asarray(train_labels, dtype=np.float64)
+    return ReferenceProfile(
+        train_rows=labels.size,
+        eval_rows=eval_rows,
+        label_prior=float(labels.mean()),
+        eval_scores=[float(v) for v in _sample(eval_scores)],
+        eval_positive_rate=float(predicted.mean()) if predicted.size else 0.0,
+        features={name: feature_profile(kind, values) for name, (kind, values) in train_features.items()},
+        feature_kinds={name: kind for name, (kind, _) in train_features.items()},
+    )
+
+
+ReferenceProfile.model_rebuild()

@@ -233,30 +233,28 @@ class DataService:
             result = self._pull_one(pointer)
             if not result.ok:
                 raise IntegrityError(f"dataset '{pointer.ref}' could not be pulled: {result.detail}")
-        from trunkml.datasets.tabular import read_table
+        from trunkml.datasets.tabular import read_frame
 
         data = self.store.read_verified(pointer.sha256, pointer.ref)
-        frame = read_table(data, pointer.format, pointer.text_column, pointer.label_column, pointer.ref)
-        return LoadedDataset(pointer=pointer, frame=frame)
+        return LoadedDataset(pointer=pointer, frame=read_frame(data, pointer))
 
     def validate(self, ref: str, against: str | None = None, max_overlap: float | None = None) -> ValidationOutcome:
         """Validate ``ref`` (and ``against``), and check leakage from ``ref`` into ``against``."""
-        from trunkml.datasets.columns import TEXT
         from trunkml.datasets.leakage import find_leakage
         from trunkml.datasets.validation import ValidationOutcome, validate_frame
 
         train = self.load(ref)
-        reports = [validate_frame(train.frame, train.pointer.labels, train.pointer.ref)]
+        reports = [validate_frame(train)]
         if against is None:
             return ValidationOutcome(reports=reports)
         held_out = self.load(against)
-        reports.append(validate_frame(held_out.frame, held_out.pointer.labels, held_out.pointer.ref))
+        reports.append(validate_frame(held_out))
         allowance = (
             load_project(self.settings.project_root).data.max_eval_overlap if max_overlap is None else max_overlap
         )
         leakage = find_leakage(
-            train.frame[TEXT],
-            held_out.frame[TEXT],
+            train.features(),
+            held_out.features(),
             train=train.pointer.ref,
             eval=held_out.pointer.ref,
             allowance=allowance,
@@ -266,7 +264,8 @@ class DataService:
     def _validated_marker(self, pointer: DatasetPointer) -> Path:
         from trunkml.datasets.validation import VALIDATION_VERSION
 
-        key = hash_bytes(f"{pointer.sha256}:{sorted(pointer.labels.items())}:{VALIDATION_VERSION}".encode())
+        schema = pointer.resolved_schema.model_dump_json()
+        key = hash_bytes(f"{pointer.sha256}:{sorted(pointer.labels.items())}:{schema}:{VALIDATION_VERSION}".encode())
         return self.settings.home_dir / "cache" / "validated" / key
 
     def slices(self, loaded: LoadedDataset) -> dict[str, NDArray[np.bool_]]:
@@ -299,7 +298,7 @@ class DataService:
         marker = self._validated_marker(loaded.pointer)
         if marker.is_file():
             return loaded
-        report = validate_frame(loaded.frame, loaded.pointer.labels, loaded.pointer.ref)
+        report = validate_frame(loaded)
         if not report.ok:
             problems = "; ".join(issue.message for issue in report.errors)
             raise ValidationFailedError(

@@ -1,9 +1,9 @@
 """Slices of an evaluation set: which rows belong to each slice a pointer declares.
 
-A pointer's ``slices`` names columns and word-count buckets (see ``SliceSpec``). The
-columns are read from the verified file; for a ``split:`` dataset, whose canonical file has
-only ``text`` and ``label``, from its verified parent, through the same seeded split, and
-checked row for row against the split's own verified texts.
+A pointer's ``slices`` names columns, word-count buckets and numeric buckets (see
+``SliceSpec``). The columns are read from the verified file; for a ``split:`` dataset, whose
+canonical file has only the features and ``label``, from its verified parent, through the
+same seeded split, and checked row for row against the split's own verified rows.
 """
 
 from __future__ import annotations
@@ -14,12 +14,12 @@ import numpy as np
 import pandas as pd
 from numpy.typing import NDArray
 
-from trunkml.datasets.columns import TEXT
+from trunkml.datasets.columns import LABEL, TEXT
 from trunkml.datasets.derived import parse_split_uri
 from trunkml.datasets.loaded import LoadedDataset, Loader, ReadVerified
 from trunkml.datasets.pointer import SPLIT_SCHEME, SliceSpec
 from trunkml.datasets.split import split_rows
-from trunkml.datasets.tabular import read_table
+from trunkml.datasets.tabular import read_frame
 from trunkml.errors import DataFormatError, IntegrityError
 
 MAX_VALUES = 30
@@ -44,25 +44,26 @@ def slice_masks(loaded: LoadedDataset, read_verified: ReadVerified, load_valid: 
         for column in spec.columns:
             masks.update(column_masks(column, columns[column]))
     if spec.length_buckets:
-        masks.update(length_masks(loaded.frame[TEXT], spec.length_buckets))
+        texts = loaded.frame[TEXT] if TEXT in loaded.frame else loaded.frame[loaded.frame.columns[0]]
+        masks.update(length_masks(texts, spec.length_buckets))
+    features = loaded.features() if spec.numeric_buckets else None
+    for column, edges in spec.numeric_buckets.items():
+        assert features is not None
+        masks.update(bucket_masks(column, features[column].to_numpy(dtype=float), edges))
     return masks
 
 
 def _columns(loaded: LoadedDataset, spec: SliceSpec, read_verified: ReadVerified, load_valid: Loader) -> pd.DataFrame:
     pointer = loaded.pointer
     if not pointer.uri.startswith(f"{SPLIT_SCHEME}:"):
-        data = read_verified(pointer.sha256, pointer.ref)
-        return read_table(data, pointer.format, pointer.text_column, pointer.label_column, pointer.ref, spec.columns)
+        return read_frame(read_verified(pointer.sha256, pointer.ref), pointer, spec.columns)
     parent_ref, part, split = parse_split_uri(pointer.uri)
     parent = load_valid(str(parent_ref))
-    data = read_verified(parent.pointer.sha256, parent.pointer.ref)
-    raw = read_table(
-        data, parent.pointer.format, parent.pointer.text_column, parent.pointer.label_column, parent.pointer.ref,
-        spec.columns,
-    )  # fmt: skip
+    raw = read_frame(read_verified(parent.pointer.sha256, parent.pointer.ref), parent.pointer, spec.columns)
     train_rows, eval_rows, _ = split_rows(parent.labelled(), split)
     chosen = raw.iloc[eval_rows if part == "eval" else train_rows].reset_index(drop=True)
-    if chosen[TEXT].tolist() != loaded.frame[TEXT].tolist():
+    features = [column for column in loaded.frame.columns if column != LABEL]
+    if not chosen[features].equals(loaded.frame[features]):
         raise IntegrityError(
             f"the slice columns of {pointer.ref} come from {parent.pointer.ref}, but its split does not give "
             f"{pointer.ref}'s rows back"
@@ -83,6 +84,15 @@ def column_masks(column: str, values: pd.Series) -> Masks:
             hint="bucket it into a new column first, or drop it from the pointer's slices",
         )
     return {f"{column}={value}": (values == value).to_numpy(dtype=bool) for value in distinct}
+
+
+def bucket_masks(column: str, values: NDArray[np.float64], edges: tuple[float, ...]) -> Masks:
+    """Numeric buckets: ``column <e1``, ``column e1-e2``, …, ``column >=en`` (missing values in none)."""
+    masks: Masks = {f"{column} <{edges[0]:g}": values < edges[0]}
+    for low, high in pairwise(edges):
+        masks[f"{column} {low:g}-{high:g}"] = (values >= low) & (values < high)
+    masks[f"{column} >={edges[-1]:g}"] = values >= edges[-1]
+    return masks
 
 
 def length_masks(texts: pd.Series, edges: tuple[int, ...]) -> Masks:

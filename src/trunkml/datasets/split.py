@@ -14,8 +14,8 @@ from typing import TYPE_CHECKING
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from trunkml.datasets.columns import LABEL, TEXT
-from trunkml.datasets.leakage import normalize_text
+from trunkml.datasets.columns import LABEL
+from trunkml.datasets.leakage import row_keys
 from trunkml.errors import UsageError
 
 if TYPE_CHECKING:  # pandas loads with the data, not with the CLI
@@ -47,8 +47,8 @@ class SplitRecord(BaseModel):
 def _groups(frame: pd.DataFrame) -> dict[int, list[list[int]]]:
     """Return row-index groups keyed by stratum (0/1), in first-seen order."""
     by_key: dict[str, list[int]] = defaultdict(list)
-    for index, text in enumerate(frame[TEXT]):
-        by_key[normalize_text(text)].append(index)
+    for index, key in enumerate(row_keys(frame.drop(columns=[LABEL]))):
+        by_key[key].append(index)
     strata: dict[int, list[list[int]]] = {0: [], 1: []}
     labels = frame[LABEL].to_numpy()
     for rows in by_key.values():
@@ -57,7 +57,7 @@ def _groups(frame: pd.DataFrame) -> dict[int, list[list[int]]]:
 
 
 def split_frame(frame: pd.DataFrame, spec: SplitSpec) -> tuple[pd.DataFrame, pd.DataFrame, SplitRecord]:
-    """Split a mapped frame (``text``, integer ``label``) into train and eval; same inputs, same split."""
+    """Split a mapped frame (typed features, integer ``label``) into train and eval; same inputs, same split."""
     train_set, eval_set, record = split_rows(frame, spec)
     return frame.iloc[train_set].reset_index(drop=True), frame.iloc[eval_set].reset_index(drop=True), record
 

@@ -1,7 +1,9 @@
-"""Parse verified dataset bytes into a two-column frame: ``text`` and raw ``label``.
+"""Parse verified dataset bytes into a frame of raw text values: the features and the raw ``label``.
 
 Everything is read as text (``keep_default_na=False``) so a tweet saying "NA" stays
-a tweet, and label values are compared with the pointer's mapping as written.
+a tweet, and label values are compared with the pointer's mapping as written. A
+text-only pointer gives ``text`` and ``label``; a pointer with a schema gives its
+features under their own names, then ``label``. Types come later, from the schema.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ import warnings
 import pandas as pd
 
 from trunkml.datasets.columns import LABEL, TEXT
-from trunkml.datasets.pointer import DataFormat
+from trunkml.datasets.pointer import DataFormat, DatasetPointer
 from trunkml.errors import DataFormatError
 
 
@@ -73,8 +75,36 @@ def require_columns(frame: pd.DataFrame, wanted: list[str], label: str) -> None:
         available = ", ".join(map(str, frame.columns[:20]))
         raise DataFormatError(
             f"dataset '{label}' is missing column(s): {', '.join(missing)}",
-            hint=f"available columns: {available}; fix --text-column/--label-column or the pointer",
+            hint=f"available columns: {available}; fix the column options or the pointer",
         )
+
+
+def parse_file(data: bytes, fmt: DataFormat, label: str) -> pd.DataFrame:
+    """Every column of the file, as read (CSV values as text), refusing an empty file or a header without rows."""
+    frame = _read_csv(data, label) if fmt is DataFormat.CSV else _read_other(data, fmt, label)
+    if frame.empty:
+        raise DataFormatError(f"dataset '{label}' has a header but no rows")
+    return frame
+
+
+def raw_text(frame: pd.DataFrame) -> pd.DataFrame:
+    """Every value as text: missing → "", whole floats → "1"."""
+    return pd.DataFrame({column: frame[column].map(_as_text) for column in frame.columns}, index=frame.index)
+
+
+def read_frame(data: bytes, pointer: DatasetPointer, extra: tuple[str, ...] = ()) -> pd.DataFrame:
+    """The raw rows ``pointer`` describes: its features (by name) and ``label``, plus the ``extra`` columns."""
+    if pointer.data_schema is None:
+        return read_table(
+            data, pointer.format, pointer.text_column or TEXT, pointer.label_column or LABEL, pointer.ref, extra
+        )
+    schema = pointer.data_schema
+    frame = parse_file(data, pointer.format, pointer.ref)
+    wanted = [*schema.names, schema.target, *(column for column in extra if column not in schema.names)]
+    require_columns(frame, wanted, pointer.ref)
+    out = raw_text(frame[[*schema.names, *(c for c in wanted[len(schema.names) + 1 :])]])
+    out.insert(len(schema.names), LABEL, frame[schema.target].map(_as_text))
+    return out.reset_index(drop=True)
 
 
 def read_table(

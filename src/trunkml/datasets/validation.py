@@ -1,8 +1,10 @@
 """Validate a dataset with pandera and report every problem at once.
 
-Errors block use (empty texts, labels outside the pointer's mapping, a single
-class, leakage beyond the allowance); warnings inform (duplicate texts,
-duplicates with conflicting labels, extreme class imbalance).
+The pandera schema is built from the pointer's schema. Errors block use (a value that
+is not of its feature's type, a missing value where none is allowed, empty texts,
+labels outside the pointer's mapping, a single class, leakage beyond the allowance);
+warnings inform (duplicate rows, duplicates with conflicting labels, extreme class
+imbalance). Each issue names its column and shows example values and row numbers.
 """
 
 from __future__ import annotations
@@ -19,11 +21,13 @@ warnings.filterwarnings("ignore", message="PySpark does not yet fully support pa
 import pandera.pandas as pa  # noqa: E402 - after the filter above
 from pandera.errors import SchemaErrors  # noqa: E402
 
-from trunkml.datasets.columns import LABEL, TEXT  # noqa: E402
-from trunkml.datasets.leakage import LeakageReport, normalize_text  # noqa: E402
+from trunkml.datasets.columns import LABEL  # noqa: E402
+from trunkml.datasets.leakage import LeakageReport, describe_row, row_keys  # noqa: E402
+from trunkml.datasets.loaded import LoadedDataset  # noqa: E402
+from trunkml.datasets.schema import DataSchema, Feature, FeatureType, is_flag, is_number  # noqa: E402
 
 EXAMPLES = 5
-VALIDATION_VERSION = "1"  # bump when a check changes: remembered passes are keyed by it
+VALIDATION_VERSION = "2"  # bump when a check changes: remembered passes are keyed by it
 MIN_MINORITY_SHARE = 0.05
 
 
@@ -75,21 +79,38 @@ class ValidationOutcome(BaseModel):
         return all(report.ok for report in self.reports) and (self.leakage is None or self.leakage.ok)
 
 
-def build_schema(labels: dict[str, int]) -> pa.DataFrameSchema:
-    """The pandera schema for a raw frame: non-empty text and a label from the mapping."""
+CHECK_MESSAGES = {
+    "text_not_empty": "have empty or blank text",
+    "not_missing": "have no value, and the schema does not allow missing values",
+    "numeric": "are not numbers",
+    "boolean": "are not booleans (1/0, true/false, yes/no)",
+}
+
+
+def _column_checks(feature: Feature) -> list[pa.Check]:
+    checks = []
+    if feature.type is FeatureType.NUMERIC:
+        checks.append(pa.Check(lambda s: (s == "") | s.map(is_number), error="numeric"))
+    elif feature.type is FeatureType.BOOLEAN:
+        checks.append(pa.Check(lambda s: (s == "") | s.map(is_flag), error="boolean"))
+    if feature.type is FeatureType.TEXT and not feature.nullable:
+        checks.append(pa.Check(lambda s: s.str.strip().str.len() > 0, error="text_not_empty"))
+    elif not feature.nullable:
+        checks.append(pa.Check(lambda s: s != "", error="not_missing"))
+    return checks
+
+
+def build_schema(schema: DataSchema, labels: dict[str, int]) -> pa.DataFrameSchema:
+    """The pandera schema for a raw frame (every value as text): each feature's checks and a label from the mapping."""
     allowed = sorted(labels)
-    return pa.DataFrameSchema(
-        {
-            TEXT: pa.Column(str, pa.Check(lambda s: s.str.strip().str.len() > 0, error="text_not_empty")),
-            LABEL: pa.Column(str, pa.Check.isin(allowed, error=f"label_in_{allowed}")),
-        },
-        coerce=True,
-    )
+    columns = {feature.name: pa.Column(str, _column_checks(feature)) for feature in schema.features}
+    columns[LABEL] = pa.Column(str, pa.Check.isin(allowed, error=f"label_in_{allowed}"))
+    return pa.DataFrameSchema(columns, coerce=True)
 
 
-def _schema_issues(frame: pd.DataFrame, labels: dict[str, int]) -> list[Issue]:
+def _schema_issues(loaded: LoadedDataset) -> list[Issue]:
     try:
-        build_schema(labels).validate(frame, lazy=True)
+        build_schema(loaded.pointer.resolved_schema, loaded.pointer.labels).validate(loaded.frame, lazy=True)
     except SchemaErrors as exc:
         return _issues_from_failures(exc.failure_cases)
     return []
@@ -100,17 +121,15 @@ def _issues_from_failures(failures: pd.DataFrame) -> list[Issue]:
     for (column, check), group in failures.groupby(["column", "check"], sort=True):
         rows = [int(index) + 1 for index in group["index"].dropna().head(EXAMPLES)]
         examples = [repr(value)[:80] for value in group["failure_case"].head(EXAMPLES)]
-        message = (
-            f"{len(group)} row(s) have empty or blank text"
-            if check == "text_not_empty"
-            else f"{len(group)} row(s) have a {column} value outside the pointer's mapping ({check})"
-        )
+        what = CHECK_MESSAGES.get(str(check), f"are outside the pointer's mapping ({check})")
+        shown = f" (e.g. {examples[0]} on row {rows[0]})" if rows and examples else ""
+        message = f"{len(group)} row(s) of '{column}' {what}{shown}"
         issues.append(Issue(code=f"{column}:{check}", message=message, count=len(group), rows=rows, examples=examples))
     return issues
 
 
-def _duplicate_issues(frame: pd.DataFrame, mapped: pd.Series) -> list[Issue]:
-    keys = frame[TEXT].map(normalize_text)
+def _duplicate_issues(features: pd.DataFrame, mapped: pd.Series) -> list[Issue]:
+    keys = pd.Series(row_keys(features), index=features.index)
     dup_mask = keys.duplicated(keep=False)
     if not dup_mask.any():
         return []
@@ -121,9 +140,9 @@ def _duplicate_issues(frame: pd.DataFrame, mapped: pd.Series) -> list[Issue]:
             code="duplicate_text",
             count=int(dup_mask.sum()),
             rows=rows,
-            message=f"{int(dup_mask.sum())} rows share their (normalised) text with another row "
-            f"({dups['key'].nunique()} distinct texts)",
-            examples=[frame[TEXT][index][:80] for index in dups.index[:EXAMPLES]],
+            message=f"{int(dup_mask.sum())} rows share their (normalised) values with another row "
+            f"({dups['key'].nunique()} distinct rows)",
+            examples=[describe_row(features, int(index), 80) for index in dups.index[:EXAMPLES]],
         )
     ]
     conflicting = dups.groupby("key")["label"].nunique()
@@ -133,7 +152,7 @@ def _duplicate_issues(frame: pd.DataFrame, mapped: pd.Series) -> list[Issue]:
             Issue(
                 code="conflicting_labels",
                 count=len(conflicting),
-                message=f"{len(conflicting)} duplicated texts carry different labels",
+                message=f"{len(conflicting)} duplicated rows carry different labels",
                 examples=[key[:80] for key in conflicting.index[:EXAMPLES]],
             )
         )
@@ -154,16 +173,17 @@ def _balance_issues(counts: dict[int, int], rows: int) -> tuple[list[Issue], lis
     return [], []
 
 
-def validate_frame(frame: pd.DataFrame, labels: dict[str, int], dataset: str) -> ValidationReport:
-    """Run every check on a raw frame (``text``, ``label`` as strings) and return one report."""
-    errors = _schema_issues(frame, labels)
-    mapped = frame[LABEL].map(labels)
+def validate_frame(loaded: LoadedDataset) -> ValidationReport:
+    """Run every check on a loaded dataset's raw rows and return one report."""
+    frame = loaded.frame
+    errors = _schema_issues(loaded)
+    mapped = frame[LABEL].map(loaded.pointer.labels)
     counts = {cls: int((mapped == cls).sum()) for cls in (0, 1)}
     balance_errors, balance_warnings = _balance_issues(counts, len(frame))
     return ValidationReport(
-        dataset=dataset,
+        dataset=loaded.pointer.ref,
         rows=len(frame),
         class_counts=counts,
         errors=errors + balance_errors,
-        warnings=_duplicate_issues(frame, mapped) + balance_warnings,
+        warnings=_duplicate_issues(loaded.features(), mapped) + balance_warnings,
     )
