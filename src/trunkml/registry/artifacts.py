@@ -6,6 +6,7 @@ import hashlib
 import json
 import shutil
 import tempfile
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +19,8 @@ from trunkml.errors import IntegrityError, UnavailableError
 from trunkml.registry import lineage
 from trunkml.registry.connection import Registry
 from trunkml.registry.explain import Explanation, explain_texts
+from trunkml.registry.loading import load_verified
+from trunkml.registry.model_inputs import Row, predict_rows
 from trunkml.registry.modelversion import ModelVersionRecord
 from trunkml.registry.signing import manifest, verify
 
@@ -112,19 +115,18 @@ class VerifiedModel:
         self._scratch = tempfile.mkdtemp(prefix="trunkml-model-")
         try:
             local, self.digest = verify_model_files(registry, name, version, Path(self._scratch))
-            self._model = mlflow.pyfunc.load_model(str(local))
+            self._model = load_verified(local)
         except BaseException:
             shutil.rmtree(self._scratch, ignore_errors=True)
             raise
 
-    def predict(self, texts: list[str]) -> tuple[np.ndarray, np.ndarray]:
-        """(labels, scores) for ``texts``."""
-        output = self._model.predict(pd.DataFrame({"text": texts}))
-        return output["label"].to_numpy(dtype=np.int64), output["score"].to_numpy(dtype=np.float64)
+    def predict(self, rows: Sequence[Row] | pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+        """(labels, scores) for ``rows`` (texts, records, or a frame of the model's inputs)."""
+        return predict_rows(self._model, rows)
 
-    def explain(self, texts: list[str], top_k: int) -> list[Explanation]:
-        """Explanations of ``texts`` (see ``registry.explain``)."""
-        return explain_texts(self._model, texts, top_k)
+    def explain(self, rows: Sequence[Row], top_k: int) -> list[Explanation]:
+        """Explanations of ``rows`` (see ``registry.explain``)."""
+        return explain_texts(self._model, rows, top_k)
 
     def close(self) -> None:
         """Remove the downloaded files."""

@@ -7,21 +7,35 @@ model is explained by **occlusion**: each word is left out in turn and the drop 
 is that word's contribution. Occlusion needs one prediction per word (``MAX_OCCLUDED_WORDS``
 at most, all in one batch per text), works for any model, and is approximate: contributions
 do not add up to the score.
+
+A record (a tabular row) is explained with **SHAP** (the ``shap`` package, the ``explain``
+extra): Shapley values of the score against one reference, the training baseline recorded in
+the model's ``MLmodel`` metadata (each feature's median or most common value). Each feature is
+a player that either keeps the record's value or takes the baseline's, and the permutation
+estimator (``SHAP_EVALS_PER_FEATURE`` predictions per feature, at most ``MAX_SHAP_EVALS``, in
+one batch) returns contributions that add up exactly to the score minus the baseline's score.
+Without ``shap`` installed, a record is explained by feature occlusion: each feature set to its
+baseline in turn, one batch of features + 2 predictions, approximate.
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping, Sequence
 from typing import Any
 
-import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from trunkml.errors import ExplanationError
+from trunkml.registry.model_inputs import BASELINE_KEY, SCHEMA_KEY, metadata, predict_rows
 
 MAX_OCCLUDED_WORDS = 64
 DEFAULT_TOP_K = 8
 OCCLUSION = f"occlusion: the score's drop when each word (at most {MAX_OCCLUDED_WORDS}) is left out"
+FEATURE_OCCLUSION = "feature occlusion: the score's drop when each feature is set to its training baseline"
+SHAP_METHOD = "SHAP (permutation) values of the score against the training baseline"
+SHAP_EVALS_PER_FEATURE = 10
+MAX_SHAP_EVALS = 500
 
 
 class Contribution(BaseModel):
@@ -58,9 +72,11 @@ def _self_explaining(model: Any) -> Any | None:
     return python_model if callable(getattr(python_model, "explain", None)) else None
 
 
-def explain_texts(model: Any, texts: list[str], top_k: int = DEFAULT_TOP_K) -> list[Explanation]:
-    """Explanations of a loaded pyfunc ``model`` for ``texts`` (its own method, else occlusion)."""
+def explain_texts(model: Any, texts: Sequence[Any], top_k: int = DEFAULT_TOP_K) -> list[Explanation]:
+    """Explanations of a loaded pyfunc ``model`` for ``texts`` or records (its own method, else occlusion)."""
     own = _self_explaining(model)
+    if texts and not isinstance(texts[0], str):
+        return [explain_record(model, row, top_k) for row in texts]
     if own is None:
         return [occlusion(model, text, top_k) for text in texts]
     try:
@@ -73,21 +89,94 @@ def explain_texts(model: Any, texts: list[str], top_k: int = DEFAULT_TOP_K) -> l
     return found
 
 
+def _ranked(method: str, full: float, base: float, parts: list[Contribution], top_k: int) -> Explanation:
+    return Explanation(
+        method=method,
+        exact=False,
+        output="score",
+        value=full,
+        base=base,
+        toward=sorted((p for p in parts if p.weight > 0), key=lambda p: -p.weight)[:top_k],
+        against=sorted((p for p in parts if p.weight < 0), key=lambda p: p.weight)[:top_k],
+    )
+
+
+def warm_up(model: Any) -> None:
+    """Explain one baseline record once, so the first request does not pay SHAP's JIT compilation (~10 s).
+
+    Only for models of several features, and only when ``shap`` is installed; a model process calls it
+    before it reports ready.
+    """
+    meta = metadata(model)
+    features = [str(f["name"]) for f in (meta.get(SCHEMA_KEY) or {}).get("features", []) if isinstance(f, dict)]
+    baseline = meta.get(BASELINE_KEY) or {}
+    if len(features) < 2 or not baseline:
+        return
+    try:
+        import shap  # noqa: F401 - only whether it is there
+    except ImportError:
+        return
+    shap_record(model, {name: baseline.get(name, "") for name in features}, DEFAULT_TOP_K)
+
+
+def explain_record(model: Any, row: Mapping[str, Any], top_k: int) -> Explanation:
+    """SHAP values of one record when ``shap`` is installed, else feature occlusion."""
+    try:
+        import shap  # noqa: F401 - only whether it is there
+    except ImportError:
+        return feature_occlusion(model, row, top_k)
+    return shap_record(model, row, top_k)
+
+
+def shap_record(model: Any, row: Mapping[str, Any], top_k: int) -> Explanation:
+    """Exact-sum Shapley values of ``row``'s score against the training baseline (see the module docstring)."""
+    import numpy as np
+    from shap.explainers import Permutation
+    from shap.maskers import Independent
+
+    baseline = metadata(model).get(BASELINE_KEY) or {}
+    names = [name for name in row if name in baseline]
+
+    def score(keep: Any) -> Any:
+        variants = [{**row, **{n: baseline[n] for n, k in zip(names, kept, strict=True) if not k}} for kept in keep]
+        return predict_rows(model, variants)[1]
+
+    evals = min(MAX_SHAP_EVALS, max(2 * len(names) + 1, SHAP_EVALS_PER_FEATURE * len(names)))
+    explainer = Permutation(score, Independent(np.zeros((1, len(names))), max_samples=1), seed=0)
+    found = explainer(np.ones((1, len(names))), max_evals=evals, silent=True)
+    values, base = [float(v) for v in found.values[0]], float(found.base_values[0])
+    full = base + sum(values)
+    if not all(math.isfinite(v) for v in (*values, base)):
+        raise ExplanationError("the model answered a non-finite score while being explained")
+    parts = [Contribution(feature=f"{n}={row[n]}"[:500], weight=v) for n, v in zip(names, values, strict=True)]
+    explained = _ranked(SHAP_METHOD, full, base, parts, top_k)
+    shown = sum(p.weight for p in (*explained.toward, *explained.against))
+    return explained.model_copy(update={"exact": True, "rest": sum(values) - shown})
+
+
+def feature_occlusion(model: Any, row: Mapping[str, Any], top_k: int) -> Explanation:
+    """Set each feature of ``row`` to its baseline in turn (one batch) and rank features by the score's drop."""
+    baseline = metadata(model).get(BASELINE_KEY) or {}
+    names = [name for name in row if name in baseline]
+    variants = [dict(row)] + [{**row, name: baseline[name]} for name in names] + [{**row, **baseline}]
+    scores = [float(s) for s in predict_rows(model, variants)[1]]
+    if not all(math.isfinite(s) for s in scores):
+        raise ExplanationError("the model answered a non-finite score while being explained")
+    full = scores[0]
+    parts = [
+        Contribution(feature=f"{name}={row[name]}"[:500], weight=full - score)
+        for name, score in zip(names, scores[1:-1], strict=True)
+    ]
+    return _ranked(FEATURE_OCCLUSION, full, scores[-1], parts, top_k)
+
+
 def occlusion(model: Any, text: str, top_k: int) -> Explanation:
     """Leave each word out in turn (one batch) and rank the words by how much the score drops."""
     words = text.split()[:MAX_OCCLUDED_WORDS]
     variants = [text] + [" ".join(words[:i] + words[i + 1 :]) for i in range(len(words))]
-    scores = [float(s) for s in model.predict(pd.DataFrame({"text": variants}))["score"]]
+    scores = [float(s) for s in predict_rows(model, variants)[1]]
     if not all(math.isfinite(s) for s in scores):
         raise ExplanationError("the model answered a non-finite score while being explained")
     full = scores[0]
     parts = [Contribution(feature=word, weight=full - score) for word, score in zip(words, scores[1:], strict=True)]
-    return Explanation(
-        method=OCCLUSION,
-        exact=False,
-        output="score",
-        value=full,
-        base=full,
-        toward=sorted((p for p in parts if p.weight > 0), key=lambda p: -p.weight)[:top_k],
-        against=sorted((p for p in parts if p.weight < 0), key=lambda p: p.weight)[:top_k],
-    )
+    return _ranked(OCCLUSION, full, full, parts, top_k)

@@ -6,7 +6,7 @@ model computes while the server parses, answers and logs: on two cores that is
 the difference between taking turns and working side by side.
 
 The server downloads and verifies the files; the child checks them again before
-loading (nothing may change them in between), then answers ``list[str]`` with
+loading (nothing may change them in between), then answers a list of rows (texts or records) with
 ``(labels, scores)`` until it is told to stop. Children are started by a fork
 server that has already imported MLflow, so a swap does not pay that import again.
 """
@@ -19,6 +19,7 @@ import shutil
 import signal
 import tempfile
 import threading
+from collections.abc import Sequence
 from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
@@ -28,7 +29,8 @@ import numpy as np
 from trunkml.errors import IntegrityError
 from trunkml.registry.artifacts import file_digests, verify_model_files
 from trunkml.registry.connection import Registry
-from trunkml.registry.explain import DEFAULT_TOP_K, Explanation, explain_texts
+from trunkml.registry.explain import DEFAULT_TOP_K, Explanation, explain_texts, warm_up
+from trunkml.registry.model_inputs import Row, metadata, predict_rows
 
 START_TIMEOUT_S = 300.0
 _context = multiprocessing.get_context("forkserver")
@@ -41,8 +43,7 @@ class ModelProcessError(RuntimeError):
 
 def _serve(conn: Connection, folder: str, recorded: dict[str, str]) -> None:
     """Child process: verify, load, then answer batches until told to stop (None)."""
-    import mlflow.pyfunc
-    import pandas as pd
+    from trunkml.registry.loading import load_verified
 
     # Ctrl-C or a SIGTERM sent to the whole process group is for the server, which drains its requests and
     # then stops this child through the pipe; dying first would fail every request still in flight.
@@ -50,13 +51,19 @@ def _serve(conn: Connection, folder: str, recorded: dict[str, str]) -> None:
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
 
     try:
+        # One thread for native pools (OpenMP, BLAS): the server process needs the other cores, and a
+        # model spinning up a thread pool per request answers single rows slower under load, not faster.
+        from threadpoolctl import threadpool_limits
+
+        threadpool_limits(1)
         if file_digests(Path(folder)) != recorded:
             raise IntegrityError("model files changed between download and load")
-        model = mlflow.pyfunc.load_model(folder)
+        model = load_verified(Path(folder))
+        warm_up(model)
     except BaseException as exc:
         conn.send(("error", f"{type(exc).__name__}: {exc}"))
         return
-    conn.send(("ready", None))
+    conn.send(("ready", metadata(model)))
     while True:
         message = conn.recv()
         if message is None:
@@ -66,8 +73,8 @@ def _serve(conn: Connection, folder: str, recorded: dict[str, str]) -> None:
                 _, texts, top_k = message
                 reply: tuple[str, Any] = ("ok", [e.model_dump() for e in explain_texts(model, texts, top_k)])
             else:
-                output = model.predict(pd.DataFrame({"text": message}))
-                reply = ("ok", (output["label"].tolist(), output["score"].tolist()))
+                labels, scores = predict_rows(model, message)
+                reply = ("ok", (labels.tolist(), scores.tolist()))
         except Exception as exc:  # the model's own error goes back to the server
             reply = ("error", f"{type(exc).__name__}: {exc}")
         conn.send(reply)
@@ -107,6 +114,8 @@ class ModelProcess:
             raise ModelProcessError(f"the model process died while loading (exit {self._process.exitcode})") from exc
         if status != "ready":
             raise ModelProcessError(str(detail))
+        self.metadata: dict[str, Any] = detail if isinstance(detail, dict) else {}
+        """The model's ``MLmodel`` metadata: its threshold, schema and explanation baseline."""
 
     @property
     def alive(self) -> bool:
@@ -131,14 +140,14 @@ class ModelProcess:
             raise ModelProcessError(str(detail))
         return detail
 
-    def predict(self, texts: list[str]) -> tuple[np.ndarray, np.ndarray]:
-        """(labels, scores) for ``texts``, computed in the child."""
-        labels, scores = self._call(texts)
+    def predict(self, rows: Sequence[Row]) -> tuple[np.ndarray, np.ndarray]:
+        """(labels, scores) for ``rows`` (texts or records), computed in the child."""
+        labels, scores = self._call(list(rows))
         return np.asarray(labels, dtype=np.int64), np.asarray(scores, dtype=np.float64)
 
-    def explain(self, texts: list[str], top_k: int = DEFAULT_TOP_K) -> list[Explanation]:
-        """Explanations of ``texts`` (see ``registry.explain``), computed in the child."""
-        return [Explanation.model_validate(item) for item in self._call(("explain", list(texts), top_k))]
+    def explain(self, rows: Sequence[Row], top_k: int = DEFAULT_TOP_K) -> list[Explanation]:
+        """Explanations of ``rows`` (see ``registry.explain``), computed in the child."""
+        return [Explanation.model_validate(item) for item in self._call(("explain", list(rows), top_k))]
 
     def close(self) -> None:
         """Stop the child (politely, then firmly) and remove the downloaded files."""

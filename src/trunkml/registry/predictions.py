@@ -12,9 +12,13 @@ import tempfile
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 from numpy.typing import NDArray
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 from trunkml.errors import IntegrityError
 from trunkml.registry.artifacts import VerifiedModel, check_recorded, download_run_file, upload_run_file
@@ -83,7 +87,7 @@ class PredictionCache:
         model_digest: str | None,
         run_id: str | None,
         dataset_sha256: str,
-        texts: list[str],
+        texts: list[str] | pd.DataFrame,
     ) -> Predictions:
         """Predictions of ``model`` version ``version`` on ``texts`` (the dataset with ``dataset_sha256``)."""
         if not model_digest:

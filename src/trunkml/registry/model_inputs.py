@@ -1,0 +1,81 @@
+"""What a registered model is asked and what it answers, for any input schema and any MLflow flavor.
+
+An input row is a text (a model whose signature is one text column) or a record
+(``{feature: value}``). A model answers either trunkml's own frame (``label``,
+``score``), or what a standard flavor's pyfunc gives: class probabilities (``n × 2``)
+or positive-class scores (``n``). Those are turned into labels with the threshold
+that training recorded in the model's ``MLmodel`` metadata, so every loader (the
+gate, the server, batch scoring, infra validation) reads the same decision rule
+from the same verified files.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from numpy.typing import NDArray
+
+Row = str | Mapping[str, Any]
+THRESHOLD_KEY = "trunkml_threshold"
+SCHEMA_KEY = "trunkml_schema"
+BASELINE_KEY = "trunkml_baseline"
+DEFAULT_THRESHOLD = 0.5
+
+
+def input_frame(rows: Sequence[Row] | pd.DataFrame, columns: Mapping[str, str] | None = None) -> pd.DataFrame:
+    """The frame a pyfunc predicts on: records as typed columns (``columns``: name → MLflow type), texts as ``text``."""
+    if isinstance(rows, pd.DataFrame):
+        return rows
+    if rows and not isinstance(rows[0], str):
+        frame = pd.DataFrame.from_records([dict(row) for row in rows])  # type: ignore[arg-type]
+        if not columns:
+            return frame
+        frame = frame.reindex(columns=list(columns))
+        for name, kind in columns.items():
+            if kind in ("double", "float", "long", "integer"):
+                frame[name] = pd.to_numeric(frame[name], errors="coerce").astype(float)
+        return frame
+    return pd.DataFrame({"text": list(rows)})
+
+
+def metadata(model: Any) -> dict[str, Any]:
+    """The ``metadata`` of a loaded pyfunc's ``MLmodel`` file (empty when it has none)."""
+    meta = getattr(getattr(model, "metadata", None), "metadata", None)
+    return dict(meta) if isinstance(meta, dict) else {}
+
+
+def threshold_of(model: Any) -> float:
+    """The decision threshold training recorded with the model (0.5 when none was recorded)."""
+    value = metadata(model).get(THRESHOLD_KEY)
+    return float(value) if value is not None else DEFAULT_THRESHOLD
+
+
+def feature_types(model: Any) -> dict[str, str] | None:
+    """Input column name → MLflow type name, in signature order (None when the model has no signature)."""
+    signature = getattr(getattr(model, "metadata", None), "signature", None)
+    inputs = getattr(signature, "inputs", None)
+    if inputs is None or not inputs.has_input_names():
+        return None
+    return {str(spec.name): str(getattr(spec.type, "name", spec.type)) for spec in inputs.inputs}
+
+
+def label_score(output: Any, threshold: float) -> tuple[NDArray[np.int64], NDArray[np.float64]]:
+    """(labels, positive-class scores) from any binary model's answer; see the module docstring."""
+    if isinstance(output, pd.DataFrame) and {"label", "score"} <= set(output.columns):
+        return output["label"].to_numpy(dtype=np.int64), output["score"].to_numpy(dtype=np.float64)
+    values = np.asarray(output.to_numpy() if isinstance(output, pd.DataFrame | pd.Series) else output, dtype=float)
+    if values.ndim == 2 and values.shape[1] == 2:
+        scores = values[:, 1]
+    elif values.ndim == 1 or (values.ndim == 2 and values.shape[1] == 1):
+        scores = values.reshape(-1)
+    else:
+        raise ValueError(f"a binary model answered shape {values.shape}; expected n scores or n × 2 probabilities")
+    return (scores >= threshold).astype(np.int64), scores.astype(np.float64)
+
+
+def predict_rows(model: Any, rows: Sequence[Row] | pd.DataFrame) -> tuple[NDArray[np.int64], NDArray[np.float64]]:
+    """(labels, scores) of a loaded pyfunc ``model`` for ``rows``."""
+    return label_score(model.predict(input_frame(rows, feature_types(model))), threshold_of(model))
