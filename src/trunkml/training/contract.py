@@ -1,10 +1,12 @@
 """The contract between trunkml and a project's training code.
 
 A job's ``entrypoint`` is a function ``train(job: TrainingJob) -> ModelPackage``.
-It gets the verified training rows and the params, and returns an MLflow pyfunc
-*model-from-code* (a Python file that calls ``mlflow.models.set_model``) with its
-artifacts. trunkml logs, evaluates and registers it; the training code never
-sees the evaluation set, so it cannot tune on it.
+It gets the verified training rows (``features`` typed by the dataset's schema, and
+``target``) and the params, and returns either an MLflow pyfunc *model-from-code*
+(a Python file that calls ``mlflow.models.set_model``) with its artifacts, or a
+fitted model of a standard flavor (scikit-learn, logged in the skops format).
+trunkml logs, evaluates and registers it; the training code never sees the
+evaluation set, so it cannot tune on it.
 """
 
 from __future__ import annotations
@@ -16,6 +18,8 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     import pandas as pd
+
+    from trunkml.datasets.schema import DataSchema
 
 
 def _say(_: str) -> None:
@@ -44,16 +48,46 @@ class TrainingJob:
     """Call as ``progress(phase, done, total)`` inside long loops (training steps) to show a progress bar."""
     project_root: Path = field(default_factory=Path.cwd)
     """The project's root folder, for params that name project-relative paths."""
+    schema: DataSchema | None = None
+    """The training pointer's schema: the features' names and types (None only in hand-made jobs)."""
+
+    @property
+    def features(self) -> pd.DataFrame:
+        """Exactly the schema's features, typed, in schema order."""
+        names = list(self.schema.names) if self.schema else [c for c in self.train.columns if c != "label"]
+        return self.train[names]
+
+    @property
+    def target(self) -> pd.Series:
+        """The target: integer labels (1 = the positive class)."""
+        return self.train["label"]
+
+    @property
+    def text(self) -> pd.Series:
+        """The one text column of a single-text dataset."""
+        single = self.schema.single_text if self.schema else "text"
+        if single is None:
+            raise TypeError("this dataset has more than one feature: use job.features")
+        return self.train[single]
+
+    @property
+    def label(self) -> pd.Series:
+        """The same as ``target`` (the name text models use)."""
+        return self.target
 
 
 @dataclass(frozen=True)
 class ModelPackage:
-    """What the training function returns: a pyfunc model-from-code and everything it needs."""
+    """What the training function returns: a pyfunc model-from-code, or a standard flavor's model."""
 
-    python_model: Path
+    python_model: Path | None = None
     """A Python file that defines the model and calls ``mlflow.models.set_model(...)``."""
-    artifacts: dict[str, Path]
+    artifacts: dict[str, Path] = field(default_factory=dict)
     """Files or folders the model loads in ``load_context`` (safe formats: JSON, npz, ...)."""
+    sklearn_model: Any = None
+    """Or: a fitted scikit-learn estimator (a Pipeline taking the features frame), logged with ``mlflow.sklearn``."""
+    serialization_format: str = "skops"
+    """How ``sklearn_model`` is stored: skops (pickle and cloudpickle only where trunkml.yaml allows them, in dev)."""
     code_paths: list[Path] = field(default_factory=list)
     """Packages the model file imports, shipped with the model."""
     pip_requirements: list[str] = field(default_factory=list)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 
 import pandas as pd
 
@@ -10,15 +10,16 @@ from trunkml.config import load_project
 from trunkml.config.classes import DEFAULT_CLASS_NAMES
 from trunkml.datasets import DataService
 from trunkml.datasets.leakage import find_leakage
+from trunkml.datasets.schema import DataSchema, text_schema
 from trunkml.datasets.split import SplitRecord, split_frame
-from trunkml.errors import LeakageError
+from trunkml.errors import DataFormatError, LeakageError
 from trunkml.registry import DatasetUse
 from trunkml.training.jobspec import JobSpec
 
 
 @dataclass(frozen=True)
 class PreparedData:
-    """Training and evaluation rows (``text``, integer ``label``) and where they came from."""
+    """Training and evaluation rows (typed features, integer ``label``) and where they came from."""
 
     train: pd.DataFrame
     eval: pd.DataFrame
@@ -26,6 +27,12 @@ class PreparedData:
     split: SplitRecord | None
     class_names: tuple[str, str] = DEFAULT_CLASS_NAMES
     """The classes' names, from the training pointer (stored with the version)."""
+    schema: DataSchema = field(default_factory=lambda: text_schema("label"))
+    """The features' names and types, from the training pointer."""
+
+    def features(self, part: pd.DataFrame) -> pd.DataFrame:
+        """Exactly the schema's features of ``part`` (``train`` or ``eval``), in order."""
+        return part[list(self.schema.names)]
 
     def sampled(self, rows: int, seed: int = 0) -> PreparedData:
         """At most ``rows`` of train and of eval, drawn per label in proportion (a smoke run's data)."""
@@ -59,11 +66,19 @@ def prepare_data(service: DataService, spec: JobSpec) -> PreparedData:
                 role="eval", ref=f"{train.pointer.ref}#split", sha256=train.pointer.sha256, rows=record.eval_rows
             ),
         ]
-        return PreparedData(train=fit, eval=held_out, uses=uses, split=record, class_names=train.pointer.class_names)
+        return PreparedData(
+            train=fit, eval=held_out, uses=uses, split=record, class_names=train.pointer.class_names,
+            schema=train.pointer.resolved_schema,
+        )  # fmt: skip
     held = service.load_valid(spec.inputs["eval"])
+    _same_features(train.pointer.resolved_schema, held.pointer.resolved_schema, held.pointer.ref)
     allowance = load_project(service.settings.project_root).data.max_eval_overlap
     leakage = find_leakage(
-        train.frame["text"], held.frame["text"], train=train.pointer.ref, eval=held.pointer.ref, allowance=allowance
+        train_frame.drop(columns=["label"]),
+        held.features(),
+        train=train.pointer.ref,
+        eval=held.pointer.ref,
+        allowance=allowance,
     )
     if not leakage.ok:
         raise LeakageError(
@@ -76,4 +91,22 @@ def prepare_data(service: DataService, spec: JobSpec) -> PreparedData:
         DatasetUse(role="eval", ref=held.pointer.ref, sha256=held.pointer.sha256, rows=len(held.frame)),
     ]
     names = train.pointer.class_names
-    return PreparedData(train=train_frame, eval=held.labelled(), uses=uses, split=None, class_names=names)
+    return PreparedData(
+        train=train_frame, eval=held.labelled(), uses=uses, split=None, class_names=names,
+        schema=train.pointer.resolved_schema,
+    )  # fmt: skip
+
+
+def _same_features(train: DataSchema, held: DataSchema, ref: str) -> None:
+    """The evaluation set must offer the model exactly the features it trains on, with the same types."""
+    want = {feature.name: feature.type.value for feature in train.features}
+    got = {feature.name: feature.type.value for feature in held.features}
+    if want != got:
+        missing = sorted(set(want) - set(got))
+        extra = sorted(set(got) - set(want))
+        retyped = sorted(name for name in set(want) & set(got) if want[name] != got[name])
+        raise DataFormatError(
+            f"eval dataset {ref} does not have the training features: missing {missing or 'none'}, "
+            f"extra {extra or 'none'}, other type {retyped or 'none'}",
+            hint="evaluate on data with the same schema as the training pointer",
+        )

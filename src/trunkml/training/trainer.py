@@ -17,22 +17,19 @@ from pathlib import Path
 from typing import Any
 
 import mlflow
+import mlflow.sklearn
 import pandas as pd
 from mlflow.data.pandas_dataset import from_pandas
-from mlflow.exceptions import MlflowException
-from mlflow.models.signature import ModelSignature
-from mlflow.types.schema import ColSpec, Schema
 from pydantic import BaseModel, ConfigDict
 
 from trunkml.config import Environment, Settings
 from trunkml.config.classes import class_names_tag
 from trunkml.datasets import DataService
-from trunkml.datasets.profile import build_profile
 from trunkml.errors import RefusedError, TrainingFailedError, TrunkmlError, UnavailableError, UsageError
 from trunkml.registry import CHALLENGER, DatasetUse, Registry, find_by_ct_key, register
 from trunkml.registry import lineage as tags
 from trunkml.registry.aliases import current, move_alias
-from trunkml.registry.artifacts import file_digests, model_digest
+from trunkml.registry.artifacts import model_digest
 from trunkml.registry.connection import redact
 from trunkml.registry.predictions import PredictionCache
 from trunkml.registry.signing import load_private, manifest, sign
@@ -41,7 +38,7 @@ from trunkml.training.contract import ModelPackage, TrainingJob
 from trunkml.training.entry import load_entrypoint
 from trunkml.training.inputs import PreparedData, prepare_data
 from trunkml.training.jobspec import ResolvedJob, load_job
-from trunkml.training.metrics import binary_metrics
+from trunkml.training.logged_model import evaluate_stored, log_model, log_profile
 from trunkml.training.plots import confusion_figure, pr_figure
 from trunkml.training.provenance import GitState, committed, environment_hash, environment_lock, git_state
 
@@ -49,10 +46,6 @@ Report = Callable[[str], None]
 Steps = Callable[[str, int, int], None]
 OWN_PARAMS = "trunkml."  # params trunkml logs itself; user params may not use this prefix
 PARAM_LIMIT = 6000
-SIGNATURE = ModelSignature(
-    inputs=Schema([ColSpec("string", "text")]),
-    outputs=Schema([ColSpec("long", "label"), ColSpec("double", "score")]),
-)
 
 
 class TrainRequest(BaseModel):
@@ -188,6 +181,7 @@ def _call_user_code(
         report=report,
         progress=steps or _steps_as_text(report),
         project_root=settings.project_root,
+        schema=data.schema,
     )
     try:
         package = function(request)
@@ -200,36 +194,9 @@ def _call_user_code(
         ) from exc
     if not isinstance(package, ModelPackage):
         raise TrainingFailedError(f"{job.spec.entrypoint} returned {type(package).__name__}, not a ModelPackage")
+    if (package.python_model is None) == (package.sklearn_model is None):
+        raise TrainingFailedError(f"{job.spec.entrypoint} must return a python_model file or an sklearn_model (one)")
     return package
-
-
-def _log_model(package: ModelPackage, sample: list[str]) -> Any:
-    try:
-        return mlflow.pyfunc.log_model(
-            name="model",
-            python_model=str(package.python_model),
-            artifacts={key: str(value) for key, value in package.artifacts.items()},
-            code_paths=[str(path) for path in package.code_paths] or None,
-            pip_requirements=package.pip_requirements or None,
-            signature=SIGNATURE,
-            input_example=pd.DataFrame({"text": sample}),
-        )
-    except MlflowException as exc:
-        raise TrainingFailedError(
-            f"the model package could not be logged: {str(exc).splitlines()[0][:400]}",
-            hint="the MLflow run is marked FAILED and nothing was registered; check the model file and artifacts",
-        ) from exc
-
-
-def _evaluate_stored(
-    model_uri: str, data: PreparedData, scratch: Path
-) -> tuple[dict[str, str], dict[str, float], pd.DataFrame]:
-    """Download the logged model, hash it, load it from those files, and predict the eval set."""
-    local = Path(mlflow.artifacts.download_artifacts(artifact_uri=model_uri, dst_path=str(scratch)))
-    digests = file_digests(local)
-    predictions = mlflow.pyfunc.load_model(str(local)).predict(pd.DataFrame({"text": data.eval["text"]}))
-    metrics = binary_metrics(data.eval["label"], predictions["label"], predictions["score"])
-    return digests, metrics, predictions
 
 
 def _log_evaluation(
@@ -251,20 +218,6 @@ def _log_evaluation(
     }
     for path, figure in figures.items():
         mlflow.log_figure(figure, path)
-
-
-def _log_profile(data: PreparedData, predictions: pd.DataFrame) -> str:
-    """Log the reference profile `trunkml monitor` compares traffic with; return its sha256."""
-    profile = build_profile(
-        data.train["text"].tolist(),
-        data.train["label"],
-        data.eval["text"].tolist(),
-        predictions["label"],
-        predictions["score"],
-    )
-    text = profile.model_dump_json()
-    mlflow.log_text(text, tags.PROFILE_ARTIFACT)
-    return hashlib.sha256(text.encode()).hexdigest()
 
 
 def _reuse(registry: Registry, model: str, ct_key: str, data: PreparedData, started: float) -> TrainResult | None:
@@ -353,16 +306,16 @@ def _run(
         report(f"training {job.spec.entrypoint}")
         package = _call_user_code(settings, job, data, work, *reporters)
         report("logging the model")
-        info = _log_model(package, data.eval["text"].head(2).tolist())
+        info = log_model(settings, package, data)
         report("evaluating the stored model")
-        digests, metrics, predictions = _evaluate_stored(info.model_uri, data, Path(scratch) / "stored")
+        digests, metrics, predictions = evaluate_stored(info.model_uri, data, Path(scratch) / "stored")
         _log_evaluation(data, predictions, metrics, package)
         if "threshold" in package.params:
             metrics["threshold"] = float(package.params["threshold"])
         mlflow.log_dict(digests, "model_digests.json")
         digest = model_digest(digests)
         version_tags = {**run_tags, tags.MODEL_DIGEST: digest, tags.ARTIFACT_DIGESTS: json.dumps(digests)}
-        version_tags[tags.PROFILE_SHA256] = _log_profile(data, predictions)
+        version_tags[tags.PROFILE_SHA256] = log_profile(data, predictions)
         version_tags[tags.TRAINED_AT] = str(run.info.start_time)
         version_tags[tags.CLASSES] = class_names_tag(data.class_names)
         if settings.signing_key is not None:

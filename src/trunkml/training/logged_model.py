@@ -1,0 +1,167 @@
+"""Logging a trained model as an MLflow model, and evaluating the copy that was stored.
+
+A package is logged as trunkml's pyfunc model-from-code or as a standard flavor
+(scikit-learn in the skops format; pickle and cloudpickle only where a dev project
+allows them). Either way it gets a signature built from the dataset's schema and
+``MLmodel`` metadata every loader reads: the decision threshold, the schema and the
+explanation baseline. The stored files are then downloaded, hashed, loaded without
+unpickling anything and asked to predict the evaluation set.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import mlflow
+import mlflow.sklearn
+import pandas as pd
+from mlflow.exceptions import MlflowException
+from mlflow.models.signature import ModelSignature
+from mlflow.types.schema import ColSpec, Schema
+
+from trunkml.config import Environment, Settings, load_project
+from trunkml.datasets.profile import build_profile, build_tabular_profile
+from trunkml.datasets.schema import DataSchema
+from trunkml.errors import RefusedError, TrainingFailedError, UsageError
+from trunkml.registry import lineage as tags
+from trunkml.registry.artifacts import file_digests
+from trunkml.registry.loading import load_verified, trusted_types
+from trunkml.registry.model_inputs import BASELINE_KEY, DEFAULT_THRESHOLD, SCHEMA_KEY, THRESHOLD_KEY, predict_rows
+from trunkml.training.contract import ModelPackage
+from trunkml.training.inputs import PreparedData
+from trunkml.training.metrics import binary_metrics
+
+COLUMN_TYPES = {"numeric": "double", "boolean": "boolean", "categorical": "string", "text": "string"}
+OUTPUTS = Schema([ColSpec("long", "label"), ColSpec("double", "score")])
+
+
+def signature_of(schema: DataSchema, pyfunc_outputs: bool) -> ModelSignature:
+    """The MLflow signature of a model taking ``schema``'s features (and answering label/score, for trunkml pyfuncs)."""
+    inputs = Schema([ColSpec(COLUMN_TYPES[f.type.value], f.name, required=True) for f in schema.features])
+    return ModelSignature(inputs=inputs, outputs=OUTPUTS if pyfunc_outputs else None)
+
+
+def check_serialization(settings: Settings, package: ModelPackage) -> None:
+    """Pickle and cloudpickle run code when loaded: refused, unless trunkml.yaml allows them and this is dev."""
+    if package.sklearn_model is None or package.serialization_format == "skops":
+        return
+    if package.serialization_format not in ("pickle", "cloudpickle"):
+        raise UsageError(f"unknown serialization format {package.serialization_format!r}", hint="use 'skops'")
+    allowed = load_project(settings.project_root).models.allow_pickle_in_dev and settings.env is Environment.DEV
+    if not allowed:
+        raise RefusedError(
+            f"trunkml does not register {package.serialization_format} models: loading one can run any code",
+            hint="return serialization_format='skops' (the default); for a dev-only experiment, set "
+            "models.allow_pickle_in_dev: true in trunkml.yaml and run with TRUNKML_ENV=dev",
+        )
+
+
+def check_signature(schema: DataSchema, package: ModelPackage) -> None:
+    """A fitted estimator must take exactly the dataset's features, in order; the difference is shown."""
+    fitted = getattr(package.sklearn_model, "feature_names_in_", None)
+    if fitted is None:
+        return
+    have, want = [str(name) for name in fitted], list(schema.names)
+    if have != want:
+        missing, extra = [n for n in want if n not in have], [n for n in have if n not in want]
+        order = "" if missing or extra else "; same columns in another order"
+        raise RefusedError(
+            f"the model's inputs do not match the dataset's features: missing {missing or 'none'}, "
+            f"extra {extra or 'none'}{order}",
+            hint="fit on job.features (exactly the schema's features, in order)",
+        )
+
+
+def model_metadata(data: PreparedData, package: ModelPackage) -> dict[str, Any]:
+    """What every loader reads from the model's own MLmodel: threshold, schema, and explanation baseline."""
+    threshold = float(package.params.get("threshold", DEFAULT_THRESHOLD))
+    return {THRESHOLD_KEY: threshold, SCHEMA_KEY: data.schema.model_dump(mode="json"), BASELINE_KEY: baseline(data)}
+
+
+def baseline(data: PreparedData) -> dict[str, Any]:
+    """Per non-text feature, a typical training value: the median number, or the most common value."""
+    values: dict[str, Any] = {}
+    for feature in data.schema.features:
+        column = data.train[feature.name]
+        if feature.type.value == "numeric":
+            values[feature.name] = float(column.median()) if column.notna().any() else 0.0
+        elif feature.type.value != "text" and column.notna().any():
+            top = column.mode(dropna=True).iloc[0]
+            values[feature.name] = bool(top) if feature.type.value == "boolean" else str(top)
+    return values
+
+
+def log_model(settings: Settings, package: ModelPackage, data: PreparedData) -> Any:
+    sample = data.features(data.eval).head(2)
+    meta = model_metadata(data, package)
+    try:
+        if package.sklearn_model is not None:
+            check_serialization(settings, package)
+            check_signature(data.schema, package)
+            return mlflow.sklearn.log_model(
+                package.sklearn_model,
+                name="model",
+                serialization_format=package.serialization_format,
+                skops_trusted_types=trusted_types(package.sklearn_model)
+                if package.serialization_format == "skops"
+                else None,
+                pyfunc_predict_fn="predict_proba",
+                pip_requirements=package.pip_requirements or None,
+                signature=signature_of(data.schema, pyfunc_outputs=False),
+                # No input example: MLflow would load the model again to check it, which it may not under
+                # MLFLOW_ALLOW_PICKLE_DESERIALIZATION=false. trunkml loads and scores the stored files itself.
+                metadata=meta,
+            )
+        return mlflow.pyfunc.log_model(
+            name="model",
+            python_model=str(package.python_model),
+            artifacts={key: str(value) for key, value in package.artifacts.items()},
+            code_paths=[str(path) for path in package.code_paths] or None,
+            pip_requirements=package.pip_requirements or None,
+            signature=signature_of(data.schema, pyfunc_outputs=True),
+            input_example=sample,
+            metadata=meta,
+        )
+    except MlflowException as exc:
+        raise TrainingFailedError(
+            f"the model package could not be logged: {str(exc).splitlines()[0][:400]}",
+            hint="the MLflow run is marked FAILED and nothing was registered; check the model file and artifacts",
+        ) from exc
+
+
+def evaluate_stored(
+    model_uri: str, data: PreparedData, scratch: Path
+) -> tuple[dict[str, str], dict[str, float], pd.DataFrame]:
+    """Download the logged model, hash it, load it from those files, and predict the eval set."""
+    local = Path(mlflow.artifacts.download_artifacts(artifact_uri=model_uri, dst_path=str(scratch)))
+    digests = file_digests(local)
+    labels, scores = predict_rows(load_verified(local), data.features(data.eval))
+    predictions = pd.DataFrame({"label": labels, "score": scores})
+    metrics = binary_metrics(data.eval["label"], predictions["label"], predictions["score"])
+    return digests, metrics, predictions
+
+
+def log_profile(data: PreparedData, predictions: pd.DataFrame) -> str:
+    """Log the reference profile `trunkml monitor` compares traffic with; return its sha256."""
+    text = data.schema.single_text
+    if text is not None:
+        profile = build_profile(
+            data.train[text].tolist(),
+            data.train["label"],
+            data.eval[text].tolist(),
+            predictions["label"],
+            predictions["score"],
+        )
+    else:
+        features: dict[str, tuple[str, Sequence[object]]] = {
+            f.name: (f.type.value, data.train[f.name].tolist()) for f in data.schema.features
+        }
+        profile = build_tabular_profile(
+            features, data.train["label"], len(data.eval), predictions["label"], predictions["score"]
+        )
+    document = profile.model_dump_json()
+    mlflow.log_text(document, tags.PROFILE_ARTIFACT)
+    return hashlib.sha256(document.encode()).hexdigest()
