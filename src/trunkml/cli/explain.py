@@ -40,7 +40,7 @@ def _render_explained(record: ModelVersionRecord, explained: list[Explained]) ->
 
 def explain_command(
     ref: Annotated[str, typer.Argument(help="Version: @champion, @challenger, latest, N or sha:<prefix>.")],
-    texts: Annotated[list[str], typer.Argument(help="One or more texts to explain.")],
+    texts: Annotated[list[str], typer.Argument(help="Texts, or records as JSON objects, to explain.")],
     model: Annotated[Optional[str], typer.Option("--model", "-m", help="Model (default: trunkml.yaml).")] = None,  # noqa: UP045
     top: Annotated[int, typer.Option(help="How many contributions to show each way.")] = 8,
     json_: Annotated[bool, typer.Option("--json", help="Print the explanations as one JSON document.")] = False,

@@ -9,13 +9,16 @@ import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import numpy as np
+import pandas as pd
 from pydantic import BaseModel, ConfigDict
 
 from trunkml.config import Settings, load_project
 from trunkml.datasets import DataService, LoadedDataset
-from trunkml.datasets.leakage import NORMALISATION_VERSION, find_leakage
+from trunkml.datasets.leakage import NORMALISATION_VERSION, describe_row, find_leakage
+from trunkml.datasets.schema import json_records
 from trunkml.datasets.split import SplitSpec, split_frame
 from trunkml.errors import IntegrityError, LeakageError, NotFoundError, RefusedError, UsageError
 from trunkml.evaluation import decision as records
@@ -64,6 +67,19 @@ class EvaluationResult(BaseModel):
     seconds: float
 
 
+def model_inputs(
+    evaluation: LoadedDataset, frame: pd.DataFrame
+) -> tuple[list[str], list[dict[str, Any]] | None, list[str] | pd.DataFrame]:
+    """(each row as people read it, the rows as records or None for texts, what the models predict on)."""
+    schema = evaluation.pointer.resolved_schema
+    features = frame[list(schema.names)]
+    if schema.single_text is not None:
+        texts = features[schema.single_text].tolist()
+        return texts, None, texts
+    records = json_records(features)
+    return [describe_row(features, i, 200) for i in range(len(features))], records, features
+
+
 def _champion(registry: Registry, model: str, ref: str) -> ModelVersionRecord | None:
     try:
         return show(registry, model, ref)
@@ -73,18 +89,18 @@ def _champion(registry: Registry, model: str, ref: str) -> ModelVersionRecord | 
         raise
 
 
-def _training_texts(service: DataService, record: ModelVersionRecord, seen: dict[str, list[str]]) -> list[str]:
-    """The texts a version was trained on, re-read and re-verified from its lineage (each dataset once)."""
-    texts: list[str] = []
+def _training_rows(service: DataService, record: ModelVersionRecord, seen: dict[str, pd.DataFrame]) -> pd.DataFrame:
+    """The typed features a version was trained on, re-read and re-verified from its lineage (each dataset once)."""
+    frames: list[pd.DataFrame] = []
     for use in (u for u in record.datasets if u.role == "train"):
         key = f"{use.ref}:{use.sha256}:{record.split}"
         if key not in seen:
             seen[key] = _read_training(service, record, use.ref, use.sha256)
-        texts.extend(seen[key])
-    return texts
+        frames.append(seen[key])
+    return pd.concat(frames, ignore_index=True)
 
 
-def _read_training(service: DataService, record: ModelVersionRecord, ref: str, sha256: str) -> list[str]:
+def _read_training(service: DataService, record: ModelVersionRecord, ref: str, sha256: str) -> pd.DataFrame:
     base = ref.removesuffix("#split")
     loaded = service.load(base)
     if loaded.pointer.sha256 != sha256:
@@ -95,12 +111,12 @@ def _read_training(service: DataService, record: ModelVersionRecord, ref: str, s
     split_of_this = any(use.ref == f"{base}#split" for use in record.datasets)
     if record.split and split_of_this:  # trained on the split's train part only
         spec = SplitSpec(eval_fraction=float(str(record.split["eval_fraction"])), seed=int(str(record.split["seed"])))
-        return list(split_frame(loaded.labelled(), spec)[0]["text"])
-    return list(loaded.frame["text"])
+        return split_frame(loaded.labelled(), spec)[0].drop(columns=["label"])
+    return loaded.features()
 
 
 def _overlap(
-    service: DataService, record: ModelVersionRecord, evaluation: LoadedDataset, seen: dict[str, list[str]]
+    service: DataService, record: ModelVersionRecord, evaluation: LoadedDataset, seen: dict[str, pd.DataFrame]
 ) -> tuple[int, int]:
     """(overlapping rows, eval rows) between a version's training data and the eval set, cached by digests."""
     train = sorted(f"{u.ref}:{u.sha256}" for u in record.datasets if u.role == "train")
@@ -114,8 +130,8 @@ def _overlap(
         counts = json.loads(cached.read_text(encoding="utf-8"))
         return int(counts["overlapping_rows"]), int(counts["eval_rows"])
     report = find_leakage(
-        _training_texts(service, record, seen),
-        evaluation.frame["text"],
+        _training_rows(service, record, seen),
+        evaluation.features(),
         train=record.ref,
         eval=evaluation.pointer.ref,
         allowance=0.0,
@@ -129,7 +145,7 @@ def _refuse_leakage(
     service: DataService, versions: list[ModelVersionRecord], evaluation: LoadedDataset, allowance: float
 ) -> dict[str, int]:
     """Overlapping eval rows per version (recorded with the decision); beyond the allowance: refused."""
-    seen: dict[str, list[str]] = {}
+    seen: dict[str, pd.DataFrame] = {}
     counts: dict[str, int] = {}
     for record in versions:
         overlapping, rows = _overlap(service, record, evaluation, seen)
@@ -185,7 +201,8 @@ def explain_examples(
         try:
             loaded = VerifiedModel(registry, info.model, record.version)  # digest-verified, as predictions are
             try:
-                found = loaded.explain([info.texts[r] for r in wanted], EXPLAINED_TOP)
+                inputs = info.records if info.records is not None else info.texts
+                found = loaded.explain([inputs[r] for r in wanted], EXPLAINED_TOP)
             finally:
                 loaded.close()
         except Exception as exc:  # explanations are evidence for people: their failure is reported, not fatal
@@ -226,14 +243,15 @@ def evaluate(settings: Settings, request: EvaluateRequest, report: Report) -> Ev
     versions = [challenger] + ([champion] if champion is not None else [])
     overlap = _refuse_leakage(service, versions, evaluation, project.data.max_eval_overlap)
     frame = evaluation.labelled()
-    texts, truth = frame["text"].tolist(), frame["label"].to_numpy(dtype=np.int64)
+    truth = frame["label"].to_numpy(dtype=np.int64)
+    texts, records, inputs = model_inputs(evaluation, frame)
     masks = service.slices(evaluation)
     cache = PredictionCache(registry, settings.home_dir / "cache" / "predictions")
 
     def predict(record: ModelVersionRecord) -> Predictions:
         report(f"predictions of v{record.version}")
         return cache.predictions(
-            model, record.version, record.model_digest, record.run_id, evaluation.pointer.sha256, texts
+            model, record.version, record.model_digest, record.run_id, evaluation.pointer.sha256, inputs
         )
 
     new = predict(challenger)
@@ -249,6 +267,7 @@ def evaluate(settings: Settings, request: EvaluateRequest, report: Report) -> Ev
         eval_ref=evaluation.pointer.ref,
         eval_sha256=evaluation.pointer.sha256,
         texts=texts,
+        records=records,
         y_true=truth,
         challenger_labels=new.labels,
         challenger_scores=new.scores,

@@ -13,6 +13,7 @@ import html
 import io
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from matplotlib.figure import Figure
@@ -58,6 +59,8 @@ class ReportInput:
     explanation_note: str = ""
     classes: tuple[str, str] = DEFAULT_CLASS_NAMES
     """The names of class 0 and class 1, from the eval pointer."""
+    records: list[dict[str, Any]] | None = None
+    """The model inputs of each row when they are not one text (what explanations are computed on)."""
 
 
 def _title(info: ReportInput, decision: GateDecision) -> str:

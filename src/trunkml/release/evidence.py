@@ -8,6 +8,7 @@ its own process and explains texts with it (see ``registry.explain``).
 
 from __future__ import annotations
 
+import json
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -100,6 +101,19 @@ class Explained:
     explanation: Explanation
 
 
+def as_input(text: str) -> Any:
+    """A text as given, or a record when it is a JSON object (``'{"age": 41, "plan": "pro"}'``)."""
+    if not text.lstrip().startswith("{"):
+        return text
+    try:
+        record = json.loads(text)
+    except ValueError as exc:
+        raise UsageError(f"{text[:60]!r} starts like a JSON record but is not valid JSON: {exc}") from exc
+    if not isinstance(record, dict):
+        raise UsageError("a record is one JSON object of feature values")
+    return record
+
+
 def explain_version(
     settings: Settings, ref: str, texts: list[str], model: str | None = None, top_k: int = DEFAULT_TOP_K
 ) -> tuple[ModelVersionRecord, list[Explained]]:
@@ -116,9 +130,10 @@ def explain_version(
         process = ModelProcess(registry, record.name, record.version)
     except ModelProcessError as exc:  # the model's own failure to load
         raise RefusedError(f"{record.ref} could not be loaded: {exc}") from exc
+    inputs = [as_input(text) for text in texts]
     try:
-        labels, scores = process.predict(texts)
-        explanations = process.explain(texts, top_k)
+        labels, scores = process.predict(inputs)
+        explanations = process.explain(inputs, top_k)
     finally:
         process.close()
     return record, [

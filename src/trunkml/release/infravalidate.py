@@ -32,7 +32,7 @@ from trunkml.registry import Registry, show
 from trunkml.registry.blessing import ARTIFACT_DIR, InfraSummary, record_blessing
 from trunkml.release.blessing_policy import budget_digest, endpoint_for
 from trunkml.release.judging import Verdict, judge_agreement, judge_answers, latencies, offline_predictions
-from trunkml.release.probes import NORMAL_TEXTS, Report, canned_probes, texts_from_eval
+from trunkml.release.probes import Report, input_key, probes_for
 from trunkml.release.sandbox import Answered, Sandbox
 
 
@@ -80,7 +80,7 @@ def infra_validate(
         raise RefusedError(f"{record.ref} has no recorded model digest; it cannot be validated or served")
     spec = endpoint_for(settings, name, endpoint)
     budget = spec.infra_validation
-    probes = canned_probes(spec, texts_from_eval(settings, report) + list(NORMAL_TEXTS))
+    probes = probes_for(spec, settings, report)
     verdict = Verdict()
     answers: list[Answered] = []
     offline: dict[str, Any] = {}
@@ -97,7 +97,7 @@ def infra_validate(
             peak, log_tail = sandbox.stop()
     if ready_s is not None:
         judge_answers(verdict, answers, probes)
-        served = sorted({t for a in answers if a.status == 200 for t in a.probe.texts})
+        served = list({input_key(t): t for a in answers if a.status == 200 for t in a.probe.texts}.values())
         try:
             report("offline predictions on the same texts")
             offline = offline_predictions(registry, name, record.version, served)

@@ -9,21 +9,23 @@ import numpy as np
 
 from trunkml.registry import Registry
 from trunkml.registry.artifacts import VerifiedModel
-from trunkml.release.probes import Probe
+from trunkml.release.probes import Probe, input_key
 from trunkml.release.sandbox import Answered
 
 SCORE_TOLERANCE = 1e-6
 
 
-def offline_predictions(registry: Registry, name: str, version: int, texts: list[str]) -> dict[str, Any]:
-    """Labels and scores of the version on ``texts`` in one call, outside the server (as the gate predicts)."""
+def offline_predictions(registry: Registry, name: str, version: int, texts: list[Any]) -> dict[str, Any]:
+    """Labels and scores of the version on ``texts`` (or records) in one call, outside the server, by input key."""
     # In this process, as the gate predicts: the sandbox has already shown that the version loads and answers.
     model = VerifiedModel(registry, name, version)
     try:
         labels, scores = model.predict(texts)
     finally:
         model.close()
-    return {text: (int(label), float(score)) for text, label, score in zip(texts, labels, scores, strict=True)}
+    return {
+        input_key(text): (int(label), float(score)) for text, label, score in zip(texts, labels, scores, strict=True)
+    }
 
 
 @dataclass
@@ -60,7 +62,7 @@ def judge_agreement(
         if answer.status != 200:
             continue
         for text, label, score in zip(answer.probe.texts, answer.labels, answer.scores, strict=False):
-            expected_label, expected_score = offline[text]
+            expected_label, expected_score = offline[input_key(text)]
             compared += 1
             mismatched += label != expected_label
             worst = max(worst, abs(score - expected_score))

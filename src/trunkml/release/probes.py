@@ -1,5 +1,9 @@
-"""Infra validation's request set: normal texts (from the eval set when readable), edge cases, a full
-batch, and requests just over the endpoint's limits, which must be refused with a 4xx."""
+"""Infra validation's request set: normal inputs (from the eval set when readable), edge cases, a full
+batch, and requests just over the endpoint's limits, which must be refused with a 4xx.
+
+A text model gets texts. A model of several features gets records from the eval set, edge records
+built from the schema (extremes, missing optional values), and invalid records that must be refused
+with a 422: a missing feature, an unknown field, text in a numeric field, an unseen category."""
 
 from __future__ import annotations
 
@@ -12,7 +16,10 @@ import numpy as np
 
 from trunkml.config import Settings, load_project
 from trunkml.datasets import DataService
+from trunkml.datasets.schema import DataSchema, FeatureType, json_records
 from trunkml.errors import TrunkmlError
+from trunkml.serving.predlog import canonical_json
+from trunkml.serving.served_model import smoke_rows
 from trunkml.serving.spec import EndpointSpec
 
 Report = Callable[[str], None]
@@ -52,23 +59,71 @@ class Probe:
     valid: bool = True
 
     @property
-    def texts(self) -> list[str]:
-        return [self.body["text"]] if "text" in self.body else list(self.body["texts"])
+    def texts(self) -> list[Any]:
+        """The inputs it sends: texts, or records."""
+        if "text" in self.body:
+            return [self.body["text"]]
+        return list(self.body["texts"] if "texts" in self.body else self.body["inputs"])
+
+
+def input_key(value: Any) -> str:
+    """A hashable key for one input (a text as is, a record as canonical JSON)."""
+    return value if isinstance(value, str) else canonical_json(value)
 
 
 def texts_from_eval(settings: Settings, report: Report) -> list[str]:
-    """Up to EVAL_TEXTS texts of the project's eval set, chosen with a fixed seed (none when unreadable)."""
+    """Up to EVAL_TEXTS texts of the project's eval set (a text model's), picked with a fixed seed."""
+    inputs, schema = eval_inputs(settings, report)
+    return inputs if schema is None or schema.single_text is not None else []
+
+
+def eval_inputs(settings: Settings, report: Report) -> tuple[list[Any], DataSchema | None]:
+    """Up to EVAL_TEXTS inputs (texts or records) of the eval set, picked with a fixed seed, and its schema."""
     eval_ref = load_project(settings.project_root).gate.eval
     if not eval_ref:
-        return []
+        return [], None
     try:
-        frame = DataService(settings).load(eval_ref).frame
+        loaded = DataService(settings).load(eval_ref)
     except TrunkmlError as exc:
         report(f"canned texts: the eval set is not readable ({exc.message}); using the built-in texts only")
-        return []
-    texts = [str(text) for text in frame["text"].tolist()]
-    picked = np.random.default_rng(0).choice(len(texts), size=min(EVAL_TEXTS, len(texts)), replace=False)
-    return [texts[i] for i in sorted(picked.tolist())]
+        return [], None
+    schema = loaded.pointer.resolved_schema
+    single = schema.single_text
+    inputs: list[Any] = (
+        [str(t) for t in loaded.features()[single].tolist()] if single else json_records(loaded.features())
+    )
+    picked = np.random.default_rng(0).choice(len(inputs), size=min(EVAL_TEXTS, len(inputs)), replace=False)
+    return [inputs[i] for i in sorted(picked.tolist())], schema
+
+
+def probes_for(spec: EndpointSpec, settings: Settings, report: Report) -> list[Probe]:
+    """The request set for the project's model: records for a model of several features, else texts."""
+    inputs, schema = eval_inputs(settings, report)
+    if schema is not None and schema.single_text is None and inputs:
+        return record_probes(spec, inputs, schema)
+    return canned_probes(spec, [str(text) for text in inputs] + list(NORMAL_TEXTS))
+
+
+def record_probes(spec: EndpointSpec, normal: list[dict[str, Any]], schema: DataSchema) -> list[Probe]:
+    """Probes for a model of several features (see the module docstring)."""
+    limits, budget = spec.limits, spec.infra_validation
+    probes = [Probe("single", {"inputs": [normal[i % len(normal)]]}) for i in range(max(budget.single_requests, 1))]
+    probes += [Probe("edge", {"inputs": [record]}) for record in smoke_rows(schema)]
+    probes.append(Probe("max batch", {"inputs": [normal[i % len(normal)] for i in range(limits.max_batch_texts)]}))
+    first = schema.features[0].name
+    invalid = {
+        "missing feature": {k: v for k, v in normal[0].items() if k != first},
+        "unknown field": {**normal[0], "not_a_feature": 1},
+    }
+    numeric = schema.of_type(FeatureType.NUMERIC)
+    if numeric:
+        invalid["text in a numeric field"] = {**normal[0], numeric[0].name: "x" * 1000}
+    closed = [f for f in schema.of_type(FeatureType.CATEGORICAL) if not f.open]
+    if closed:
+        invalid["unseen category"] = {**normal[0], closed[0].name: "\u0000never-seen"}
+    probes += [Probe(kind, {"inputs": [record]}, valid=False) for kind, record in invalid.items()]
+    probes.append(Probe("over the batch limit", {"inputs": normal[:1] * (limits.max_batch_texts + 1)}, valid=False))
+    return probes
 
 
 def canned_probes(spec: EndpointSpec, normal: list[str]) -> list[Probe]:

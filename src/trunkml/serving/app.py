@@ -19,6 +19,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.openapi.utils import get_openapi
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel
 
 from trunkml import __version__
 from trunkml.config import Settings
@@ -28,7 +29,7 @@ from trunkml.registry import Registry
 from trunkml.registry.connection import refuse_default_password
 from trunkml.serving.middleware import ServingMiddleware
 from trunkml.serving.routes import PREDICT_MODELS, predict, predict_operation, router
-from trunkml.serving.schemas import Feedback
+from trunkml.serving.schemas import Feedback, records_model
 from trunkml.serving.server import Server
 from trunkml.serving.spec import EndpointSpec, load_endpoint
 
@@ -63,22 +64,29 @@ def _openapi(app: FastAPI, server: Server) -> Callable[[], dict[str, Any]]:
     again when a swap brings other names.
     """
 
-    built_for: tuple[str, str] | None = None
+    built_for: tuple[tuple[str, str], str | None] | None = None
 
     def build() -> dict[str, Any]:
         nonlocal built_for
         champion = server.follower.champion
         classes = champion.info.classes if champion else DEFAULT_CLASS_NAMES
-        if app.openapi_schema and built_for == classes:
+        inputs = champion.info.schema if champion else None
+        records = inputs if inputs is not None and inputs.single_text is None else None
+        key = (classes, records.model_dump_json() if records else None)
+        if app.openapi_schema and built_for == key:
             return app.openapi_schema
         schema = get_openapi(title=app.title, version=app.version, description=app.description, routes=app.routes)
         components = schema.setdefault("components", {}).setdefault("schemas", {})
-        schema["paths"]["/predict"] = {"post": predict_operation(classes)}
-        for model in (server.requests.single, server.requests.batch, Feedback, *PREDICT_MODELS):
+        schema["paths"]["/predict"] = {"post": predict_operation(classes, records=records is not None)}
+        bodies: tuple[type[BaseModel], ...] = (server.requests.single, server.requests.batch)
+        if records is not None:
+            bodies = (records_model(records, server.spec.limits)[0],)
+        shown: list[type[BaseModel]] = [*bodies, Feedback, *PREDICT_MODELS]
+        for model in shown:
             found = model.model_json_schema(ref_template="#/components/schemas/{model}")
             components.update(found.pop("$defs", {}))
             components[model.__name__] = found
-        app.openapi_schema, built_for = schema, classes
+        app.openapi_schema, built_for = schema, key
         return schema
 
     return build

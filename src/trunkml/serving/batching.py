@@ -24,12 +24,13 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
 log = logging.getLogger("trunkml.serving")
 
-Predict = Callable[[list[str]], tuple[np.ndarray, np.ndarray]]
+Predict = Callable[[list[Any]], tuple[np.ndarray, np.ndarray]]
 Scored = list[tuple[int, float]]
 
 

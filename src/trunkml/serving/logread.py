@@ -20,7 +20,7 @@ from trunkml.errors import NotFoundError, UnavailableError
 
 MAX_ROWS = 500_000
 Param = str | int | float
-FEATURES = ("tokens", "ngrams")
+FEATURES = ("tokens", "ngrams", "features")
 # Column names below are constants of this module, never user input (hence the S608 waivers).
 SERVED = "SELECT id, request_id, item, ts, version, route, text_chars, score, label, {features} FROM predictions"
 SINCE = SERVED + " WHERE model = ? AND route != 'shadow' AND ts >= ? ORDER BY ts DESC, id DESC LIMIT ?"

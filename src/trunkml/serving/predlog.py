@@ -10,6 +10,7 @@ caller wants to know it was stored.
 from __future__ import annotations
 
 import hashlib
+import json
 import queue
 import sqlite3
 import threading
@@ -35,7 +36,8 @@ CREATE TABLE IF NOT EXISTS predictions (
     label INTEGER NOT NULL,
     text TEXT,
     tokens BLOB,
-    ngrams BLOB
+    ngrams BLOB,
+    features TEXT
 );
 CREATE INDEX IF NOT EXISTS predictions_request ON predictions (request_id, item);
 CREATE INDEX IF NOT EXISTS predictions_ts ON predictions (ts);
@@ -50,7 +52,7 @@ CREATE TABLE IF NOT EXISTS feedback (
 """
 RETRIES = 3
 # Columns added after the first release: an older log gains them on open (its old rows keep NULL).
-ADDED_COLUMNS = {"tokens": "BLOB", "ngrams": "BLOB"}
+ADDED_COLUMNS = {"tokens": "BLOB", "ngrams": "BLOB", "features": "TEXT"}
 
 
 class PredictionRow(NamedTuple):
@@ -70,6 +72,13 @@ class PredictionRow(NamedTuple):
     score: float
     label: int
     text: str
+    features: str | None = None
+    """A record's feature values as canonical JSON (models of several features); None for texts."""
+
+
+def canonical_json(record: object) -> str:
+    """A record as JSON the same way every time (sorted keys, no spaces): what is hashed and stored."""
+    return json.dumps(record, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
 
 
 class PredictionSink(Protocol):
@@ -123,10 +132,12 @@ class SqliteSink:
         records: list[tuple[object, ...]] = []
         for row in rows:
             tokens, grams = next(features) if self.features and row.route != "shadow" else (None, None)
+            given = row.text if row.features is None else row.features
             records.append((
                 row.request_id, row.item, row.ts, row.model, row.version, row.route,
-                hashlib.sha256(row.text.encode()).hexdigest(), len(row.text), row.score, row.label,
+                hashlib.sha256(given.encode()).hexdigest(), len(row.text), row.score, row.label,
                 row.text if self.store_text else None, tokens, grams,
+                row.features if self.features and row.route != "shadow" else None,
             ))  # fmt: skip
         return records
 
@@ -138,7 +149,7 @@ class SqliteSink:
             try:
                 self._db.executemany(
                     "INSERT INTO predictions (request_id, item, ts, model, version, route, input_sha256, text_chars,"
-                    " score, label, text, tokens, ngrams) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    " score, label, text, tokens, ngrams, features) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                     records,
                 )
             except BaseException:

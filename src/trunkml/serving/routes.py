@@ -113,10 +113,26 @@ PREDICT_OPERATION: dict[str, Any] = {
 }
 
 
-def predict_operation(classes: tuple[str, str]) -> dict[str, Any]:
-    """:data:`PREDICT_OPERATION` with the served model's class names in its description."""
+def predict_operation(classes: tuple[str, str], records: bool = False) -> dict[str, Any]:
+    """:data:`PREDICT_OPERATION` with the served model's class names, and its record body for a tabular model."""
     names = f"label 0 = {classes[0]}, label 1 = {classes[1]}; the score is the model's probability of label 1."
-    return {**PREDICT_OPERATION, "description": f"{PREDICT_OPERATION['description']} {names}"}
+    operation = {**PREDICT_OPERATION, "description": f"{PREDICT_OPERATION['description']} {names}"}
+    if records:
+        operation["summary"] = "Predict a label for each record of the model's features"
+        operation["requestBody"] = {
+            "required": True,
+            "content": {"application/json": {"schema": _schema("PredictRecords")}},
+        }
+        operation["responses"] = {
+            **PREDICT_OPERATION["responses"],
+            "200": {
+                "description": "Predictions",
+                "content": {"application/json": {"schema": _schema("BatchPredictResponse")}},
+            },
+        }
+    return operation
+
+
 PREDICT_MODELS = (SinglePredictResponse, BatchPredictResponse, ErrorBody)
 
 

@@ -14,6 +14,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, create_model
 
+from trunkml.datasets.schema import DataSchema, Feature, FeatureType
 from trunkml.registry.explain import Explanation
 from trunkml.serving.spec import Limits
 
@@ -124,6 +125,46 @@ def request_models(limits: Limits) -> RequestModels:
         texts=(Annotated[list[text], Field(min_length=1, max_length=limits.max_batch_texts)], ...),
     )
     return RequestModels(single, batch, TypeAdapter(single | batch))
+
+
+def _field(feature: Feature, limits: Limits) -> tuple[Any, Any]:
+    """The pydantic type of one feature's value: strict, finite numbers; known categories unless open."""
+    kind: Any
+    if feature.type is FeatureType.NUMERIC:
+        kind = Annotated[float, Field(allow_inf_nan=False)]
+    elif feature.type is FeatureType.BOOLEAN:
+        kind = bool
+    elif feature.type is FeatureType.CATEGORICAL and not feature.open:
+        kind = Literal[tuple(feature.categories)]
+    else:
+        kind = Annotated[
+            str,
+            Field(max_length=limits.max_text_chars, json_schema_extra={"pattern": TEXT_PATTERN}),
+            AfterValidator(_clean_text),
+        ]
+    if feature.nullable:
+        return kind | None, None
+    return kind, ...
+
+
+def records_model(schema: DataSchema, limits: Limits) -> tuple[type[BaseModel], TypeAdapter[Any]]:
+    """The ``{"inputs": [{feature: value, ...}, ...]}`` request model of a served schema, and its validator.
+
+    Every record must give every required feature and nothing else; its name and type come from the
+    model's schema, so the OpenAPI document lists the real features.
+    """
+    config = ConfigDict(extra="forbid", strict=True, frozen=True)
+    fields: dict[str, Any] = {}
+    for i, feature in enumerate(schema.features):  # names may hold spaces: fields are f0, f1, … with aliases
+        kind, default = _field(feature, limits)
+        fields[f"f{i}"] = (kind, Field(default, alias=feature.name))
+    record: type[BaseModel] = create_model("Record", __config__=config, **fields)
+    body = create_model(
+        "PredictRecords",
+        __config__=config,
+        inputs=(Annotated[list[record], Field(min_length=1, max_length=limits.max_batch_texts)], ...),
+    )
+    return body, TypeAdapter(body)
 
 
 def error_details(exc: ValidationError) -> list[dict[str, Any]]:

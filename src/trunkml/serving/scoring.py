@@ -84,7 +84,7 @@ def _input_frame(settings: Settings, request: ScoreRequest) -> tuple[pd.DataFram
             )
         return frame[[request.text_column]].rename(columns={request.text_column: "text"}), hash_file(path)[0]
     loaded = DataService(settings).load(request.input)
-    return loaded.frame[["text"]], loaded.pointer.sha256
+    return loaded.features(), loaded.pointer.sha256
 
 
 COLUMNS = ("row_id", "label", "score", "model", "version", "input_sha256")
@@ -156,7 +156,8 @@ def score_local(
 
     def scored() -> Iterator[pd.DataFrame]:
         for start, chunk in _chunks(frame, request.chunk_rows):
-            labels, scores = model.predict(chunk["text"].astype(str).tolist())
+            rows = chunk["text"].astype(str).tolist() if list(chunk.columns) == ["text"] else chunk
+            labels, scores = model.predict(rows)
             yield pd.DataFrame({
                 "row_id": range(start, start + len(chunk)), "label": labels, "score": scores, "model": name,
                 "version": version, "input_sha256": digest,

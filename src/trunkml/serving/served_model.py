@@ -12,10 +12,13 @@ from __future__ import annotations
 import math
 import time
 from dataclasses import dataclass, field
+from typing import Any
 
 from trunkml.config.classes import DEFAULT_CLASS_NAMES
+from trunkml.datasets.schema import DataSchema, FeatureType
 from trunkml.errors import CandidateRefused, IntegrityError, UnavailableError
 from trunkml.registry import Registry, show
+from trunkml.registry.model_inputs import SCHEMA_KEY
 from trunkml.registry.model_process import ModelProcess
 from trunkml.serving.batching import MicroBatcher
 
@@ -36,13 +39,41 @@ class ModelInfo:
     run_id: str | None
     classes: tuple[str, str] = DEFAULT_CLASS_NAMES
     """The names of label 0 and label 1, from the version's training pointer."""
+    schema: DataSchema | None = None
+    """The features the model takes (from its MLmodel metadata); None or one text feature: a text model."""
     loaded_at: float = field(default_factory=time.time)
 
 
+def smoke_rows(schema: DataSchema | None) -> list[Any]:
+    """Texts for a text model; for others, one record per kind of edge: typical, extreme, missing optionals."""
+    if schema is None or schema.single_text is not None:
+        return list(SMOKE_TEXTS)
+    typical: dict[str, Any] = {}
+    for feature in schema.features:
+        if feature.type is FeatureType.NUMERIC:
+            typical[feature.name] = 0.0
+        elif feature.type is FeatureType.BOOLEAN:
+            typical[feature.name] = False
+        elif feature.type is FeatureType.CATEGORICAL:
+            typical[feature.name] = feature.categories[0] if feature.categories else "unseen"
+        else:
+            typical[feature.name] = SMOKE_TEXTS[1]
+    extreme = {k: (1e12 if isinstance(v, float) else v) for k, v in typical.items()}
+    sparse = {f.name: (None if f.nullable else typical[f.name]) for f in schema.features}
+    return [typical, extreme, sparse]
+
+
+def schema_of(metadata: dict[str, Any]) -> DataSchema | None:
+    """The schema a model recorded in its metadata (None for models trained before schemas)."""
+    found = metadata.get(SCHEMA_KEY)
+    return DataSchema.model_validate(found) if isinstance(found, dict) else None
+
+
 def _smoke(model: ModelProcess) -> None:
-    labels, scores = model.predict(SMOKE_TEXTS)
-    if len(labels) != len(SMOKE_TEXTS) or len(scores) != len(SMOKE_TEXTS):
-        raise ValueError(f"answered {len(labels)} labels and {len(scores)} scores for {len(SMOKE_TEXTS)} texts")
+    rows = smoke_rows(schema_of(model.metadata))
+    labels, scores = model.predict(rows)
+    if len(labels) != len(rows) or len(scores) != len(rows):
+        raise ValueError(f"answered {len(labels)} labels and {len(scores)} scores for {len(rows)} inputs")
     for label, score in zip(labels.tolist(), scores.tolist(), strict=True):
         if label not in (0, 1) or not math.isfinite(score) or not 0.0 <= score <= 1.0:
             raise ValueError(f"answered label {label!r} with score {score!r}; expected 0/1 and a score in [0, 1]")
@@ -79,6 +110,7 @@ def load_candidate(
         artifact_digests=record.artifact_digests,
         run_id=record.run_id,
         classes=record.class_names,
+        schema=schema_of(model.metadata),
     )
     return model, info
 

@@ -18,9 +18,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel, TypeAdapter, ValidationError
 
 from trunkml.config import Settings
+from trunkml.datasets.schema import DataSchema
 from trunkml.errors import (
     BadRequest,
     ModelFailed,
@@ -34,9 +35,9 @@ from trunkml.registry.explain import Explanation
 from trunkml.serving.auth import WebhookVerifier
 from trunkml.serving.batching import BatcherClosed, Scored
 from trunkml.serving.follower import Follower
-from trunkml.serving.predlog import PredictionLog, PredictionRow, SqliteSink
+from trunkml.serving.predlog import PredictionLog, PredictionRow, SqliteSink, canonical_json
 from trunkml.serving.routing import choose_route
-from trunkml.serving.schemas import REQUEST_ID_PATTERN, Feedback, error_details, request_models
+from trunkml.serving.schemas import REQUEST_ID_PATTERN, Feedback, error_details, records_model, request_models
 from trunkml.serving.served_model import ServedModel
 from trunkml.serving.spec import EndpointSpec
 from trunkml.serving.telemetry import ServerMetrics
@@ -106,6 +107,7 @@ class Server:
         self.metrics = ServerMetrics()
         self.follower = Follower(spec, open_registry, self.metrics)
         self.requests = request_models(spec.limits)
+        self._records: dict[str, tuple[type[BaseModel], TypeAdapter[Any]]] = {}
         self.api_key = settings.api_key.get_secret_value() if settings.api_key else None
         self.webhooks = WebhookVerifier(settings.webhook_secret.get_secret_value() if settings.webhook_secret else None)
         self.log: PredictionLog | None = None
@@ -162,12 +164,35 @@ class Server:
             raise BadRequest("X-Request-ID must be 1-128 letters, digits, '.', '_', ':' or '-'")
         return header
 
-    def parse_texts(self, body: bytes, content_type: str | None) -> tuple[list[str], bool]:
-        """The texts of a predict body and whether it was the single-text form."""
+    def records_adapter(self, schema: DataSchema) -> TypeAdapter[Any]:
+        """The validator of ``{"inputs": [...]}`` for ``schema`` (built once per schema)."""
+        key = schema.model_dump_json()
+        if key not in self._records:
+            self._records = {key: records_model(schema, self.spec.limits)}
+        return self._records[key][1]
+
+    def parse_texts(self, body: bytes, content_type: str | None) -> tuple[list[Any], bool]:
+        """The inputs of a predict body (texts, or records for a model of several features); single-text form?"""
         check_json(content_type)
+        champion = self.follower.champion
+        schema = champion.info.schema if champion else None
+        if schema is not None and schema.single_text is None:
+            try:
+                parsed = self.records_adapter(schema).validate_json(body)
+            except ValidationError as exc:
+                raise BadRequest(
+                    "request body does not match the model's inputs",
+                    details=error_details(exc),
+                    hint='send {"inputs": [{feature: value, ...}, ...]}; GET /openapi.json lists the features',
+                ) from exc
+            return [record.model_dump(by_alias=True) for record in parsed.inputs], False
         try:
             parsed = self.requests.adapter.validate_json(body)
         except ValidationError as exc:
+            if champion is None:  # the body may be right for the model that is still loading
+                raise UnavailableError(
+                    "no model is loaded yet", hint="wait for /readyz, or promote a champion"
+                ) from exc
             raise BadRequest(
                 "request body does not match the schema",
                 details=error_details(exc),
@@ -238,7 +263,10 @@ class Server:
     ) -> list[PredictionRow]:
         now = time.time()
         return [
-            PredictionRow(request_id, item, now, served.info.name, served.info.version, route, score, label, text)
+            PredictionRow(
+                request_id, item, now, served.info.name, served.info.version, route, score, label,
+                text if isinstance(text, str) else "", None if isinstance(text, str) else canonical_json(text),
+            )
             for item, (text, (label, score)) in enumerate(zip(texts, scored, strict=True))
         ]  # fmt: skip
 
