@@ -18,10 +18,11 @@ from pydantic import BaseModel, ConfigDict, Field
 from trunkml.config import Settings, load_project
 from trunkml.config.project import MonitoringConfig
 from trunkml.config.windows import Window, parse_duration
-from trunkml.datasets.profile import PROFILE_SCHEMA, ReferenceProfile
+from trunkml.datasets.profile import PROFILE_SCHEMA, ReferenceProfile, category_key
 from trunkml.errors import ConfigError, NoProfile, NotFoundError
 from trunkml.evaluation.policy import load_policy
 from trunkml.monitoring import drift as d
+from trunkml.monitoring.feature_drift import feature_checks, served_features
 from trunkml.monitoring.online import OnlineMetrics, bucket_seconds, over_time, per_version
 from trunkml.monitoring.retraining import Trigger, evaluate
 from trunkml.monitoring.shadow import ShadowReport, shadow_report
@@ -60,6 +61,8 @@ class MonitorResult(BaseModel):
     notes: list[str]
     reference: ReferenceProfile | None = Field(default=None, exclude=True)
     samples: dict[str, list[float]] = Field(default_factory=dict, exclude=True)
+    categories: dict[str, dict[str, int]] = Field(default_factory=dict, exclude=True)
+    """The window's counts per value of each categorical or boolean feature, for the report's pictures."""
 
     @property
     def fired(self) -> list[Trigger]:
@@ -163,7 +166,8 @@ def _score_checks(profile: ReferenceProfile, rows: pd.DataFrame, limits: dict[st
 
 def _limits(config: MonitoringConfig) -> dict[str, float]:
     """The enabled statistics and their thresholds."""
-    return {name: value for name, value in config.drift.model_dump().items() if value is not None}
+    values = config.drift.model_dump(exclude={"features"})
+    return {name: value for name, value in values.items() if value is not None}
 
 
 def _serving_version(served: pd.DataFrame) -> int | None:
@@ -184,9 +188,15 @@ def _drift(
         )
         return []
     limits = _limits(config)
-    checks = _text_checks(profile, served, limits)
-    if served["tokens"].isna().all():
-        notes.append("the log holds no token features for this window (log.features is off, or an older server)")
+    if profile.features:
+        texts = {name for name, kind in profile.feature_kinds.items() if kind == "text"}
+        checks = feature_checks(profile, served["features"], config.drift, texts)
+        if served["features"].isna().all():
+            notes.append("the log holds no feature values for this window (log.features is off, or an older server)")
+    else:
+        checks = _text_checks(profile, served, limits)
+        if served["tokens"].isna().all():
+            notes.append("the log holds no token features for this window (log.features is off, or an older server)")
     if len(version_rows) >= config.min_rows:
         checks += _score_checks(profile, version_rows, limits)
     else:
@@ -237,10 +247,34 @@ def run_monitor(settings: Settings, request: MonitorRequest) -> MonitorResult:
         online_over_time=over_time(labelled, width), bucket_seconds=width, shadow=shadow,
         triggers=evaluate(config.triggers, checks, online, version, aged), notes=notes, reference=profile,
         samples={
-            "text_length": served["text_chars"].astype(float).tolist(),
+            "text_length": served["text_chars"].astype(float).tolist() if profile and not profile.features else [],
             "score": version_rows["score"].astype(float).tolist(),
+            **_feature_samples(profile, served),
         },
+        categories=_feature_categories(profile, served),
     )  # fmt: skip
+
+
+def _feature_samples(profile: ReferenceProfile | None, served: pd.DataFrame) -> dict[str, list[float]]:
+    """The window's values of each numeric feature (``feature:<name>``), for the report's histograms."""
+    if profile is None or not profile.features:
+        return {}
+    window = served_features(served["features"])
+    numeric = [name for name, kind in profile.feature_kinds.items() if kind == "numeric" and name in window]
+    return {f"feature:{name}": pd.to_numeric(window[name], errors="coerce").dropna().tolist() for name in numeric}
+
+
+def _feature_categories(profile: ReferenceProfile | None, served: pd.DataFrame) -> dict[str, dict[str, int]]:
+    """The window's counts per value of each categorical or boolean feature."""
+    if profile is None or not profile.features:
+        return {}
+    window = served_features(served["features"])
+    found: dict[str, dict[str, int]] = {}
+    for name, kind in profile.feature_kinds.items():
+        if kind in ("categorical", "boolean") and name in window:
+            keys = [key for key in map(category_key, window[name].tolist()) if key is not None]
+            found[name] = {key: keys.count(key) for key in set(keys)}
+    return found
 
 
 def _ts(frame: pd.DataFrame, how: str) -> float | None:

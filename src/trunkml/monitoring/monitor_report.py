@@ -2,8 +2,8 @@
 
 It shows the verdict (which triggers fired), every drift statistic against its
 threshold and noise level, the reference and window distributions side by side
-(text length, score), online recall over time per version, and the shadow
-comparison's evidence as it accumulated.
+(text length, score, and each feature of a tabular model, most drifted first), online
+recall over time per version, and the shadow comparison's evidence as it accumulated.
 """
 
 from __future__ import annotations
@@ -16,11 +16,14 @@ from pathlib import Path
 import numpy as np
 from matplotlib.figure import Figure
 
+from trunkml.datasets.profile import CategoricalProfile, NumericProfile
 from trunkml.evaluation.gate_report import html_document, html_figure, html_table, png_bytes
 from trunkml.monitoring.monitor import MonitorResult
 from trunkml.monitoring.online import recall_text
 
 RED, GREEN, GREY, BLUE = "#cf222e", "#1a7f37", "#8c959f", "#0969da"
+MAX_FEATURES = 12  # feature pictures per report
+MAX_BARS = 12  # categories per picture
 
 
 def _when(ts: float | None) -> str:
@@ -35,10 +38,11 @@ def _histograms(title: str, reference: Sequence[float], window: Sequence[float],
     figure = Figure(figsize=(5.2, 3.2))
     axes = figure.subplots()
     both = np.concatenate([reference, window])
+    low = min(float(np.quantile(both, 0.01)), 0.0) if both.size else 0.0
     high = float(np.quantile(both, 0.99)) if both.size else 1.0
-    bins = np.linspace(0, max(high, 1e-9), 40).tolist()
-    axes.hist(np.clip(reference, 0, high), bins=bins, density=True, alpha=0.55, color=GREY, label="reference")
-    axes.hist(np.clip(window, 0, high), bins=bins, density=True, alpha=0.55, color=BLUE, label="window")
+    bins = np.linspace(low, max(high, low + 1e-9), 40).tolist()
+    axes.hist(np.clip(reference, low, high), bins=bins, density=True, alpha=0.55, color=GREY, label="reference")
+    axes.hist(np.clip(window, low, high), bins=bins, density=True, alpha=0.55, color=BLUE, label="window")
     axes.set_title(title)
     axes.set_xlabel(unit)
     axes.legend()
@@ -98,6 +102,38 @@ def _shadow_figure(result: MonitorResult) -> Figure | None:
     return figure
 
 
+def _shares(title: str, reference: dict[str, int], window: dict[str, int]) -> Figure:
+    keys = sorted(set(reference) | set(window))[:MAX_BARS]
+    ref_total, win_total = max(sum(reference.values()), 1), max(sum(window.values()), 1)
+    figure = Figure(figsize=(5.2, 3.2))
+    axes = figure.subplots()
+    positions = np.arange(len(keys))
+    axes.bar(positions - 0.2, [reference.get(k, 0) / ref_total for k in keys], 0.4, color=GREY, label="reference")
+    axes.bar(positions + 0.2, [window.get(k, 0) / win_total for k in keys], 0.4, color=BLUE, label="window")
+    axes.set_xticks(positions, [k[:14] for k in keys], rotation=30, ha="right")
+    axes.set_title(title)
+    axes.set_ylabel("share")
+    axes.legend()
+    figure.tight_layout()
+    return figure
+
+
+def _feature_figures(result: MonitorResult) -> dict[str, Figure]:
+    """One small picture per feature, in the order of the drift table (most drifted first), at most MAX_FEATURES."""
+    reference = result.reference
+    if reference is None or not reference.features:
+        return {}
+    ordered = list(dict.fromkeys(c.feature for c in result.drift if c.feature in reference.features))
+    shown: dict[str, Figure] = {}
+    for name in ordered[:MAX_FEATURES]:
+        profile = reference.features[name]
+        if isinstance(profile, NumericProfile) and result.samples.get(f"feature:{name}"):
+            shown[f"feature {name}"] = _histograms(name, profile.sample, result.samples[f"feature:{name}"], "value")
+        elif isinstance(profile, CategoricalProfile) and name in result.categories:
+            shown[f"feature {name}"] = _shares(name, profile.counts, result.categories[name])
+    return shown
+
+
 def figures(result: MonitorResult) -> dict[str, Figure]:
     """The report's pictures, by caption."""
     shown: dict[str, Figure] = {}
@@ -110,6 +146,7 @@ def figures(result: MonitorResult) -> dict[str, Figure]:
         shown["score"] = _histograms(
             f"score of v{result.version}", reference.eval_scores, result.samples["score"], "score"
         )
+    shown.update(_feature_figures(result))
     if any(m.recall is not None for m in result.online_over_time):
         shown["online recall"] = _recall_figure(result)
     if (shadow := _shadow_figure(result)) is not None:
