@@ -182,3 +182,11 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
         return LONG_FILES.index(path) if path in LONG_FILES else len(LONG_FILES)
 
     items.sort(key=rank)  # stable: the order inside a file, and of the other files, is kept
+
+
+@pytest.fixture(scope="session")
+def tabular_project(tmp_path_factory: pytest.TempPathFactory) -> Any:
+    """A tabular binary project promoted through CT and CD (see ``tests/tabular.py``), once per worker."""
+    from tests.tabular import build_tabular_project
+
+    return build_tabular_project(tmp_path_factory.mktemp("tabular") / "clinic")

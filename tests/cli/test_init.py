@@ -13,6 +13,7 @@ from tests.conftest import Project
 @pytest.mark.parametrize(
     ("family", "own", "calls"),
     [
+        ("tabular", None, "HistGradientBoostingClassifier("),
         ("sklearn", "src/churn_model/pyfunc_model.py", "LogisticRegression("),
         ("tfidf", None, "from trunkml.training.families.tfidf.fit import train_tfidf"),
         ("transformer", None, "from trunkml.training.families.transformer.fit import fine_tune"),

@@ -34,7 +34,7 @@ def trunkml(root: Path, *args: str, check: bool = True) -> subprocess.CompletedP
 
 def test_init_then_data_add_then_the_pipelines_promote_a_champion(tmp_path: Path) -> None:
     root = tmp_path / "acme-moderation"
-    made = json.loads(trunkml(tmp_path, "init", str(root), "--model", MODEL, "--json").stdout)
+    made = json.loads(trunkml(tmp_path, "init", str(root), "--model", MODEL, "--inputs", "text", "--json").stdout)
     assert made["package"] == "toxic_comments_model"
     for path in ("trunkml.yaml", f"jobs/{MODEL}/train.yaml", f"jobs/{MODEL}/params.yaml", "datasets/README.md",
                  "environments/train/requirements.in", f"endpoints/{MODEL}/endpoint.yaml", "README.md",
@@ -75,7 +75,7 @@ def test_init_then_data_add_then_the_pipelines_promote_a_champion(tmp_path: Path
 
 def test_the_scaffolded_model_scores_exactly_like_scikit_learn(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     root = tmp_path / "p"
-    trunkml(tmp_path, "init", str(root), "--model", MODEL)
+    trunkml(tmp_path, "init", str(root), "--model", MODEL, "--inputs", "text")
     spec = importlib.util.spec_from_file_location("scaffold_pyfunc", root / "src/toxic_comments_model/pyfunc_model.py")
     assert spec is not None
     assert spec.loader is not None
@@ -149,3 +149,27 @@ def test_the_transformer_family_and_odd_folder_names_give_working_files(tmp_path
     valid = subprocess.run([str(tool), "--builtin-schema", "vendor.github-workflows", *workflows],
                            capture_output=True, text=True, timeout=120)  # fmt: skip
     assert valid.returncode == 0, valid.stdout + valid.stderr
+
+
+def test_a_tabular_project_goes_through_ct_the_gate_and_cd(tabular_project: Any) -> None:
+    root = tabular_project.root
+    assert [(r["pipeline"], r["state"]) for r in tabular_project.pipeline_results] == [
+        ("workspace-cd", "succeeded"), ("model-ct", "succeeded"), ("model-cd", "succeeded"),
+    ]  # fmt: skip
+    pointer = yaml.safe_load((root / "datasets/tumours/dataset.yaml").read_text(encoding="utf-8"))
+    types = {feature["name"]: feature["type"] for feature in pointer["schema"]["features"]}
+    assert len(types) == 32  # 30 measurements, size, smooth; the target and the excluded id are not features
+    assert types["mean radius"] == "numeric"
+    assert types["size"] == "categorical"
+    assert types["smooth"] == "boolean"
+    assert "patient" not in types
+    assert pointer["labels"] == {"benign": 0, "malignant": 1}
+    assert pointer["classes"] == {"0": "benign", "1": "malignant"}
+    job = yaml.safe_load((root / "jobs/tumours/params.yaml").read_text(encoding="utf-8"))
+    assert job["model"] == "hist_gradient_boosting"
+    status = json.loads(tabular_project.cli("status", "--json").stdout)
+    assert status["champion"]["version"] == 1
+    assert status["champion"]["git_sha"] == git(root, "rev-parse", "HEAD")
+    scored = json.loads(tabular_project.cli("score", "@champion", "--input", "tumours-eval", "--output",
+                                            str(root.parent / "eval.csv"), "--json").stdout)  # fmt: skip
+    assert scored["rows"] == len(tabular_project.eval_records())

@@ -24,8 +24,9 @@ from pydantic import BaseModel, ConfigDict
 
 from trunkml.errors import UsageError
 
-Family = Literal["sklearn", "tfidf", "transformer"]
+Family = Literal["tabular", "sklearn", "tfidf", "transformer"]
 DESCRIPTIONS = {
+    "tabular": "A scikit-learn pipeline over the dataset's schema (gradient boosting or logistic regression).",
     "sklearn": "TF-IDF n-grams + logistic regression.",
     "tfidf": "TF-IDF word and character n-grams + logistic regression (trunkml's tfidf family).",
     "transformer": "A fine-tuned transformer encoder.",
@@ -141,7 +142,11 @@ def plan(root: Path, model: str | None, family: Family) -> tuple[str, str, dict[
     name = _model_name(root, model)
     package = package_name(name)
     project = root.name or name
-    values = {"project": project, "project_yaml": json.dumps(project), "model": name, "package": package}
+    columns = "--target COLUMN" if family == "tabular" else "--text-column text --label-column label"
+    values = {
+        "project": project, "project_yaml": json.dumps(project), "model": name, "package": package,
+        "data_add": f"trunkml data add {name} --file data/{name}.csv {columns}",
+    }  # fmt: skip
     planned = {
         "trunkml.yaml": render("project/trunkml.yaml", **values),
         "README.md": render("project/README.md", **values),
@@ -157,7 +162,7 @@ def plan(root: Path, model: str | None, family: Family) -> tuple[str, str, dict[
     return name, package, planned
 
 
-def init_project(root: Path, model: str | None = None, family: Family = "sklearn") -> Scaffolded:
+def init_project(root: Path, model: str | None = None, family: Family = "tabular") -> Scaffolded:
     """Write a new trunkml project at ``root`` (created if missing); refuse to overwrite anything."""
     root = root.resolve()
     if root.exists() and not root.is_dir():

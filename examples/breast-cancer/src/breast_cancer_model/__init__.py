@@ -1,0 +1,1 @@
+"""The breast-cancer model package."""
