@@ -18,6 +18,10 @@ def demo(
         Literal["synthetic", "fortuna"],
         typer.Option(help="synthetic: SYNTHETIC DEMO DATA, generated; fortuna: the real dataset via the mirror."),
     ] = "synthetic",
+    example: Annotated[
+        Literal["text", "tabular"],
+        typer.Option(help="text: the text classifier story; tabular: scikit-learn's breast-cancer data as records."),
+    ] = "text",
     keep_serving: Annotated[
         bool, typer.Option("--keep-serving", help="Leave the server running at the end (stop it with SIGTERM).")
     ] = False,
@@ -41,17 +45,24 @@ def demo(
 
     if not json_:
         what = "SYNTHETIC DEMO DATA, offline" if data == "synthetic" else "Fortuna 2019 through the mirror, offline"
+        if example == "tabular":
+            what = "scikit-learn's bundled breast-cancer data, offline"
         out.print(f"[magenta bold]trunkml demo[/] in {target} ({what})")
     with err.status("preparing the demo workspace", spinner="dots") as status:
-        report = run_demo(
-            target,
-            settings.project_root,
-            emit,
-            lambda phase: status.update(phase),
-            data=data,
-            mirror=settings.mirror_dir,
-            keep_serving=keep_serving,
-        )
+        if example == "tabular":
+            from trunkml.demo.tabular_story import run_tabular_demo
+
+            report = run_tabular_demo(target, emit, lambda phase: status.update(phase), keep_serving=keep_serving)
+        else:
+            report = run_demo(
+                target,
+                settings.project_root,
+                emit,
+                lambda phase: status.update(phase),
+                data=data,
+                mirror=settings.mirror_dir,
+                keep_serving=keep_serving,
+            )
     if json_:
         print_json(report)
         return

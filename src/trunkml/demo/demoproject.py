@@ -52,14 +52,26 @@ def set_params(root: Path, values: dict[str, str]) -> None:
     params.write_text("\n".join(lines) + "\n", encoding="utf-8")
 
 
-def prepare_workdir(workdir: Path, data: DemoData, source_project: Path) -> None:
-    """Create the demo workspace, replacing only a previous demo's (never other folders), and ``git init`` it."""
+def fresh_workdir(workdir: Path) -> None:
+    """Create an empty demo workspace, replacing only a previous demo's (never other folders)."""
     if workdir.exists():
         if not (workdir / MARKER).exists():
             raise UsageError(f"{workdir} exists and is not a trunkml demo workspace", hint="pass another --workdir")
         shutil.rmtree(workdir)
     workdir.mkdir(parents=True)
     (workdir / MARKER).write_text("created by `trunkml demo`\n", encoding="utf-8")
+
+
+def write_files(workdir: Path, files: dict[str, str]) -> None:
+    """Write ``{relative path: text}`` under ``workdir``."""
+    for relative, text in files.items():
+        (workdir / relative).parent.mkdir(parents=True, exist_ok=True)
+        (workdir / relative).write_text(text, encoding="utf-8")
+
+
+def prepare_workdir(workdir: Path, data: DemoData, source_project: Path) -> None:
+    """Create the demo workspace, replacing only a previous demo's (never other folders), and ``git init`` it."""
+    fresh_workdir(workdir)
     real = data == "fortuna"
     train, eval_ = (FORTUNA[1], FORTUNA[2]) if real else ("demo-tweets", "demo-eval")
     names = {
@@ -74,9 +86,7 @@ def prepare_workdir(workdir: Path, data: DemoData, source_project: Path) -> None
         f"endpoints/{MODEL}/endpoint.yaml": demo_template("endpoint.yaml", model=MODEL),
         **model_files(MODEL, package_name(MODEL), "tfidf", train, eval_),
     }
-    for relative, text in files.items():
-        (workdir / relative).parent.mkdir(parents=True, exist_ok=True)
-        (workdir / relative).write_text(text, encoding="utf-8")
+    write_files(workdir, files)
     if real:
         set_params(workdir, FORTUNA_PARAMS_A)
         for name in FORTUNA:

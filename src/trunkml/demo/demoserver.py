@@ -12,6 +12,7 @@ import sys
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
+from typing import Any
 
 import httpx
 
@@ -22,12 +23,24 @@ from trunkml.errors import UnavailableError
 from trunkml.serving.ports import free_port
 
 SAMPLE = "vocês são uns nojentos, saiam daqui"
+Input = str | dict[str, Any]
+
+
+def body_of(one: Input) -> dict[str, Any]:
+    """The /predict body for one text or one record."""
+    return {"text": one} if isinstance(one, str) else {"inputs": [one]}
+
+
+def answer_of(body: dict[str, Any]) -> dict[str, Any]:
+    """The prediction in a /predict answer, whichever form it has (a record's is the first of ``predictions``)."""
+    return {**body, **body["predictions"][0]} if body.get("predictions") else body
 
 
 class DemoServer:
     """``trunkml serve`` on a free loopback port, for the demo workspace."""
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, sample: Input = SAMPLE) -> None:
+        self.sample = sample
         root = settings.project_root
         endpoint = endpoint_path(root)
         if not endpoint.is_file():  # the demo commits it with commit A
@@ -57,27 +70,27 @@ class DemoServer:
             time.sleep(0.1)
         raise UnavailableError(f"the demo server did not serve v{version} within {timeout_s:.0f} s; see {self.log}")
 
-    def predict(self, text: str = SAMPLE) -> tuple[int, dict[str, object]]:
-        """(status, body) of one prediction."""
-        response = self.client.post("/predict", json={"text": text})
-        return response.status_code, response.json()
+    def predict(self) -> tuple[int, dict[str, Any]]:
+        """(status, answer) of one prediction of the sample input."""
+        response = self.client.post("/predict", json=body_of(self.sample))
+        return response.status_code, answer_of(response.json())
 
-    def traffic_with_feedback(self, texts: list[str], labels: list[int]) -> int:
-        """Send each text as its own request (as users would), then its true label through ``/feedback``.
+    def traffic_with_feedback(self, inputs: list[Input], labels: list[int]) -> int:
+        """Send each input as its own request (as users would), then its true label through ``/feedback``.
 
-        Returns how many texts were answered.
+        Returns how many inputs were answered.
         """
 
         def one(index: int) -> bool:
             rid = f"demo-traffic-{index}"
-            response = self.client.post("/predict", json={"text": texts[index]}, headers={"x-request-id": rid})
+            response = self.client.post("/predict", json=body_of(inputs[index]), headers={"x-request-id": rid})
             if response.status_code != 200:
                 return False
             self.client.post("/feedback", json={"request_id": rid, "label": int(labels[index])})
             return True
 
         with ThreadPoolExecutor(max_workers=4) as pool:
-            return sum(pool.map(one, range(len(texts))))
+            return sum(pool.map(one, range(len(inputs))))
 
     def wait_logged(self, rows: int, timeout_s: float = 30) -> bool:
         """Wait until the server has written at least ``rows`` rows to its prediction log."""
@@ -91,7 +104,7 @@ class DemoServer:
 
     def under_load(self) -> LoadCounter:
         """Start sending requests continuously (stop with ``LoadCounter.stop``)."""
-        return LoadCounter(self.url)
+        return LoadCounter(self.url, body_of(self.sample))
 
     def stop(self) -> int | None:
         """SIGTERM, then wait for the graceful shutdown."""
@@ -108,7 +121,8 @@ class DemoServer:
 class LoadCounter:
     """A background client that keeps predicting and counts answers, failures and versions seen."""
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, body: dict[str, Any]) -> None:
+        self.body = body
         self.ok = 0
         self.failed = 0
         self.versions: list[int] = []
@@ -120,7 +134,7 @@ class LoadCounter:
         with httpx.Client(base_url=url, timeout=30) as client:
             while not self._stop.is_set():
                 try:
-                    response = client.post("/predict", json={"text": SAMPLE})
+                    response = client.post("/predict", json=self.body)
                 except httpx.HTTPError:
                     self.failed += 1
                     continue

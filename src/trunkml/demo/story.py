@@ -33,7 +33,7 @@ from trunkml.demo.demoproject import (
     prepare_workdir,
     set_params,
 )
-from trunkml.demo.demoserver import DemoServer
+from trunkml.demo.demoserver import SAMPLE, DemoServer, Input, body_of
 from trunkml.demo.synthdata import SynthSpec, synth_dataset
 from trunkml.demo.traffic import monitor_step, send_traffic
 from trunkml.errors import RefusedError, UsageError
@@ -90,6 +90,9 @@ class _Story:
         self.report = report
         self.steps: list[DemoStep] = []
         self.server: DemoServer
+        self.sample: Input = SAMPLE
+        self.traffic_sent = 0
+        """What the demo's client sends: a text, or a record for a tabular model."""
 
     def record(self, name: str, ok: bool, detail: str) -> None:
         self.steps.append(DemoStep(name=name, ok=ok, detail=detail))
@@ -253,7 +256,7 @@ class _Story:
         )
 
     def serve(self, version: int) -> DemoServer:
-        server = DemoServer(self.service.settings)
+        server = DemoServer(self.service.settings, self.sample)
         self.server = server
         server.wait_for_version(version)
         code, body = server.predict()
@@ -289,7 +292,7 @@ class _Story:
     def last_answer(self, stop: bool) -> None:
         code, body = self.server.predict()
         self.record(
-            f"curl -d '{{\"text\": ...}}' {self.server.url}/predict",
+            f"curl -d '{{\"{next(iter(body_of(self.sample)))}\": ...}}' {self.server.url}/predict",
             code == 200,
             f"{code}: v{body.get('version')} label {body.get('label')} score {body.get('score', 0):.3f} "
             f"(request {str(body.get('request_id'))[:8]}…)",
@@ -303,15 +306,18 @@ class _Story:
     def traffic(self, eval_ref: str) -> None:
         """Held-out texts as live traffic, each with its true label sent back through /feedback."""
         total, answered = send_traffic(self.service, self.server, eval_ref)
+        self.traffic_sent = total
         logged = self.server.wait_logged(answered)
         self.record(
             f"send {eval_ref} as traffic + /feedback",
             answered == total and logged,
-            f"{answered}/{total} texts answered",
+            f"{answered}/{total} {'texts' if isinstance(self.sample, str) else 'records'} answered",
         )
 
     def monitor(self) -> None:
-        monitor_step(self.service.settings, endpoint_path(self.service.settings.project_root), self.record)
+        """`trunkml monitor` over the held-out traffic (the hot swap's load is older than that window)."""
+        root = self.service.settings.project_root
+        monitor_step(self.service.settings, endpoint_path(root), self.record, self.traffic_sent)
 
     def pull(self, ref: str) -> None:
         summary = self.service.pull([ref])
@@ -406,13 +412,18 @@ def _play_rest(story: _Story, data: DemoData, first: str, keep_serving: bool) ->
     story.commit("C: stronger regularisation")
     story.pipeline_run(second, {"model-ct": "succeeded", "model-cd": "failed"})
     story.refuse_promotion(3, reviewer="reviewer")
+    play_close(story, "demo-eval" if data == "synthetic" else FORTUNA[2], keep_serving, "traffic")
+
+
+def play_close(story: _Story, eval_ref: str, keep_serving: bool, traffic: str) -> None:
+    """The story's end: rollback, where main stands, then ``eval_ref`` as ``traffic`` with feedback, and the monitor."""
     story.heading("Rollback, and where main stands")
     story.rollback(expect=1)
     story.follows_rollback(1)
     story.status()
     story.history()
     story.check_main()
-    story.heading("Production: traffic, feedback, and `trunkml monitor`")
-    story.traffic("demo-eval" if data == "synthetic" else FORTUNA[2])
+    story.heading(f"Production: {traffic}, feedback, and `trunkml monitor`")
+    story.traffic(eval_ref)
     story.last_answer(stop=not keep_serving)
     story.monitor()

@@ -7,7 +7,8 @@ from pathlib import Path
 
 from trunkml.config import Settings
 from trunkml.datasets import DataService
-from trunkml.demo.demoserver import DemoServer
+from trunkml.datasets.schema import json_records
+from trunkml.demo.demoserver import DemoServer, Input
 from trunkml.monitoring.monitor import MonitorRequest, MonitorResult, run_monitor
 from trunkml.monitoring.monitor_report import write_report
 from trunkml.monitoring.online import recall_text
@@ -17,8 +18,11 @@ Record = Callable[[str, bool, str], None]
 
 def send_traffic(service: DataService, server: DemoServer, eval_ref: str) -> tuple[int, int]:
     """Send the held-out set through the server with its true labels as feedback; (sent, logged so far)."""
-    frame = service.load(eval_ref).labelled()
-    sent = server.traffic_with_feedback(frame["text"].tolist(), frame["label"].astype(int).tolist())
+    loaded = service.load(eval_ref)
+    frame = loaded.labelled()
+    single = loaded.pointer.resolved_schema.single_text
+    inputs: list[Input] = frame[single].tolist() if single else list(json_records(loaded.features()))
+    sent = server.traffic_with_feedback(inputs, frame["label"].astype(int).tolist())
     return len(frame), sent
 
 
@@ -29,12 +33,13 @@ def summary(result: MonitorResult) -> str:
     online = next((m for m in result.online if m.version == result.version and m.route == "champion"), None)
     recall = recall_text(online) if online else "no feedback"
     triggers = ", ".join(t.name for t in result.fired) or "none fired"
-    return f"{result.rows} texts served by v{result.version}: {drift}; online recall {recall}; triggers: {triggers}"
+    unit = "records" if result.reference is not None and result.reference.features else "texts"
+    return f"{result.rows} {unit} served by v{result.version}: {drift}; online recall {recall}; triggers: {triggers}"
 
 
-def monitor_step(settings: Settings, endpoint: Path, record: Record) -> MonitorResult:
-    """Run `trunkml monitor` over the demo traffic, write its report, and record the summary."""
-    result = run_monitor(settings, MonitorRequest(window="1000", endpoint=endpoint))
+def monitor_step(settings: Settings, endpoint: Path, record: Record, window: int) -> MonitorResult:
+    """Run `trunkml monitor` over the last ``window`` requests (the demo traffic), write its report, record it."""
+    result = run_monitor(settings, MonitorRequest(window=str(window), endpoint=endpoint))
     report = write_report(result, settings.home_dir / "reports" / "monitor.html")
-    record("trunkml monitor --window 1000", not result.fired, f"{summary(result)}; report {report}")
+    record(f"trunkml monitor --window {window}", not result.fired, f"{summary(result)}; report {report}")
     return result
