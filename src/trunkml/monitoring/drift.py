@@ -93,12 +93,13 @@ def window_vocabulary_counts(hashes: NDArray[np.uint32], vocabulary: NDArray[np.
     return result
 
 
-def _noise(draw: Callable[[np.random.Generator], float], seed: int) -> float:
+def _noise(draw: Callable[[np.random.Generator], float], seed: int, quantile: float = NOISE_QUANTILE) -> float:
     rng = np.random.default_rng(seed)
-    return float(np.quantile([draw(rng) for _ in range(NOISE_DRAWS)], NOISE_QUANTILE))
+    return float(np.quantile([draw(rng) for _ in range(NOISE_DRAWS)], quantile))
 
 
-def _judged(name: str, feature: str, value: float, threshold: float, noise: float, detail: str) -> DriftStatistic:
+def judged(name: str, feature: str, value: float, threshold: float, noise: float, detail: str) -> DriftStatistic:
+    """A statistic that fires only above both its threshold and its noise level."""
     fired = value > threshold and value > noise
     if fired:
         status = "DRIFT"
@@ -125,18 +126,20 @@ def numeric_checks(
         name = f"{prefix}_{feature}"
         if name in limits:
             noise = _noise(lambda rng, f=statistic: f(ref, rng.choice(ref, drawn)), seed + offset)  # type: ignore[misc]
-            checks.append(_judged(name, feature, statistic(ref, cur), limits[name], noise * scale, detail))
+            checks.append(judged(name, feature, statistic(ref, cur), limits[name], noise * scale, detail))
     return checks
 
 
 def distribution_check(
-    name: str, feature: str, reference: NDArray[np.float64], window: NDArray[np.float64], threshold: float, seed: int
-) -> DriftStatistic:
+    name: str, feature: str, reference: NDArray[np.float64], window: NDArray[np.float64], threshold: float, seed: int,
+    quantile: float = NOISE_QUANTILE,
+) -> DriftStatistic:  # fmt: skip
     """Jensen-Shannon divergence of the window's counts from the reference probabilities."""
     total = int(window.sum())
     value = js_divergence(reference, window)
-    noise = _noise(lambda rng: js_divergence(reference, rng.multinomial(total, reference).astype(float)), seed)
-    return _judged(name, feature, value, threshold, noise, f"{total} {feature} in the window")
+    draw = lambda rng: js_divergence(reference, rng.multinomial(total, reference).astype(float))  # noqa: E731
+    noise = _noise(draw, seed, quantile)
+    return judged(name, feature, value, threshold, noise, f"{total} {feature} in the window")
 
 
 def rate_check(
@@ -145,7 +148,7 @@ def rate_check(
     """The absolute change of a rate (a share of ``trials``) from its reference value."""
     noise = _noise(lambda rng: abs(rng.binomial(trials, reference) / max(trials, 1) - reference), seed)
     detail = f"{reference:.3f} → {observed:.3f} over {trials}"
-    return _judged(name, feature, abs(observed - reference), threshold, noise, detail)
+    return judged(name, feature, abs(observed - reference), threshold, noise, detail)
 
 
 def oov_rate(profile: ReferenceProfile, hashes: NDArray[np.uint32]) -> float:
