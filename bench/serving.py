@@ -1,7 +1,10 @@
 """Benchmark: `trunkml serve` against `mlflow models serve`, same model version, same load, one run.
 
 1. Registers one version of the reference model: CT on Fortuna 2019 when ../shared/data
-   is there (the model users serve), else on SYNTHETIC DEMO DATA.
+   is there (the model users serve), else on SYNTHETIC DEMO DATA. With `--model tabular`,
+   the tabular project `trunkml init` makes, trained on scikit-learn's bundled breast-cancer
+   data (a scikit-learn pipeline logged with mlflow.sklearn, skops format), promoted by its
+   pipelines; requests are then one record of 32 features.
 2. Starts `mlflow models serve -m models:/<model>/<N> --env-manager local -w 1` and
    `trunkml serve --workers 1` on that version, both on 127.0.0.1.
 3. Drives each in turn with the same load generator: wrk (Debian package `wrk`) when
@@ -10,7 +13,7 @@
 4. Prints req/s, p50 and p99 for both, and the ratios.
    Goal: >= 10x mlflow's req/s at 16 connections, with p99 <= 1/5 of mlflow's.
 
-Run: `make bench` or `.venv/bin/python bench/serving.py [--seconds 10]`.
+Run: `make bench` or `.venv/bin/python bench/serving.py [--seconds 10] [--model text|tabular]`.
 """
 
 from __future__ import annotations
@@ -76,6 +79,18 @@ def project(tmp: Path) -> tuple[Path, dict[str, str], str]:
     return root, env, data
 
 
+def tabular_project(tmp: Path) -> tuple[Path, dict[str, str], str, dict[str, object]]:
+    """`trunkml init` (tabular), the breast-cancer data, and its pipelines; returns (root, env, data, a record)."""
+    sys.path.insert(0, str(REPO))
+    from tests.tabular import MODEL, build_tabular_project
+
+    project = build_tabular_project(tmp / "clinic")
+    env = {**os.environ, "TRUNKML_PROJECT": str(project.root), "TRUNKML_HOME": str(project.root / ".trunkml")}
+    env.pop("MLFLOW_TRACKING_URI", None)
+    assert MODEL == "tumours"
+    return project.root, env, "breast-cancer (scikit-learn)", project.eval_records()[0]
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -138,31 +153,36 @@ def python_load(url: str, body: str, connections: int, seconds: int, scratch: Pa
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--seconds", type=int, default=10, help="load duration per cell")
+    parser.add_argument("--model", choices=("text", "tabular"), default="text", help="which model to serve")
     args = parser.parse_args()
     load = wrk if shutil.which("wrk") else python_load
     with tempfile.TemporaryDirectory(prefix="trunkml-serving-") as tmp:
         scratch = Path(tmp)
-        with console.status("training the reference model (CT)"):
-            root, env, data = project(scratch)
+        with console.status(f"training the {args.model} model (CT)"):
+            if args.model == "tabular":
+                root, env, data, record = tabular_project(scratch)
+                name, item, single = "tumours", record, {"inputs": [record]}
+            else:
+                root, env, data = project(scratch)
+                name, item, single = "hate-pt-speech", {"text": TEXT}, {"text": TEXT}
+                (root / "endpoints/hate-pt-speech").mkdir(parents=True)
+                (root / "endpoints/hate-pt-speech/endpoint.yaml").write_text("model: hate-pt-speech\n")
         uri = f"sqlite:///{root / '.trunkml' / 'mlflow.db'}"
-        mlflow_env = {**env, "MLFLOW_TRACKING_URI": uri, "PATH": f"{BIN}{os.pathsep}{env.get('PATH', '')}"}
-        (root / "endpoints/hate-pt-speech").mkdir(parents=True)
-        (root / "endpoints/hate-pt-speech/endpoint.yaml").write_text("model: hate-pt-speech\n")
+        # mlflow's own server must be allowed to unpickle: it loads skops models only with this switch on.
+        mlflow_env = {**env, "MLFLOW_TRACKING_URI": uri, "PATH": f"{BIN}{os.pathsep}{env.get('PATH', '')}",
+                      "MLFLOW_ALLOW_PICKLE_DESERIALIZATION": "true"}  # fmt: skip
         ports = {"mlflow": free_port(), "trunkml": free_port(), "trunkml-2w": free_port()}
         commands = {
-            "mlflow": [str(BIN / "mlflow"), "models", "serve", "-m", "models:/hate-pt-speech/1", "--env-manager",
+            "mlflow": [str(BIN / "mlflow"), "models", "serve", "-m", f"models:/{name}/1", "--env-manager",
                        "local", "-w", "1", "-h", "127.0.0.1", "-p", str(ports["mlflow"])],
             "trunkml": [TRUNKML, "serve", "--port", str(ports["trunkml"]), "--workers", "1"],
             "trunkml-2w": [TRUNKML, "serve", "--port", str(ports["trunkml-2w"]), "--workers", "2"],
         }  # fmt: skip
         ready = {"mlflow": "/ping", "trunkml": "/readyz", "trunkml-2w": "/readyz"}
         targets = {
-            "mlflow": (
-                f"http://127.0.0.1:{ports['mlflow']}/invocations",
-                json.dumps({"dataframe_records": [{"text": TEXT}]}),
-            ),
-            "trunkml": (f"http://127.0.0.1:{ports['trunkml']}/predict", json.dumps({"text": TEXT})),
-            "trunkml-2w": (f"http://127.0.0.1:{ports['trunkml-2w']}/predict", json.dumps({"text": TEXT})),
+            "mlflow": (f"http://127.0.0.1:{ports['mlflow']}/invocations", json.dumps({"dataframe_records": [item]})),
+            "trunkml": (f"http://127.0.0.1:{ports['trunkml']}/predict", json.dumps(single)),
+            "trunkml-2w": (f"http://127.0.0.1:{ports['trunkml-2w']}/predict", json.dumps(single)),
         }
         servers: dict[str, subprocess.Popen[bytes]] = {}
         results: dict[tuple[str, int], dict[str, float]] = {}
@@ -183,7 +203,9 @@ def main() -> None:
                 process.wait(60)
     table = Table(
         "connections", "mlflow req/s", "p50 ms", "p99 ms", "trunkml req/s", "p50 ms", "p99 ms", "req/s ratio",
-        "p99 ratio", "errors", title=f"single-text requests, 1 worker each ({load.__name__}, model trained on {data})",
+        "p99 ratio", "errors",
+        title=f"single-{'record' if args.model == 'tabular' else 'text'} requests, 1 worker each ({load.__name__}, "
+        f"model trained on {data})",
     )  # fmt: skip
     for connections in CONNECTIONS:
         m, t = results[("mlflow", connections)], results[("trunkml", connections)]
