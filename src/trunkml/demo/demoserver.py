@@ -121,8 +121,8 @@ class DemoServer:
 class LoadCounter:
     """A background client that keeps predicting and counts answers, failures and versions seen."""
 
-    def __init__(self, url: str, body: dict[str, Any]) -> None:
-        self.body = body
+    def __init__(self, url: str, body: dict[str, Any] | None = None) -> None:
+        self.body = body or body_of(SAMPLE)
         self.ok = 0
         self.failed = 0
         self.versions: list[int] = []
