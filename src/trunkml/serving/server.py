@@ -107,7 +107,7 @@ class Server:
         self.metrics = ServerMetrics()
         self.follower = Follower(spec, open_registry, self.metrics)
         self.requests = request_models(spec.limits)
-        self._records: dict[str, tuple[type[BaseModel], TypeAdapter[Any]]] = {}
+        self._records: tuple[DataSchema, TypeAdapter[Any]] | None = None
         self.api_key = settings.api_key.get_secret_value() if settings.api_key else None
         self.webhooks = WebhookVerifier(settings.webhook_secret.get_secret_value() if settings.webhook_secret else None)
         self.log: PredictionLog | None = None
@@ -166,10 +166,11 @@ class Server:
 
     def records_adapter(self, schema: DataSchema) -> TypeAdapter[Any]:
         """The validator of ``{"inputs": [...]}`` for ``schema`` (built once per schema)."""
-        key = schema.model_dump_json()
-        if key not in self._records:
-            self._records = {key: records_model(schema, self.spec.limits)}
-        return self._records[key][1]
+        # Identity first: the champion's schema object is the same on every request until a swap, so the hot
+        # path compares a pointer, not the whole schema.
+        if self._records is None or (self._records[0] is not schema and self._records[0] != schema):
+            self._records = (schema, records_model(schema, self.spec.limits)[1])
+        return self._records[1]
 
     def parse_texts(self, body: bytes, content_type: str | None) -> tuple[list[Any], bool]:
         """The inputs of a predict body (texts, or records for a model of several features); single-text form?"""
