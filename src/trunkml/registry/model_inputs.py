@@ -23,6 +23,8 @@ THRESHOLD_KEY = "trunkml_threshold"
 SCHEMA_KEY = "trunkml_schema"
 BASELINE_KEY = "trunkml_baseline"
 DEFAULT_THRESHOLD = 0.5
+MLFLOW_TYPES = {"numeric": "double", "boolean": "boolean", "categorical": "string", "text": "string"}
+"""A schema feature type → the MLflow column type of its signature."""
 
 
 def input_frame(rows: Sequence[Row] | pd.DataFrame, columns: Mapping[str, str] | None = None) -> pd.DataFrame:
@@ -39,6 +41,24 @@ def input_frame(rows: Sequence[Row] | pd.DataFrame, columns: Mapping[str, str] |
                 frame[name] = pd.to_numeric(frame[name], errors="coerce").astype(float)
         return frame
     return pd.DataFrame({"text": list(rows)})
+
+
+def boosting_frame(frame: pd.DataFrame, columns: Mapping[str, str]) -> pd.DataFrame:
+    """What XGBoost and LightGBM take natively: strings as pandas categories, flags as 0/1 (NaN when missing).
+
+    ``columns`` maps feature names to MLflow type names (the signature's). Both libraries store
+    the training categories in the model and map a request's categories by name, so an unseen
+    category is a missing value, as in training.
+    """
+    out = frame.copy()
+    for name, kind in columns.items():
+        if name not in out.columns:
+            continue
+        if kind == "string":
+            out[name] = out[name].astype("category")
+        elif kind == "boolean":
+            out[name] = pd.to_numeric(out[name].map({True: 1.0, False: 0.0}), errors="coerce").astype(float)
+    return out
 
 
 def metadata(model: Any) -> dict[str, Any]:

@@ -4,7 +4,8 @@ A job's ``entrypoint`` is a function ``train(job: TrainingJob) -> ModelPackage``
 It gets the verified training rows (``features`` typed by the dataset's schema, and
 ``target``) and the params, and returns either an MLflow pyfunc *model-from-code*
 (a Python file that calls ``mlflow.models.set_model``) with its artifacts, or a
-fitted model of a standard flavor (scikit-learn, logged in the skops format).
+fitted model of a standard flavor: scikit-learn (logged in the skops format), XGBoost
+(UBJSON) or LightGBM (its text model file). No flavor is stored as a pickle.
 trunkml logs, evaluates and registers it; the training code never sees the
 evaluation set, so it cannot tune on it.
 """
@@ -58,6 +59,17 @@ class TrainingJob:
         return self.train[names]
 
     @property
+    def boosting_features(self) -> pd.DataFrame:
+        """``features`` as XGBoost and LightGBM take them: categories as pandas categories, flags as 0/1.
+
+        Fit a native boosting model on these; trunkml hands the model the same at serving time.
+        """
+        from trunkml.registry.model_inputs import MLFLOW_TYPES, boosting_frame
+
+        types = {f.name: MLFLOW_TYPES[f.type.value] for f in self.schema.features} if self.schema else {}
+        return boosting_frame(self.features, types)
+
+    @property
     def target(self) -> pd.Series:
         """The target: integer labels (1 = the positive class)."""
         return self.train["label"]
@@ -88,6 +100,33 @@ class ModelPackage:
     """Or: a fitted scikit-learn estimator (a Pipeline taking the features frame), logged with ``mlflow.sklearn``."""
     serialization_format: str = "skops"
     """How ``sklearn_model`` is stored: skops (pickle and cloudpickle only where trunkml.yaml allows them, in dev)."""
+    xgboost_model: Any = None
+    """Or: a fitted XGBoost model (``XGBClassifier`` or ``Booster``, fit on ``job.boosting_features``), stored as
+    UBJSON."""
+    lightgbm_model: Any = None
+    """Or: a fitted LightGBM model (``LGBMClassifier`` or ``Booster``, fit on ``job.boosting_features``), stored as
+    LightGBM's own text model file."""
+
+    def __post_init__(self) -> None:
+        self.flavor  # noqa: B018 - refuses a package of no model or of two, where it is made
+
+    @property
+    def flavor(self) -> str:
+        """Which of the model fields is set: python_model, sklearn, xgboost or lightgbm (exactly one may be)."""
+        given = [
+            name
+            for name, value in (
+                ("python_model", self.python_model),
+                ("sklearn", self.sklearn_model),
+                ("xgboost", self.xgboost_model),
+                ("lightgbm", self.lightgbm_model),
+            )
+            if value is not None
+        ]
+        if len(given) != 1:
+            raise ValueError(f"set exactly one of python_model, sklearn_model, xgboost_model, lightgbm_model: {given}")
+        return given[0]
+
     code_paths: list[Path] = field(default_factory=list)
     """Packages the model file imports, shipped with the model."""
     pip_requirements: list[str] = field(default_factory=list)

@@ -1,16 +1,18 @@
 """Logging a trained model as an MLflow model, and evaluating the copy that was stored.
 
-A package is logged as trunkml's pyfunc model-from-code or as a standard flavor
-(scikit-learn in the skops format; pickle and cloudpickle only where a dev project
-allows them). Either way it gets a signature built from the dataset's schema and
-``MLmodel`` metadata every loader reads: the decision threshold, the schema and the
-explanation baseline. The stored files are then downloaded, hashed, loaded without
-unpickling anything and asked to predict the evaluation set.
+A package is logged as trunkml's pyfunc model-from-code or as a standard flavor:
+scikit-learn in the skops format, XGBoost as UBJSON, LightGBM as its text model file
+(pickle and cloudpickle only where a dev project allows them). Either way it gets a
+signature built from the dataset's schema and ``MLmodel`` metadata every loader reads:
+the decision threshold, the schema and the explanation baseline. The stored files are
+then downloaded, hashed, loaded without unpickling anything and asked to predict the
+evaluation set.
 """
 
 from __future__ import annotations
 
 import hashlib
+import re
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -29,18 +31,24 @@ from trunkml.errors import RefusedError, TrainingFailedError, UsageError
 from trunkml.registry import lineage as tags
 from trunkml.registry.artifacts import file_digests
 from trunkml.registry.loading import load_verified, trusted_types
-from trunkml.registry.model_inputs import BASELINE_KEY, DEFAULT_THRESHOLD, SCHEMA_KEY, THRESHOLD_KEY, predict_rows
+from trunkml.registry.model_inputs import (
+    BASELINE_KEY,
+    DEFAULT_THRESHOLD,
+    MLFLOW_TYPES,
+    SCHEMA_KEY,
+    THRESHOLD_KEY,
+    predict_rows,
+)
 from trunkml.training.contract import ModelPackage
 from trunkml.training.inputs import PreparedData
 from trunkml.training.metrics import binary_metrics
 
-COLUMN_TYPES = {"numeric": "double", "boolean": "boolean", "categorical": "string", "text": "string"}
 OUTPUTS = Schema([ColSpec("long", "label"), ColSpec("double", "score")])
 
 
 def signature_of(schema: DataSchema, pyfunc_outputs: bool) -> ModelSignature:
     """The MLflow signature of a model taking ``schema``'s features (and answering label/score, for trunkml pyfuncs)."""
-    inputs = Schema([ColSpec(COLUMN_TYPES[f.type.value], f.name, required=True) for f in schema.features])
+    inputs = Schema([ColSpec(MLFLOW_TYPES[f.type.value], f.name, required=True) for f in schema.features])
     return ModelSignature(inputs=inputs, outputs=OUTPUTS if pyfunc_outputs else None)
 
 
@@ -59,12 +67,25 @@ def check_serialization(settings: Settings, package: ModelPackage) -> None:
         )
 
 
+def fitted_names(model: Any) -> list[str] | None:
+    """The feature names a fitted estimator or booster recorded (None when it recorded none)."""
+    names = getattr(model, "feature_names_in_", None)
+    if names is None and callable(getattr(model, "feature_name", None)):
+        names = model.feature_name()  # a LightGBM Booster
+    if names is None:
+        names = getattr(model, "feature_names", None)  # an XGBoost Booster
+    return None if names is None else [str(name) for name in names]
+
+
 def check_signature(schema: DataSchema, package: ModelPackage) -> None:
     """A fitted estimator must take exactly the dataset's features, in order; the difference is shown."""
-    fitted = getattr(package.sklearn_model, "feature_names_in_", None)
+    model = package.sklearn_model if package.sklearn_model is not None else package.xgboost_model
+    fitted = fitted_names(model if model is not None else package.lightgbm_model)
     if fitted is None:
         return
-    have, want = [str(name) for name in fitted], list(schema.names)
+    # LightGBM writes a feature name's spaces as underscores.
+    spelled = (lambda name: re.sub(r"\s", "_", name)) if package.lightgbm_model is not None else str
+    have, want = fitted, [spelled(name) for name in schema.names]
     if have != want:
         missing, extra = [n for n in want if n not in have], [n for n in have if n not in want]
         order = "" if missing or extra else "; same columns in another order"
@@ -98,23 +119,8 @@ def log_model(settings: Settings, package: ModelPackage, data: PreparedData) -> 
     sample = data.features(data.eval).head(2)
     meta = model_metadata(data, package)
     try:
-        if package.sklearn_model is not None:
-            check_serialization(settings, package)
-            check_signature(data.schema, package)
-            return mlflow.sklearn.log_model(
-                package.sklearn_model,
-                name="model",
-                serialization_format=package.serialization_format,
-                skops_trusted_types=trusted_types(package.sklearn_model)
-                if package.serialization_format == "skops"
-                else None,
-                pyfunc_predict_fn="predict_proba",
-                pip_requirements=package.pip_requirements or None,
-                signature=signature_of(data.schema, pyfunc_outputs=False),
-                # No input example: MLflow would load the model again to check it, which it may not under
-                # MLFLOW_ALLOW_PICKLE_DESERIALIZATION=false. trunkml loads and scores the stored files itself.
-                metadata=meta,
-            )
+        if package.flavor != "python_model":
+            return _log_flavor(settings, package, data.schema, meta)
         return mlflow.pyfunc.log_model(
             name="model",
             python_model=str(package.python_model),
@@ -130,6 +136,37 @@ def log_model(settings: Settings, package: ModelPackage, data: PreparedData) -> 
             f"the model package could not be logged: {str(exc).splitlines()[0][:400]}",
             hint="the MLflow run is marked FAILED and nothing was registered; check the model file and artifacts",
         ) from exc
+
+
+def _log_flavor(settings: Settings, package: ModelPackage, schema: DataSchema, meta: dict[str, Any]) -> Any:
+    """Log a standard flavor's model with the dataset's signature, never as a pickle unless a dev project allows it."""
+    # No input example: MLflow would load the model again to check it, which it may not under
+    # MLFLOW_ALLOW_PICKLE_DESERIALIZATION=false. trunkml loads and scores the stored files itself.
+    common: dict[str, Any] = {
+        "name": "model",
+        "pip_requirements": package.pip_requirements or None,
+        "signature": signature_of(schema, pyfunc_outputs=False),
+        "metadata": meta,
+    }
+    check_signature(schema, package)
+    if package.flavor == "xgboost":
+        import mlflow.xgboost
+
+        return mlflow.xgboost.log_model(package.xgboost_model, model_format="ubj", **common)
+    if package.flavor == "lightgbm":
+        import mlflow.lightgbm
+
+        booster = getattr(package.lightgbm_model, "booster_", package.lightgbm_model)
+        return mlflow.lightgbm.log_model(booster, **common)
+    check_serialization(settings, package)
+    skops = package.serialization_format == "skops"
+    return mlflow.sklearn.log_model(
+        package.sklearn_model,
+        serialization_format=package.serialization_format,
+        skops_trusted_types=trusted_types(package.sklearn_model) if skops else None,
+        pyfunc_predict_fn="predict_proba",
+        **common,
+    )
 
 
 def evaluate_stored(

@@ -194,8 +194,6 @@ def _call_user_code(
         ) from exc
     if not isinstance(package, ModelPackage):
         raise TrainingFailedError(f"{job.spec.entrypoint} returned {type(package).__name__}, not a ModelPackage")
-    if (package.python_model is None) == (package.sklearn_model is None):
-        raise TrainingFailedError(f"{job.spec.entrypoint} must return a python_model file or an sklearn_model (one)")
     return package
 
 
