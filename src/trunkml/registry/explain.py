@@ -8,7 +8,14 @@ is that word's contribution. Occlusion needs one prediction per word (``MAX_OCCL
 at most, all in one batch per text), works for any model, and is approximate: contributions
 do not add up to the score.
 
-A record (a tabular row) is explained with **SHAP** (the ``shap`` package, the ``explain``
+A record (a tabular row) scored by a scikit-learn pipeline that ends in a linear classifier
+is explained **exactly**, in log-odds: each feature's contribution is the coefficients times
+the change in its transformed columns when that feature alone takes its baseline value. The
+contributions add up to the record's logit minus the baseline's when every transformed
+column depends on one feature (scalers, imputers, one-hot encoders, TF-IDF); trunkml checks
+that sum on every explanation and uses SHAP when it does not hold (interaction features).
+
+Any other record is explained with **SHAP** (the ``shap`` package, the ``explain``
 extra): Shapley values of the score against one reference, the training baseline recorded in
 the model's ``MLmodel`` metadata (each feature's median or most common value). Each feature is
 a player that either keeps the record's value or takes the baseline's, and the permutation
@@ -27,12 +34,13 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from trunkml.errors import ExplanationError
-from trunkml.registry.model_inputs import BASELINE_KEY, SCHEMA_KEY, metadata, predict_rows
+from trunkml.registry.model_inputs import BASELINE_KEY, SCHEMA_KEY, feature_types, input_frame, metadata, predict_rows
 
 MAX_OCCLUDED_WORDS = 64
 DEFAULT_TOP_K = 8
 OCCLUSION = f"occlusion: the score's drop when each word (at most {MAX_OCCLUDED_WORDS}) is left out"
 FEATURE_OCCLUSION = "feature occlusion: the score's drop when each feature is set to its training baseline"
+LINEAR_METHOD = "linear: coefficients × the change in each feature's columns from its training baseline (log-odds)"
 SHAP_METHOD = "SHAP (permutation) values of the score against the training baseline"
 SHAP_EVALS_PER_FEATURE = 10
 MAX_SHAP_EVALS = 500
@@ -120,12 +128,62 @@ def warm_up(model: Any) -> None:
 
 
 def explain_record(model: Any, row: Mapping[str, Any], top_k: int) -> Explanation:
-    """SHAP values of one record when ``shap`` is installed, else feature occlusion."""
+    """Exact contributions of a linear pipeline; else SHAP values when ``shap`` is installed; else occlusion."""
+    exact = linear_record(model, row, top_k)
+    if exact is not None:
+        return exact
     try:
         import shap  # noqa: F401 - only whether it is there
     except ImportError:
         return feature_occlusion(model, row, top_k)
     return shap_record(model, row, top_k)
+
+
+def linear_parts(model: Any) -> tuple[Any, Any] | None:
+    """(the transforming steps, the final classifier) of a pipeline ending in a binary linear classifier, else None."""
+    pipeline = getattr(model, "estimator", None)
+    steps = getattr(pipeline, "steps", None)
+    if pipeline is None or not steps or len(steps) < 2:
+        return None
+    final = steps[-1][1]
+    coef = getattr(final, "coef_", None)
+    if coef is None or not hasattr(final, "decision_function") or getattr(coef, "shape", (0,))[0] != 1:
+        return None
+    return pipeline[:-1], final
+
+
+def linear_record(model: Any, row: Mapping[str, Any], top_k: int) -> Explanation | None:
+    """Exact log-odds contributions of ``row`` for a linear pipeline (see the module docstring); None otherwise."""
+    import numpy as np
+
+    parts = linear_parts(model)
+    if parts is None:
+        return None
+    transform, final = parts
+    baseline = metadata(model).get(BASELINE_KEY) or {}
+    names = [name for name in row if name in baseline]
+    variants = [dict(row)] + [{**row, name: baseline[name]} for name in names] + [{**row, **baseline}]
+    columns = transform.transform(input_frame(variants, feature_types(model)))
+    dense = np.asarray(columns.toarray() if hasattr(columns, "toarray") else columns, dtype=float)
+    weights = np.asarray(final.coef_, dtype=float)[0]
+    logits = dense @ weights + float(np.asarray(final.intercept_).reshape(-1)[0])
+    values = [float(weights @ (dense[0] - dense[1 + i])) for i in range(len(names))]
+    full, base = float(logits[0]), float(logits[-1])
+    if not all(math.isfinite(v) for v in (*values, full, base)):
+        raise ExplanationError("the model answered a non-finite score while being explained")
+    if abs(full - base - sum(values)) > 1e-6 * max(1.0, abs(full)):
+        return None  # some transformed column depends on several features: not additive, so not exact
+    return _exact(LINEAR_METHOD, "logit", full, base, row, dict(zip(names, values, strict=True)), top_k)
+
+
+def _exact(
+    method: str, output: str, full: float, base: float, row: Mapping[str, Any], values: dict[str, float], top_k: int
+) -> Explanation:
+    """An exact explanation: the top contributions both ways, and the sum of the rest."""
+    parts = [Contribution(feature=f"{name}={row[name]}"[:500], weight=value) for name, value in values.items()]
+    explained = _ranked(method, full, base, parts, top_k)
+    shown = sum(p.weight for p in (*explained.toward, *explained.against))
+    return explained.model_copy(update={"exact": True, "output": output, "rest": sum(values.values()) - shown})
 
 
 def shap_record(model: Any, row: Mapping[str, Any], top_k: int) -> Explanation:
@@ -148,10 +206,7 @@ def shap_record(model: Any, row: Mapping[str, Any], top_k: int) -> Explanation:
     full = base + sum(values)
     if not all(math.isfinite(v) for v in (*values, base)):
         raise ExplanationError("the model answered a non-finite score while being explained")
-    parts = [Contribution(feature=f"{n}={row[n]}"[:500], weight=v) for n, v in zip(names, values, strict=True)]
-    explained = _ranked(SHAP_METHOD, full, base, parts, top_k)
-    shown = sum(p.weight for p in (*explained.toward, *explained.against))
-    return explained.model_copy(update={"exact": True, "rest": sum(values) - shown})
+    return _exact(SHAP_METHOD, "score", full, base, row, dict(zip(names, values, strict=True)), top_k)
 
 
 def feature_occlusion(model: Any, row: Mapping[str, Any], top_k: int) -> Explanation:
