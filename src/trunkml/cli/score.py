@@ -15,7 +15,9 @@ def score_command(
     ref: Annotated[str, typer.Argument(help="Version to score with: @champion, latest, N or sha:<prefix>.")],
     input_: Annotated[str, typer.Option("--input", help="A dataset pointer (NAME[@N]) or a .csv/.parquet file.")],
     output: Annotated[Path, typer.Option(help="Where to write: .parquet or .csv (spark: .parquet folder).")],
-    engine: Annotated[Literal["local", "spark"], typer.Option(help="local (chunked) or spark (spark_udf).")] = "local",
+    engine: Annotated[
+        Literal["local", "spark"], typer.Option(help="local (chunked) or spark (executors score partitions).")
+    ] = "local",
     model: Annotated[
         str | None, typer.Option("--model", "-m", help="Registered model (default: trunkml.yaml).")
     ] = None,

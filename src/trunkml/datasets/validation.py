@@ -24,7 +24,10 @@ from pandera.errors import SchemaErrors  # noqa: E402
 from trunkml.datasets.columns import LABEL  # noqa: E402
 from trunkml.datasets.leakage import LeakageReport, describe_row, row_keys  # noqa: E402
 from trunkml.datasets.loaded import LoadedDataset  # noqa: E402
-from trunkml.datasets.schema import DataSchema, Feature, FeatureType, is_flag, is_number  # noqa: E402
+from trunkml.datasets.pointer import DataFormat  # noqa: E402
+from trunkml.datasets.schema import DataSchema, Feature, FeatureType, is_flag, is_number, typed_frame  # noqa: E402
+from trunkml.datasets.tabular import parse_file, raw_text, require_columns  # noqa: E402
+from trunkml.errors import DataFormatError  # noqa: E402
 
 EXAMPLES = 5
 VALIDATION_VERSION = "2"  # bump when a check changes: remembered passes are keyed by it
@@ -100,12 +103,36 @@ def _column_checks(feature: Feature) -> list[pa.Check]:
     return checks
 
 
-def build_schema(schema: DataSchema, labels: dict[str, int]) -> pa.DataFrameSchema:
-    """The pandera schema for a raw frame (every value as text): each feature's checks and a label from the mapping."""
-    allowed = sorted(labels)
+def build_schema(schema: DataSchema, labels: dict[str, int] | None) -> pa.DataFrameSchema:
+    """The pandera schema for a raw frame (every value as text): each feature's checks and a label from the mapping.
+
+    With ``labels`` None, the frame has no label (rows to score).
+    """
     columns = {feature.name: pa.Column(str, _column_checks(feature)) for feature in schema.features}
-    columns[LABEL] = pa.Column(str, pa.Check.isin(allowed, error=f"label_in_{allowed}"))
+    if labels is not None:
+        allowed = sorted(labels)
+        columns[LABEL] = pa.Column(str, pa.Check.isin(allowed, error=f"label_in_{allowed}"))
     return pa.DataFrameSchema(columns, coerce=True)
+
+
+def features_to_score(data: bytes, fmt: DataFormat, schema: DataSchema, label: str) -> pd.DataFrame:
+    """A file's rows as the typed features a model with ``schema`` takes; other columns are ignored.
+
+    Every missing column is listed, and values of the wrong type or missing where none may be are
+    refused naming the column and an example, as when a dataset is validated: nothing is scored.
+    """
+    frame = parse_file(data, fmt, label)
+    require_columns(frame, list(schema.names), label)
+    raw = raw_text(frame[list(schema.names)]).reset_index(drop=True)
+    try:
+        build_schema(schema, None).validate(raw, lazy=True)
+    except SchemaErrors as exc:
+        issues = _issues_from_failures(exc.failure_cases)
+        raise DataFormatError(
+            f"{label}: {'; '.join(issue.message for issue in issues[:5])}",
+            hint="fix those values; the file was not scored",
+        ) from None
+    return typed_frame(raw, schema)
 
 
 def _schema_issues(loaded: LoadedDataset) -> list[Issue]:

@@ -20,7 +20,7 @@ from trunkml.registry import lineage
 from trunkml.registry.connection import Registry
 from trunkml.registry.explain import Explanation, explain_texts
 from trunkml.registry.loading import load_verified
-from trunkml.registry.model_inputs import Row, predict_rows
+from trunkml.registry.model_inputs import SCHEMA_KEY, Row, metadata, predict_rows
 from trunkml.registry.modelversion import ModelVersionRecord
 from trunkml.registry.signing import manifest, verify
 
@@ -114,11 +114,17 @@ class VerifiedModel:
     def __init__(self, registry: Registry, name: str, version: int) -> None:
         self._scratch = tempfile.mkdtemp(prefix="trunkml-model-")
         try:
-            local, self.digest = verify_model_files(registry, name, version, Path(self._scratch))
-            self._model = load_verified(local)
+            self.folder, self.digest = verify_model_files(registry, name, version, Path(self._scratch))
+            self._model = load_verified(self.folder)
         except BaseException:
             shutil.rmtree(self._scratch, ignore_errors=True)
             raise
+
+    @property
+    def schema(self) -> dict[str, Any] | None:
+        """The dataset schema recorded with the model (None for models registered before schemas)."""
+        found = metadata(self._model).get(SCHEMA_KEY)
+        return dict(found) if isinstance(found, dict) else None
 
     def predict(self, rows: Sequence[Row] | pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
         """(labels, scores) for ``rows`` (texts, records, or a frame of the model's inputs)."""

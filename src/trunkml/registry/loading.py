@@ -37,8 +37,11 @@ PICKLE_SWITCH = "MLFLOW_ALLOW_PICKLE_DESERIALIZATION"
 SAFE_TYPE_PREFIXES = ("sklearn.", "numpy.", "scipy.", "builtins.slice", "collections.OrderedDict")
 PICKLE_FORMATS = frozenset({"pickle", "cloudpickle"})
 NATIVE_FORMATS = {"xgboost": frozenset({"ubj", "json"}), "lightgbm": frozenset({"lgb"})}
-GUARDED_LOADERS = frozenset({"mlflow.pyfunc.model", "mlflow.sklearn", "mlflow.pytorch"})
-"""MLflow pyfunc loaders that refuse pickled files under ``MLFLOW_ALLOW_PICKLE_DESERIALIZATION=false``."""
+GUARDED_LOADERS = frozenset(
+    {"mlflow.pyfunc.loaders.code_model", "mlflow.pyfunc.model", "mlflow.sklearn", "mlflow.pytorch"}
+)
+"""MLflow pyfunc loaders that refuse pickled files under ``MLFLOW_ALLOW_PICKLE_DESERIALIZATION=false``
+(a model-from-code runs its own verified source file, and refuses a pickled python_model)."""
 
 
 class EstimatorModel:

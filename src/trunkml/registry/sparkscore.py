@@ -1,29 +1,27 @@
-"""Batch scoring on Spark: a verified registered model applied with ``mlflow.pyfunc.spark_udf``.
+"""Batch scoring on Spark: a verified registered model applied to each partition.
 
-The model's files are downloaded and checked against the digests recorded at registration
-first; Spark then loads that verified copy on its executors (``env_manager="local"``: the
-executors use this environment, as the local engine does).
+The model's files were downloaded and checked against the digests recorded at registration
+first. That folder is shipped to the executors (``SparkContext.addFile``), and each loads it
+with trunkml's own loader, which unpickles nothing, and scores its partitions
+(``mapInPandas``). MLflow's ``spark_udf`` would load through ``mlflow.pyfunc``, which
+refuses skops models once pickles are forbidden, and reads one column struct, not records.
+The executors use this environment (trunkml installed), as the local engine does.
 """
 
 from __future__ import annotations
 
 import os
-import shutil
 import sys
-import tempfile
 import warnings
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-import mlflow
 import pandas as pd
 
 from trunkml.errors import UnavailableError
-from trunkml.registry.artifacts import verify_model_files
-from trunkml.registry.connection import Registry
 
-RESULT_TYPE = "label long, score double"
+RESULT_TYPE = "row_id long, label long, score double"
 
 
 @contextmanager
@@ -41,15 +39,29 @@ def _worker_python(python: str | None) -> Iterator[None]:
             os.environ["PYSPARK_PYTHON"] = before
 
 
-def spark_score(
-    registry: Registry, frame: pd.DataFrame, identity: tuple[str, int, str], output: Path, master: str
-) -> int:
-    """Score ``frame`` (``text``) on a Spark session at ``master``; write a Parquet folder at ``output``."""
+def _scorer(folder_name: str) -> Callable[[Iterator[pd.DataFrame]], Iterator[pd.DataFrame]]:
+    """What each executor runs on its partitions: load the shipped model once, then predict batch by batch."""
+
+    def score(batches: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
+        from pyspark import SparkFiles
+
+        from trunkml.registry.loading import load_verified
+        from trunkml.registry.model_inputs import predict_rows
+
+        model = load_verified(Path(SparkFiles.get(folder_name)))
+        for batch in batches:
+            labels, scores = predict_rows(model, batch.drop(columns=["row_id"]).reset_index(drop=True))
+            yield pd.DataFrame({"row_id": batch["row_id"].to_numpy(), "label": labels, "score": scores})
+
+    return score
+
+
+def spark_score(folder: Path, frame: pd.DataFrame, identity: tuple[str, int, str], output: Path, master: str) -> int:
+    """Score ``frame`` (the model's inputs) with the verified model ``folder`` on Spark; write Parquet at ``output``."""
     from pyspark.sql import SparkSession
     from pyspark.sql import functions as f
 
     name, version, digest = identity
-    scratch = Path(tempfile.mkdtemp(prefix="trunkml-spark-"))
     builder = SparkSession.builder.master(master).appName(f"trunkml score {name} v{version}")
     if master.startswith("local"):
         # Local workers run this interpreter and talk over loopback; a cluster brings its own Python and needs
@@ -63,7 +75,6 @@ def spark_score(
                 .getOrCreate()
             )
     except Exception as exc:  # no Java, or a cluster that does not answer
-        shutil.rmtree(scratch, ignore_errors=True)
         first = str(exc).strip().splitlines()[0][:300] if str(exc).strip() else type(exc).__name__
         raise UnavailableError(
             f"Spark did not start at {master}: {first}",
@@ -71,28 +82,22 @@ def spark_score(
         ) from exc
     try:
         with warnings.catch_warnings():
-            # PySpark warns about pandas >= 3 in general; what runs here (a two-column frame in, a struct out)
-            # is covered by the test that compares Spark with the local engine row for row.
+            # PySpark warns about pandas >= 3 in general; what runs here is covered by the tests that compare
+            # Spark with the local engine row for row, for a text and a tabular model.
             warnings.filterwarnings(
                 "ignore", message="PySpark does not yet fully support pandas", category=FutureWarning
             )
-            local, _ = verify_model_files(registry, name, version, scratch)
-            udf = mlflow.pyfunc.spark_udf(spark, model_uri=str(local), result_type=RESULT_TYPE, env_manager="local")
-            rows = frame.assign(row_id=range(len(frame)))[["row_id", "text"]]
-            scored = (
-                spark.createDataFrame(rows)
-                .withColumn("prediction", udf(f.struct(f.col("text"))))
-                .select(
-                    "row_id",
-                    f.col("prediction.label").alias("label"),
-                    f.col("prediction.score").alias("score"),
-                    f.lit(name).alias("model"),
-                    f.lit(version).alias("version"),
-                    f.lit(digest).alias("input_sha256"),
-                )
+            spark.sparkContext.addFile(str(folder), recursive=True)
+            rows = spark.createDataFrame(frame.assign(row_id=range(len(frame))))
+            scored = rows.mapInPandas(_scorer(folder.name), schema=RESULT_TYPE).select(
+                "row_id",
+                "label",
+                "score",
+                f.lit(name).alias("model"),
+                f.lit(version).alias("version"),
+                f.lit(digest).alias("input_sha256"),
             )
             scored.write.mode("errorifexists").parquet(str(output))
             return int(spark.read.parquet(str(output)).count())
     finally:
         spark.stop()
-        shutil.rmtree(scratch, ignore_errors=True)

@@ -3,8 +3,12 @@
 Two engines produce the same rows:
 
 * ``local`` loads the verified model once and predicts in chunks, writing as it goes;
-* ``spark`` runs the same MLflow model through ``mlflow.pyfunc.spark_udf`` on a Spark
-  session (``local[2]`` by default, a cluster URL in production).
+* ``spark`` ships the same verified model folder to a Spark session's executors
+  (``local[2]`` by default, a cluster URL in production), which load it with trunkml's own
+  loader and score their partitions (``mapInPandas``).
+
+A file is read for the model's features, typed and validated as a dataset is (every missing
+column listed, a wrong value named with its row); a one-text model reads ``--text-column``.
 
 The output holds, per input row, its ``row_id`` (position in the input), the predicted
 ``label`` and ``score``, the ``model`` and ``version`` that answered and the sha256 of the
@@ -29,6 +33,9 @@ from pydantic import BaseModel, ConfigDict, Field
 from trunkml.config import Settings, resolve_model
 from trunkml.datasets import DataService
 from trunkml.datasets.hashing import hash_file
+from trunkml.datasets.pointer import DataFormat
+from trunkml.datasets.schema import DataSchema
+from trunkml.datasets.validation import features_to_score
 from trunkml.errors import NotFoundError, UsageError
 from trunkml.registry import Registry, show
 from trunkml.registry.artifacts import VerifiedModel
@@ -36,6 +43,7 @@ from trunkml.registry.artifacts import VerifiedModel
 Engine = Literal["local", "spark"]
 Progress = Callable[[int, int], None]
 OUTPUT_SUFFIXES = (".csv", ".parquet")
+FILE_FORMATS = {".csv": DataFormat.CSV, ".parquet": DataFormat.PARQUET, ".jsonl": DataFormat.JSONL}
 
 
 class ScoreRequest(BaseModel):
@@ -68,12 +76,21 @@ class ScoreResult(BaseModel):
     seconds: float
 
 
-def _input_frame(settings: Settings, request: ScoreRequest) -> tuple[pd.DataFrame, str]:
-    """The input's texts (verified, for a dataset pointer) and its sha256."""
+def _input_frame(settings: Settings, request: ScoreRequest, schema: DataSchema | None) -> tuple[pd.DataFrame, str]:
+    """The input's rows (verified, for a dataset pointer) and its sha256.
+
+    A file is read for the model's features (``schema``, recorded with the model), typed and validated as a
+    dataset is; for a one-text model, its ``--text-column``.
+    """
     path = Path(request.input)
-    if path.suffix in {".csv", ".parquet"} or path.is_file():
+    if path.suffix in FILE_FORMATS or path.is_file():
         if not path.is_file():
             raise NotFoundError(f"input file not found: {path}")
+        if schema is not None and schema.single_text is None:
+            fmt = FILE_FORMATS.get(path.suffix)
+            if fmt is None:
+                raise UsageError(f"{path}: score files must be {', '.join(FILE_FORMATS)}")
+            return features_to_score(path.read_bytes(), fmt, schema, str(path)), hash_file(path)[0]
         frame = (
             pd.read_parquet(path) if path.suffix == ".parquet" else pd.read_csv(path, dtype=str, keep_default_na=False)
         )
@@ -172,9 +189,8 @@ def _partial(output: Path) -> Path:
     return output.with_name(f".{output.stem}.partial-{os.getpid()}{output.suffix}")
 
 
-def _score_spark(
-    registry: Registry, frame: pd.DataFrame, identity: tuple[str, int, str], request: ScoreRequest, partial: Path
-) -> int:
+def _score_spark(model: VerifiedModel, frame: pd.DataFrame, identity: tuple[str, int, str], request: ScoreRequest,
+                 partial: Path) -> int:  # fmt: skip
     if request.output.suffix != ".parquet":
         raise UsageError("--engine spark writes Parquet (a folder of part files): name the output *.parquet")
     try:
@@ -184,7 +200,7 @@ def _score_spark(
             f"the spark engine needs PySpark ({exc.name or exc} is not installed)",
             hint="pip install 'trunkml[spark]' (and a Java 17+ runtime), or use --engine local",
         ) from exc
-    return spark_score(registry, frame, identity, partial, request.spark_master)
+    return spark_score(model.folder, frame, identity, partial, request.spark_master)
 
 
 def run_score(settings: Settings, request: ScoreRequest, progress: Progress = lambda done, total: None) -> ScoreResult:
@@ -196,20 +212,19 @@ def run_score(settings: Settings, request: ScoreRequest, progress: Progress = la
     name = resolve_model(settings, request.model)
     registry = Registry(settings)
     version = show(registry, name, request.ref).version
-    frame, digest = _input_frame(settings, request)
-    identity = (name, version, digest)
+    model = VerifiedModel(registry, name, version)
     partial = _partial(request.output)
     try:
+        recorded = model.schema
+        frame, digest = _input_frame(settings, request, DataSchema.model_validate(recorded) if recorded else None)
+        identity = (name, version, digest)
         if request.engine == "spark":
-            rows = _score_spark(registry, frame, identity, request, partial)
+            rows = _score_spark(model, frame, identity, request, partial)
         else:
-            model = VerifiedModel(registry, name, version)
-            try:
-                rows = score_local(model, frame, request, identity, progress)
-            finally:
-                model.close()
+            rows = score_local(model, frame, request, identity, progress)
         _publish(partial, request.output)
     finally:
+        model.close()
         _remove(partial)
     return ScoreResult(
         model=name, version=version, engine=request.engine, rows=rows, input_sha256=digest,

@@ -150,14 +150,14 @@ def _log_flavor(settings: Settings, package: ModelPackage, schema: DataSchema, m
     }
     check_signature(schema, package)
     if package.flavor == "xgboost":
-        import mlflow.xgboost
+        import mlflow.xgboost as mlflow_xgboost
 
-        return mlflow.xgboost.log_model(package.xgboost_model, model_format="ubj", **common)
+        return mlflow_xgboost.log_model(package.xgboost_model, model_format="ubj", **common)
     if package.flavor == "lightgbm":
-        import mlflow.lightgbm
+        import mlflow.lightgbm as mlflow_lightgbm
 
         booster = getattr(package.lightgbm_model, "booster_", package.lightgbm_model)
-        return mlflow.lightgbm.log_model(booster, **common)
+        return mlflow_lightgbm.log_model(booster, **common)
     check_serialization(settings, package)
     skops = package.serialization_format == "skops"
     return mlflow.sklearn.log_model(
