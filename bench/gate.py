@@ -10,7 +10,10 @@
    * recall -2 to -4 pts while accuracy rises          (goal: <= 1% promoted)
    * power at +3 pts recall                             (goal: >= 75% promoted)
 
-Run: `make bench` or `.venv/bin python bench/gate.py [--trials 4000]`.
+3. The multi-class and regression gates' type-I error, harm and power by simulation
+   (``bench/gate_tasks.py``, 2,000 trials per row).
+
+Run: `make bench` or `.venv/bin/python -m bench.gate [--trials 4000] [--task-trials 2000] [--tasks-only]`.
 """
 
 from __future__ import annotations
@@ -29,6 +32,7 @@ import numpy as np
 from rich.console import Console
 from rich.table import Table
 
+from bench.gate_tasks import task_table
 from trunkml.evaluation import GatePolicy, compare_predictions
 from trunkml.evaluation.stats import mcnemar_one_sided
 
@@ -146,9 +150,13 @@ def timing() -> Table:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--trials", type=int, default=4000)
+    parser.add_argument("--task-trials", type=int, default=2000, help="trials per multi-class/regression row")
+    parser.add_argument("--tasks-only", action="store_true", help="only the multi-class and regression table")
     args = parser.parse_args()
-    console.print(timing())
-    console.print(simulate(args.trials))
+    if not args.tasks_only:
+        console.print(timing())
+        console.print(simulate(args.trials))
+    console.print(task_table(args.task_trials))
 
 
 if __name__ == "__main__":

@@ -74,7 +74,7 @@ def project(tmp: Path) -> tuple[Path, dict[str, str], str]:
     git = ["git", "-c", "user.name=bench", "-c", "user.email=bench@example.org"]
     for step in (["init", "-q", "-b", "main"], ["add", "-A"], ["commit", "-qm", "bench"]):
         subprocess.run([*git, *step], cwd=root, check=True, capture_output=True)
-    for step in (["ct", "hate-pt-speech"], ["evaluate"], ["promote", "1", "--by", "bench"]):  # dev needs no approval
+    for step in (["ct", "hate-pt-speech"], ["evaluate"], ["infra-validate", "1"], ["promote", "1", "--by", "bench"]):
         subprocess.run([TRUNKML, *step], cwd=root, env=env, check=True, capture_output=True)
     return root, env, data
 

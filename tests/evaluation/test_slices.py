@@ -8,7 +8,7 @@ from bench.slices import flag_rate
 
 from trunkml.errors import UsageError
 from trunkml.evaluation import GatePolicy, compare_predictions
-from trunkml.evaluation.slice_checks import holm
+from trunkml.evaluation.stats import holm
 
 
 def _models(slice_positives: int = 150, others: int = 600) -> tuple[np.ndarray, ...]:

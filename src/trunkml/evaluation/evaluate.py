@@ -22,9 +22,10 @@ from trunkml.datasets.schema import json_records
 from trunkml.datasets.split import SplitSpec, split_frame
 from trunkml.errors import IntegrityError, LeakageError, NotFoundError, RefusedError, UsageError
 from trunkml.evaluation import decision as records
-from trunkml.evaluation.gate import GateDecision, compare_predictions
+from trunkml.evaluation.gate import compare_predictions
 from trunkml.evaluation.gate_report import ReportInput, example_rows, write_reports
 from trunkml.evaluation.policy import load_policy
+from trunkml.evaluation.results import GateDecision
 from trunkml.registry import ModelVersionRecord, Registry, show
 from trunkml.registry.artifacts import VerifiedModel, record_on_version, upload_run_file
 from trunkml.registry.explain import Explanation

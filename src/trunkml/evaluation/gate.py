@@ -8,63 +8,19 @@ absolute floors, never an automatic pass). See ``stats`` for the test itself.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Literal
+from typing import Any
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
-from pydantic import BaseModel, ConfigDict
 
 from trunkml.errors import UsageError
 from trunkml.evaluation.policy import GatePolicy, PrimaryMetric, Test
+from trunkml.evaluation.results import GateDecision, GuardResult, floor_result, guard_result
 from trunkml.evaluation.slice_checks import SliceResult, slice_reasons, slice_results
 from trunkml.evaluation.stats import mcnemar_one_sided, newcombe_paired_interval
 from trunkml.training.metrics import binary_metrics
 
 CI_METHOD = "Newcombe (1998) method 10, paired, Wilson score"
-TOLERANCE = 1e-12
-
-
-class GuardResult(BaseModel):
-    """One guard (or cold-start floor) and whether it held."""
-
-    model_config = ConfigDict(frozen=True)
-
-    metric: str
-    challenger: float
-    threshold: float
-    champion: float | None = None
-    max_drop: float | None = None
-    ok: bool
-    reason: str
-
-
-class GateDecision(BaseModel):
-    """A reproducible promotion decision: the inputs' summary, the test, every check, the verdict."""
-
-    model_config = ConfigDict(frozen=True)
-
-    promote: bool
-    mode: Literal["paired", "cold_start"]
-    primary_metric: str
-    test: str
-    alpha: float
-    n: int
-    positives: int
-    b: int | None = None
-    c: int | None = None
-    p_value: float | None = None
-    difference: float | None = None
-    ci_low: float | None = None
-    ci_high: float | None = None
-    ci_level: float | None = None
-    ci_method: str | None = None
-    champion_metrics: dict[str, float] | None = None
-    challenger_metrics: dict[str, float]
-    guards: list[GuardResult]
-    slices: list[SliceResult] = []
-    reasons: list[str]
-    policy: GatePolicy
-    policy_digest: str
 
 
 def as_binary(values: ArrayLike, name: str) -> NDArray[np.int64]:
@@ -129,25 +85,6 @@ def _paired_counts(
     return a, b, c, d
 
 
-def _guard(metric: str, champion: float, challenger: float, max_drop: float) -> GuardResult:
-    threshold = champion - max_drop
-    ok = challenger >= threshold - TOLERANCE
-    verdict = "holds" if ok else "FAILS"
-    reason = (
-        f"guard {metric}: {champion:.3f} → {challenger:.3f} ({challenger - champion:+.3f}); "
-        f"may drop at most {max_drop:.3f}: {verdict}"
-    )
-    return GuardResult(
-        metric=metric,
-        champion=champion,
-        challenger=challenger,
-        threshold=threshold,
-        max_drop=max_drop,
-        ok=ok,
-        reason=reason,
-    )
-
-
 def _undefined(metric: str, predictions: NDArray[np.int64]) -> bool:
     """Precision has no value when a model predicts no positives (0/0)."""
     return metric == "precision" and not predictions.any()
@@ -163,7 +100,7 @@ def _checked_guard(
 ) -> GuardResult:
     """A guard; if the champion's value is undefined, the challenger must meet the cold-start floor instead."""
     if not _undefined(metric, champion):
-        return _guard(metric, champion_metrics[metric], challenger_metrics[metric], max_drop)
+        return guard_result(metric, champion_metrics[metric], challenger_metrics[metric], max_drop)
     floor = policy.floor(metric)
     if floor is None:
         return GuardResult(
@@ -174,16 +111,10 @@ def _checked_guard(
             reason=f"guard {metric}: the champion's {metric} is undefined and the policy has no "
             f"cold-start floor for it: FAILS (closed)",
         )
-    result = _floor(metric, challenger_metrics[metric], floor)
+    result = floor_result(metric, challenger_metrics[metric], floor)
     return result.model_copy(
         update={"reason": f"guard {metric}: the champion's is undefined (no positive predictions); {result.reason}"}
     )
-
-
-def _floor(metric: str, challenger: float, floor: float) -> GuardResult:
-    ok = challenger >= floor - TOLERANCE
-    reason = f"cold-start floor {metric}: {challenger:.3f} must be >= {floor:.3f}: {'holds' if ok else 'FAILS'}"
-    return GuardResult(metric=metric, challenger=challenger, threshold=floor, ok=ok, reason=reason)
 
 
 def _cold_start(
@@ -191,7 +122,8 @@ def _cold_start(
 ) -> GateDecision:
     metrics = binary_metrics(truth, challenger)
     floors = [
-        _floor(f.metric, metrics[f.metric], f.minimum) for f in sorted(policy.cold_start_floors, key=lambda f: f.metric)
+        floor_result(f.metric, metrics[f.metric], f.minimum)
+        for f in sorted(policy.cold_start_floors, key=lambda f: f.metric)
     ]
     promote = all(f.ok for f in floors)
     head = "no champion yet: the cold-start policy applies (absolute floors, never an automatic pass); " + (
@@ -220,13 +152,23 @@ def compare_predictions(
     challenger_pred: ArrayLike,
     policy: GatePolicy | None = None,
     slices: Mapping[str, ArrayLike] | None = None,
+    baseline: Any = None,
 ) -> GateDecision:
     """Decide whether the challenger replaces the champion (see the module docs for the statistics).
 
     ``slices`` maps a slice name to a boolean row mask; each gets per-slice metrics, and the
-    policy's slice guard applies to them (see ``evaluation.slices``).
+    policy's slice guard applies to them (see ``evaluation.slices``). A multi-class or regression
+    policy (``GatePolicy(task=...)``) is decided by ``evaluation.task_gate``; ``baseline`` is then the
+    trivial model's answer a first challenger must beat (the training majority class or mean).
     """
     policy = policy or GatePolicy()
+    if policy.task != "binary":
+        from trunkml.evaluation.task_gate import compare_multiclass, compare_regression
+
+        if slices:
+            raise UsageError(f"slices are checked for binary gates only; a {policy.task} gate was given {len(slices)}")
+        compare = compare_multiclass if policy.task == "multiclass" else compare_regression
+        return compare(y_true, champion_pred, challenger_pred, policy, baseline)
     arrays = _inputs(y_true, champion_pred, challenger_pred)
     truth, challenger = arrays[0], arrays[1]
     level = 1 - 2 * policy.alpha

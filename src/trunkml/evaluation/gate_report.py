@@ -20,7 +20,7 @@ from matplotlib.figure import Figure
 from numpy.typing import NDArray
 
 from trunkml.config.classes import DEFAULT_CLASS_NAMES
-from trunkml.evaluation.gate import GateDecision
+from trunkml.evaluation.results import GateDecision
 from trunkml.evaluation.slice_checks import Interval, SliceResult
 from trunkml.registry.explain import Contribution, Explanation
 from trunkml.training.plots import confusion_figure, pr_figure

@@ -28,8 +28,9 @@ from pydantic import BaseModel, ConfigDict, Field
 from scipy.special import betaln
 from scipy.stats import beta as beta_distribution
 
-from trunkml.evaluation.gate import GuardResult, _checked_guard, _paired_counts, as_binary
+from trunkml.evaluation.gate import _checked_guard, _paired_counts, as_binary
 from trunkml.evaluation.policy import GatePolicy
+from trunkml.evaluation.results import GuardResult
 from trunkml.training.metrics import binary_metrics
 
 PRIOR_CONCENTRATION = 1.0

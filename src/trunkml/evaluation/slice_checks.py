@@ -23,7 +23,7 @@ from pydantic import BaseModel, ConfigDict
 
 from trunkml.errors import UsageError
 from trunkml.evaluation.policy import SliceGuard
-from trunkml.evaluation.stats import mcnemar_one_sided, newcombe_paired_interval, wilson_interval
+from trunkml.evaluation.stats import holm, mcnemar_one_sided, newcombe_paired_interval, wilson_interval
 
 Z95 = 1.959963984540054
 
@@ -77,17 +77,6 @@ def _recall(truth: NDArray[np.int64], pred: NDArray[np.int64]) -> Interval:
 def _precision(truth: NDArray[np.int64], pred: NDArray[np.int64]) -> Interval:
     flagged = pred == 1
     return _interval(int(np.sum(truth[flagged] == 1)), int(flagged.sum()))
-
-
-def holm(p_values: list[float]) -> list[float]:
-    """Holm step-down adjusted p-values (same order as given)."""
-    order = sorted(range(len(p_values)), key=lambda i: p_values[i])
-    adjusted = [0.0] * len(p_values)
-    running = 0.0
-    for rank, index in enumerate(order):
-        running = max(running, min(1.0, (len(p_values) - rank) * p_values[index]))
-        adjusted[index] = running
-    return adjusted
 
 
 def _mask(name: str, value: ArrayLike, rows: int) -> NDArray[np.bool_]:
