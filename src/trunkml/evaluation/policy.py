@@ -100,8 +100,9 @@ class RegressionGuard(BaseModel):
     """Regression: the error may not get worse in the ways the primary metric does not see.
 
     ``rmse_max_increase`` is relative (0.02: RMSE may grow by at most 2%; applies when MAE is primary),
-    ``bias_max_increase`` is a fraction of the champion's MAE (|mean residual| may grow by at most that,
-    and may not grow significantly at ``alpha``: a one-sided paired z-test on the residuals).
+    ``bias_max_increase`` is a fraction of the champion's MAE (|mean residual| may grow by at most that;
+    and a challenger whose |bias| exceeds it may not have shifted its bias away from zero significantly at
+    ``alpha``: a one-sided paired z-test on the residuals).
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True)

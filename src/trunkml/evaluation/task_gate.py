@@ -16,7 +16,8 @@ same test against the trivial baseline plus the policy's floors (see ``stats`` f
   whose Holm-adjusted p-value (across the checked classes) is below ``class_guard.alpha``;
   plus the policy's point margins (macro-F1 by default). Regression: RMSE may grow by at most
   ``rmse_max_increase`` (relative) when MAE is primary, and |bias| by at most
-  ``bias_max_increase`` × the champion's MAE, nor significantly (one-sided paired z-test).
+  ``bias_max_increase`` × the champion's MAE; and once above that margin, the challenger's bias
+  may not have moved away from zero significantly (one-sided paired z-test on the residuals).
   A guard fails on either a point change beyond its margin or a significant harm, so a
   challenger that is harmful beyond noise is blocked, at the price of blocking up to the
   guard's alpha of challengers that are exactly as good on that guard.
@@ -230,16 +231,20 @@ def _regression_guards(
             f"{rules.rmse_max_increase:.0%}: {'holds' if ok else 'FAILS'}",
         ))  # fmt: skip
     old, new = abs(before["bias"]), abs(after["bias"])
-    limit = old + rules.bias_max_increase * before["mae"]
+    margin = rules.bias_max_increase * before["mae"]
+    limit = old + margin
+    # The shift of the challenger's bias in its own direction, in standard errors of the paired difference: on
+    # one eval set a champion's bias of the other sign can hide a shift that makes the challenger more biased.
     spread = float(np.std(residuals[1] - residuals[0], ddof=1)) / np.sqrt(len(residuals[0]))
-    z = (new - old) / spread if spread > 0 else 0.0
-    too_far, surely = new > limit + TOLERANCE, z > NormalDist().inv_cdf(1 - rules.alpha)
+    z = float(np.sign(after["bias"]) * (after["bias"] - before["bias"]) / spread) if spread > 0 else 0.0
+    too_far, surely = new > limit + TOLERANCE, new > margin and z > NormalDist().inv_cdf(1 - rules.alpha)
     ok = not (too_far or surely)
-    why = "more than the margin" if too_far else f"significantly (z={z:.2f})"
+    why = "more than the margin" if too_far else f"away from zero significantly (z={z:.2f})"
     results.append(GuardResult(
         metric="abs_bias", champion=old, challenger=new, threshold=limit, ok=ok,
         reason=f"guard |bias|: {old:.4g} → {new:.4g}; may grow by at most {rules.bias_max_increase:.0%} of the "
-        f"champion's MAE, and not significantly: " + ("holds" if ok else f"FAILS (grows {why})"),
+        f"champion's MAE, and may not move away from zero significantly beyond that margin: "
+        + ("holds" if ok else f"FAILS (grows {why})"),
     ))  # fmt: skip
     return results
 
