@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Optional
+from typing import TYPE_CHECKING, Annotated, Literal, Optional
 
 import typer
 from rich.table import Table
@@ -106,6 +106,10 @@ def add(
     positive: Annotated[
         str | None, typer.Option("--positive", help="The target value of the positive class (label 1).")
     ] = None,
+    task: Annotated[
+        Literal["binary", "multiclass", "regression"] | None,
+        typer.Option("--task", help="binary, multiclass or regression (default: inferred from the target)."),
+    ] = None,
     file: Annotated[Optional[Path], typer.Option("--file", "-f", help="Local file to add.")] = None,  # noqa: UP045
     uri: Annotated[
         str | None, typer.Option("--uri", "-u", help="Where the team reads the data (recorded in the pointer).")
@@ -132,6 +136,7 @@ def add(
         features=_columns(features),
         exclude=_columns(exclude),
         positive=positive,
+        task=task,
         labels=parse_label_map(label_map),
         classes=parse_class_names(class_name),
         version=version,
@@ -237,10 +242,16 @@ def pull(refs: RefsArg = None, all_versions: AllVersionsOpt = False, json_: Json
 def _render_report(report: ValidationReport) -> None:
     status = "[green]ok[/]" if report.ok else "[red]FAILED[/]"
     counts = report.class_counts
-    out.print(
-        f"[bold]{report.dataset}[/]: {status}  rows {report.rows}, class 0: {counts.get(0, 0)}, "
-        f"class 1: {counts.get(1, 0)} ({report.positive_share:.1%} positive)"
-    )
+    if len(counts) > 2:
+        classes = ", ".join(f"{cls}: {count}" for cls, count in sorted(counts.items()))
+        out.print(f"[bold]{report.dataset}[/]: {status}  rows {report.rows}, by class {classes}")
+    elif not counts:
+        out.print(f"[bold]{report.dataset}[/]: {status}  rows {report.rows} (a numeric target)")
+    else:
+        out.print(
+            f"[bold]{report.dataset}[/]: {status}  rows {report.rows}, class 0: {counts.get(0, 0)}, "
+            f"class 1: {counts.get(1, 0)} ({report.positive_share:.1%} positive)"
+        )
     for issue in report.errors:
         out.print(f"  [red]error[/] {issue.message}; rows {issue.rows} e.g. {issue.examples[:3]}")
     for issue in report.warnings:

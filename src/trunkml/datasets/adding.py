@@ -10,13 +10,14 @@ import io
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path, PurePosixPath
+from typing import Literal
 
 from filelock import FileLock, Timeout
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from trunkml.datasets.pointer import DataFormat, DatasetPointer, DatasetRef, check_name, check_uri
 from trunkml.datasets.results import AddResult
-from trunkml.datasets.schema import DataSchema
+from trunkml.datasets.schema import DataSchema, is_number
 from trunkml.datasets.service import DataService
 from trunkml.datasets.sources import mirror_candidates, open_uri, uri_file_name
 from trunkml.datasets.split import SplitSpec
@@ -53,6 +54,8 @@ class AddRequest(BaseModel):
     exclude: tuple[str, ...] = ()
     positive: str | None = None
     """The target value that is the positive class (label 1)."""
+    task: Literal["binary", "multiclass", "regression"] | None = None
+    """The task; inferred from the target's values when not given (see :func:`infer_task`)."""
     labels: dict[str, int] | None = None
     version: int | None = None
     format: DataFormat | None = None
@@ -153,8 +156,8 @@ def positive_labels(values: set[str], target: str, positive: str) -> dict[str, i
     return {value: int(value == positive) for value in values}
 
 
-def _resolve_schema(request: AddRequest, data: bytes, fmt: DataFormat) -> tuple[AddRequest, set[str]]:
-    """The request with its schema (or text-only columns) settled, and the target's raw values."""
+def _resolve_schema(request: AddRequest, data: bytes, fmt: DataFormat) -> tuple[AddRequest, list[str]]:
+    """The request with its schema (or text-only columns) settled, and the target's raw values, in row order."""
     from trunkml.datasets.columns import LABEL
     from trunkml.datasets.schema import infer_schema
     from trunkml.datasets.tabular import parse_file, raw_text, read_table, require_columns
@@ -163,8 +166,11 @@ def _resolve_schema(request: AddRequest, data: bytes, fmt: DataFormat) -> tuple[
         text = request.text_columns[0] if request.text_columns else request.text_column
         if text is None:
             raise UsageError("name the text column (--text-column) or the target (--target)")
+        if request.task not in (None, "binary"):
+            raise UsageError(f"the text-only form (--text-column/--label-column) is binary; for {request.task}, "
+                             "name the target with --target")  # fmt: skip
         frame = read_table(data, fmt, text, request.label_column, request.name)
-        return request.model_copy(update={"text_column": text}), set(frame[LABEL].unique())
+        return request.model_copy(update={"text_column": text}), frame[LABEL].tolist()
     target = request.target or request.label_column
     if target is None:
         raise UsageError("name the target column", hint="--target COLUMN (with --text-column/--features as needed)")
@@ -172,24 +178,83 @@ def _resolve_schema(request: AddRequest, data: bytes, fmt: DataFormat) -> tuple[
     require_columns(raw, [target, *request.features, *request.text_columns, *request.exclude], request.name)
     raw = raw_text(raw)
     schema = infer_schema(raw, target, request.features, request.text_columns, request.exclude)
-    return request.model_copy(update={"data_schema": schema}), set(raw[target].unique())
+    return request.model_copy(update={"data_schema": schema}), raw[target].tolist()
+
+
+MAX_CLASSES = 50
+"""The most distinct values a target may have and still be read as classes."""
+
+
+def infer_task(values: list[str], target: str) -> str:
+    """binary for two values; regression for numbers with fractions or over 20 values; else multiclass."""
+    distinct = set(values) - {""}
+    if len(distinct) == 2:
+        return "binary"
+    numbers = all(is_number(value) for value in distinct)
+    if numbers and (len(distinct) > 20 or any(not float(value).is_integer() for value in distinct)):
+        return "regression"
+    if 3 <= len(distinct) <= MAX_CLASSES:
+        return "multiclass"
+    raise UsageError(
+        f"cannot tell the task from '{target}': {len(distinct)} distinct values"
+        + ("" if numbers else " that are not all numbers"),
+        hint="pass --task binary|multiclass|regression",
+    )
+
+
+def regression_values(values: list[str], target: str) -> None:
+    """Refuse a regression target with values that are not numbers, listing up to 5 rows."""
+    bad = [(row, value) for row, value in enumerate(values, start=1) if not is_number(value)]
+    if bad:
+        shown = ", ".join(f"row {row} {value!r}" for row, value in bad[:5])
+        raise UsageError(
+            f"'{target}' is a regression target, but {len(bad)} value(s) are not numbers: {shown}",
+            hint="fix or drop those rows; a regression target must be a number on every row",
+        )
+
+
+def class_labels(values: list[str]) -> dict[str, int]:
+    """A multi-class target's values → 0..K-1, in numeric order when they are numbers, else alphabetical."""
+    distinct = sorted(set(values) - {""})
+    if all(is_number(value) for value in distinct):
+        distinct.sort(key=float)
+    return {value: index for index, value in enumerate(distinct)}
+
+
+def _labels(request: AddRequest, values: list[str], task: str) -> dict[str, int]:
+    target = request.target or request.label_column or ""
+    if task == "regression":
+        regression_values(values, target)
+        return {}
+    if request.labels:
+        return request.labels
+    if task == "multiclass":
+        return class_labels(values)
+    if request.positive is not None:
+        return positive_labels(set(values), target, request.positive)
+    return infer_labels(set(values), target)
 
 
 def add_dataset(service: DataService, request: AddRequest) -> AddResult:
-    """Hash and store the data, check its columns, infer its schema, and write the next pointer version."""
+    """Hash and store the data, check its columns, infer its schema and task, and write the next pointer version."""
     check_name(request.name)
     sha, size, uri, read_from = _ingest(service, request)
     fmt = request.format or infer_format(uri if request.file is None else str(request.file))
     data = service.store.read_verified(sha, request.name)
     request, values = _resolve_schema(request, data, fmt)
     target = request.target or request.label_column or ""
-    if request.labels:
-        labels = request.labels
-    elif request.positive is not None:
-        labels = positive_labels(values, target, request.positive)
+    explicit_binary = request.positive is not None or bool(request.labels and set(request.labels.values()) <= {0, 1})
+    task: str
+    if request.task is not None:
+        task = request.task
+    elif request.data_schema is None or explicit_binary:
+        task = "binary"
     else:
-        labels = infer_labels(values, target)
-    if request.data_schema is not None and request.classes is None:
+        task = infer_task(values, target)
+    labels = _labels(request, values, task)
+    if request.data_schema is not None:
+        request = request.model_copy(update={"data_schema": request.data_schema.model_copy(update={"task": task})})
+    if request.data_schema is not None and request.classes is None and task != "regression":
         names = {index: raw for raw, index in sorted(labels.items())}
         request = request.model_copy(update={"classes": names})
     with _dataset_lock(service, request.name):
@@ -268,7 +333,7 @@ def add_split(service: DataService, ref: str, spec: SplitSpec, prefix: str) -> l
             text_column=None if schema else "text",
             label_column=None if schema else "label",
             data_schema=schema,
-            labels={"0": 0, "1": 1},
+            labels={str(index): index for index in sorted(set(parent.labels.values()))},
             description=f"{part} part ({rows} rows) of {parent.ref}: seeded, stratified, duplicate-aware split "
             f"(seed {spec.seed}, eval fraction {spec.eval_fraction})",
             source=f"derived from {parent.ref} (sha256 {parent.sha256})",

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import csv
 import io
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
 from trunkml.datasets.columns import LABEL
@@ -42,8 +42,9 @@ def parse_split_uri(uri: str) -> tuple[DatasetRef, str, SplitSpec]:
     return parent, part, SplitSpec.model_validate(query)
 
 
-def canonical_csv(features: pd.DataFrame, labels: list[int]) -> bytes:
-    """CSV bytes of raw ``features`` and an integer ``label``, written the same way on every machine."""
+def canonical_csv(features: pd.DataFrame, labels: list[Any]) -> bytes:
+    """CSV bytes of raw ``features`` and ``label`` (a class index, or a regression target as written), the same
+    way on every machine."""
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow([*features.columns, LABEL])
@@ -57,5 +58,8 @@ def derive(load_valid: Loader, uri: str) -> tuple[bytes, SplitRecord]:
     loaded = load_valid(str(parent))
     train_rows, eval_rows, record = split_rows(loaded.labelled(), spec)
     chosen = loaded.frame.iloc[train_rows if part == "train" else eval_rows]
-    labels = chosen[LABEL].map(loaded.pointer.labels).astype(int).tolist()
+    if loaded.pointer.task == "regression":
+        labels = chosen[LABEL].tolist()  # the number as written
+    else:
+        labels = chosen[LABEL].map(loaded.pointer.labels).astype(int).tolist()
     return canonical_csv(chosen.drop(columns=[LABEL]), labels), record

@@ -26,9 +26,13 @@ class LoadedDataset:
         return typed_frame(self.frame, self.pointer.resolved_schema)
 
     def labelled(self) -> pd.DataFrame:
-        """The typed features plus integer ``label`` (0/1) mapped through the pointer."""
+        """The typed features plus ``label``: the class (0/1, or 0..K-1) mapped through the pointer, or the number."""
+        import pandas as pd
+
         from trunkml.datasets.columns import LABEL
 
+        if self.pointer.task == "regression":
+            return self.features().assign(**{LABEL: pd.to_numeric(self.frame[LABEL]).astype(float)})
         return self.features().assign(**{LABEL: self.frame[LABEL].map(self.pointer.labels).astype(int)})
 
 

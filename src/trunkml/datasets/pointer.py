@@ -140,7 +140,9 @@ class DatasetPointer(BaseModel):
         default=None, alias="schema", description="The target and the typed features (any model's inputs)."
     )
     labels: dict[str, int] = Field(
-        description="Raw label value (as text) → class: 1 is the positive class, 0 the negative."
+        default_factory=dict,
+        description="Raw label value (as text) → class: binary 1 is the positive class, 0 the negative; "
+        "multiclass 0..K-1; regression none (the target is a number).",
     )
     source: str = ""
     license: str = ""
@@ -175,20 +177,36 @@ class DatasetPointer(BaseModel):
         # Raw labels are compared as text; YAML reads an unquoted `0:` key as an integer.
         return {str(key): item for key, item in value.items()} if isinstance(value, dict) else value
 
-    @field_validator("labels")
-    @classmethod
-    def _labels_binary(cls, value: dict[str, int]) -> dict[str, int]:
-        classes = set(value.values())
-        if not value or not classes <= {0, 1}:
-            raise ValueError("must map raw label values to 0 or 1, e.g. {'0': 0, '1': 1}")
-        return value
+    def _check_labels(self) -> None:
+        """The label mapping and class names fit the task (see ``labels``)."""
+        task, classes = self.task, set(self.labels.values())
+        if task == "binary" and (not self.labels or not classes <= {0, 1}):
+            raise ValueError("labels must map raw label values to 0 or 1, e.g. {'0': 0, '1': 1}")
+        if task == "multiclass" and (classes != set(range(len(classes))) or len(classes) < 3):
+            raise ValueError("a multiclass target maps its raw values to 0..K-1 with K >= 3 (two classes: task binary)")
+        if task == "regression" and self.labels:
+            raise ValueError("a regression target is a number: the pointer has no labels")
+        allowed = {0, 1} if task == "binary" else classes
+        named = self.classes or {}
+        if not set(named) <= allowed or not all(name.strip() for name in named.values()):
+            raise ValueError(
+                "classes must name label classes with non-empty names, e.g. {0: 'legit', 1: 'fraud'}"
+                + ("" if task != "regression" else "; a regression target has none")
+            )
 
-    @field_validator("classes")
-    @classmethod
-    def _classes_binary(cls, value: dict[int, str] | None) -> dict[int, str] | None:
-        if value is not None and (not set(value) <= {0, 1} or not all(name.strip() for name in value.values())):
-            raise ValueError("must name class 0 and/or class 1 with non-empty names, e.g. {0: 'legit', 1: 'fraud'}")
-        return value
+    @property
+    def task(self) -> str:
+        """binary, multiclass or regression (the schema's; the text-only form is binary)."""
+        return self.resolved_schema.task
+
+    @property
+    def class_list(self) -> list[str]:
+        """Every class's name, in label order (empty for regression)."""
+        count = len(set(self.labels.values()))
+        named = self.classes or {}
+        if self.task == "binary":
+            return list(self.class_names)
+        return [named.get(index, str(index)) for index in range(count)]
 
     @property
     def class_names(self) -> tuple[str, str]:
@@ -202,6 +220,7 @@ class DatasetPointer(BaseModel):
             raise ValueError("give either schema (target and features) or both text_column and label_column")
         if legacy and self.text_column == self.label_column:
             raise ValueError("text_column and label_column must be different columns")
+        self._check_labels()
         if self.slices:
             self._check_slices(self.slices)
         return self

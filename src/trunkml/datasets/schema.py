@@ -80,8 +80,8 @@ class DataSchema(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     target: str = Field(min_length=1)
-    task: Literal["binary"] = Field(
-        default="binary", description="binary today; multiclass and regression share this schema."
+    task: Literal["binary", "multiclass", "regression"] = Field(
+        default="binary", description="binary (two classes), multiclass (three or more) or regression (a number)."
     )
     features: tuple[Feature, ...] = Field(min_length=1)
 

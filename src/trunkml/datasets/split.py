@@ -45,12 +45,21 @@ class SplitRecord(BaseModel):
 
 
 def _groups(frame: pd.DataFrame) -> dict[int, list[list[int]]]:
-    """Return row-index groups keyed by stratum (0/1), in first-seen order."""
+    """Return row-index groups keyed by stratum, in first-seen order.
+
+    A stratum is the class (0/1, or 0..K-1), or for a regression target its quintile, so each part
+    gets its share of every class or of every range of the target.
+    """
     by_key: dict[str, list[int]] = defaultdict(list)
     for index, key in enumerate(row_keys(frame.drop(columns=[LABEL]))):
         by_key[key].append(index)
-    strata: dict[int, list[list[int]]] = {0: [], 1: []}
+    import numpy as np
+
     labels = frame[LABEL].to_numpy()
+    if labels.dtype.kind == "f":
+        edges = np.quantile(labels, [0.2, 0.4, 0.6, 0.8])
+        labels = np.searchsorted(edges, labels, side="right")
+    strata: dict[int, list[list[int]]] = defaultdict(list, {0: [], 1: []})
     for rows in by_key.values():
         strata[int(max(labels[row] for row in rows))].append(rows)
     return strata
@@ -67,7 +76,7 @@ def split_rows(frame: pd.DataFrame, spec: SplitSpec) -> tuple[list[int], list[in
     rng = random.Random(spec.seed)
     eval_rows: list[int] = []
     strata = _groups(frame)
-    for stratum in (0, 1):
+    for stratum in sorted(strata):
         groups = strata[stratum]
         rng.shuffle(groups)
         target = round(spec.eval_fraction * sum(len(group) for group in groups))

@@ -87,6 +87,7 @@ CHECK_MESSAGES = {
     "not_missing": "have no value, and the schema does not allow missing values",
     "numeric": "are not numbers",
     "boolean": "are not booleans (1/0, true/false, yes/no)",
+    "regression_target": "are not numbers (the target of a regression)",
 }
 
 
@@ -109,9 +110,11 @@ def build_schema(schema: DataSchema, labels: dict[str, int] | None) -> pa.DataFr
     With ``labels`` None, the frame has no label (rows to score).
     """
     columns = {feature.name: pa.Column(str, _column_checks(feature)) for feature in schema.features}
-    if labels is not None:
+    if labels is not None and schema.task == "regression":
+        columns[LABEL] = pa.Column(str, pa.Check(lambda s: s.map(is_number), error="regression_target"))
+    elif labels is not None:
         allowed = sorted(labels)
-        columns[LABEL] = pa.Column(str, pa.Check.isin(allowed, error=f"label_in_{allowed}"))
+        columns[LABEL] = pa.Column(str, pa.Check.isin(allowed, error=f"label_in_{allowed[:20]}"))
     return pa.DataFrameSchema(columns, coerce=True)
 
 
@@ -189,7 +192,7 @@ def _duplicate_issues(features: pd.DataFrame, mapped: pd.Series) -> list[Issue]:
 def _balance_issues(counts: dict[int, int], rows: int) -> tuple[list[Issue], list[Issue]]:
     present = [label for label, count in counts.items() if count]
     if len(present) < 2 and rows:
-        return [Issue(code="single_class", count=rows, message=f"only class {present} occurs; need both 0 and 1")], []
+        return [Issue(code="single_class", count=rows, message=f"only class {present} occurs; need at least two")], []
     minority = min(counts.values()) / rows if rows else 0.0
     if minority < MIN_MINORITY_SHARE:
         return [], [
@@ -204,9 +207,16 @@ def validate_frame(loaded: LoadedDataset) -> ValidationReport:
     """Run every check on a loaded dataset's raw rows and return one report."""
     frame = loaded.frame
     errors = _schema_issues(loaded)
-    mapped = frame[LABEL].map(loaded.pointer.labels)
-    counts = {cls: int((mapped == cls).sum()) for cls in (0, 1)}
-    balance_errors, balance_warnings = _balance_issues(counts, len(frame))
+    if loaded.pointer.task == "regression":
+        mapped = pd.to_numeric(frame[LABEL], errors="coerce")
+        counts: dict[int, int] = {}
+        balance_errors: list[Issue] = []
+        balance_warnings: list[Issue] = []
+    else:
+        mapped = frame[LABEL].map(loaded.pointer.labels)
+        classes = sorted(set(loaded.pointer.labels.values()) | {0, 1})
+        counts = {cls: int((mapped == cls).sum()) for cls in classes}
+        balance_errors, balance_warnings = _balance_issues(counts, len(frame))
     return ValidationReport(
         dataset=loaded.pointer.ref,
         rows=len(frame),
