@@ -30,7 +30,7 @@ def test_a_better_multiclass_model_is_promoted_by_an_exact_mcnemar_on_correctnes
     assert decision.b is not None
     assert decision.c is not None
     assert decision.c - decision.b == pytest.approx(decision.difference * 2000)
-    assert decision.challenger_metrics["recall[fault]"] > decision.champion_metrics["recall[fault]"]
+    assert decision.challenger_metrics["recall.fault"] > decision.champion_metrics["recall.fault"]
     assert "exact McNemar" in decision.reasons[1]
 
 
@@ -40,7 +40,7 @@ def test_a_class_that_loses_recall_blocks_promotion_even_when_accuracy_rises() -
     assert decision.challenger_metrics["accuracy"] > decision.champion_metrics["accuracy"]
     assert not decision.promote
     failed = [g for g in decision.guards if not g.ok]
-    assert [g.metric for g in failed] == ["recall[billing]"]
+    assert [g.metric for g in failed] == ["recall.billing"]
     assert "FAILS" in failed[0].reason
 
 

@@ -8,7 +8,7 @@ description and its status page name them the same way. trunkml itself never nam
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
 DEFAULT_CLASS_NAMES: tuple[str, str] = ("negative (0)", "positive (1)")
 
@@ -30,6 +30,6 @@ def class_names_from_tag(value: str | None) -> tuple[str, str]:
     return DEFAULT_CLASS_NAMES
 
 
-def class_names_tag(names: tuple[str, str]) -> str:
+def class_names_tag(names: Sequence[str]) -> str:
     """The ``trunkml.classes`` tag value for ``names``."""
     return json.dumps(list(names), ensure_ascii=False)

@@ -154,7 +154,7 @@ def _class_guards(
         why = "drops more than the margin" if too_far else "drops significantly" if surely else "holds"
         results.append(
             GuardResult(
-                metric=f"recall[{k}]",
+                metric=f"recall.{k}",
                 champion=float(np.mean(old[truth == k] == k)),
                 challenger=float(np.mean(new[truth == k] == k)),
                 threshold=float(np.mean(old[truth == k] == k)) - guard.max_recall_drop,

@@ -96,6 +96,36 @@ def label_score(output: Any, threshold: float) -> tuple[NDArray[np.int64], NDArr
     return (scores >= threshold).astype(np.int64), scores.astype(np.float64)
 
 
-def predict_rows(model: Any, rows: Sequence[Row] | pd.DataFrame) -> tuple[NDArray[np.int64], NDArray[np.float64]]:
-    """(labels, scores) of a loaded pyfunc ``model`` for ``rows``."""
-    return label_score(model.predict(input_frame(rows, feature_types(model))), threshold_of(model))
+def task_of(model: Any) -> str:
+    """binary, multiclass or regression: the task of the dataset the model was trained on (binary if unrecorded)."""
+    schema = metadata(model).get(SCHEMA_KEY)
+    return str(schema.get("task", "binary")) if isinstance(schema, dict) else "binary"
+
+
+def task_answers(output: Any, task: str) -> tuple[NDArray[Any], NDArray[np.float64]]:
+    """(labels, scores) of a multi-class or regression model's answer.
+
+    Multi-class: the class with the highest probability (0..K-1) and that probability. Regression: the
+    prediction, as both. A non-finite answer is refused: no decision may rest on NaN.
+    """
+    values = np.asarray(output.to_numpy() if isinstance(output, pd.DataFrame | pd.Series) else output, dtype=float)
+    if not np.isfinite(values).all():
+        raise ValueError(f"the model answered {int(np.sum(~np.isfinite(values)))} non-finite value(s)")
+    if task == "regression":
+        if values.ndim == 2 and values.shape[1] == 1:
+            values = values.reshape(-1)
+        if values.ndim != 1:
+            raise ValueError(f"a regression model answered shape {values.shape}; expected n predictions")
+        return values, values
+    if values.ndim == 2 and values.shape[1] >= 2:
+        return values.argmax(axis=1).astype(np.int64), values.max(axis=1)
+    if values.ndim == 1:  # class indices, without probabilities
+        return values.astype(np.int64), np.ones(len(values))
+    raise ValueError(f"a multi-class model answered shape {values.shape}; expected n × K probabilities")
+
+
+def predict_rows(model: Any, rows: Sequence[Row] | pd.DataFrame) -> tuple[NDArray[Any], NDArray[np.float64]]:
+    """(labels, scores) of a loaded pyfunc ``model`` for ``rows`` (see ``label_score`` and ``task_answers``)."""
+    output = model.predict(input_frame(rows, feature_types(model)))
+    task = task_of(model)
+    return label_score(output, threshold_of(model)) if task == "binary" else task_answers(output, task)

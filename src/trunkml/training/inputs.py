@@ -29,6 +29,18 @@ class PreparedData:
     """The classes' names, from the training pointer (stored with the version)."""
     schema: DataSchema = field(default_factory=lambda: text_schema("label"))
     """The features' names and types, from the training pointer."""
+    classes: tuple[str, ...] = ()
+    """Every class's name in label order (multi-class; empty for regression; binary: ``class_names``)."""
+
+    @property
+    def task(self) -> str:
+        """binary, multiclass or regression (the training pointer's)."""
+        return self.schema.task
+
+    @property
+    def class_list(self) -> tuple[str, ...]:
+        """Every class's name in label order (the two binary names when ``classes`` is not set)."""
+        return self.classes or (self.class_names if self.task == "binary" else ())
 
     def features(self, part: pd.DataFrame) -> pd.DataFrame:
         """Exactly the schema's features of ``part`` (``train`` or ``eval``), in order."""
@@ -68,7 +80,7 @@ def prepare_data(service: DataService, spec: JobSpec) -> PreparedData:
         ]
         return PreparedData(
             train=fit, eval=held_out, uses=uses, split=record, class_names=train.pointer.class_names,
-            schema=train.pointer.resolved_schema,
+            schema=train.pointer.resolved_schema, classes=tuple(train.pointer.class_list),
         )  # fmt: skip
     held = service.load_valid(spec.inputs["eval"])
     _same_features(train.pointer.resolved_schema, held.pointer.resolved_schema, held.pointer.ref)
@@ -93,7 +105,7 @@ def prepare_data(service: DataService, spec: JobSpec) -> PreparedData:
     names = train.pointer.class_names
     return PreparedData(
         train=train_frame, eval=held.labelled(), uses=uses, split=None, class_names=names,
-        schema=train.pointer.resolved_schema,
+        schema=train.pointer.resolved_schema, classes=tuple(train.pointer.class_list),
     )  # fmt: skip
 
 

@@ -41,7 +41,7 @@ from trunkml.registry.model_inputs import (
 )
 from trunkml.training.contract import ModelPackage
 from trunkml.training.inputs import PreparedData
-from trunkml.training.metrics import binary_metrics
+from trunkml.training.metrics import binary_metrics, multiclass_metrics, regression_metrics
 
 OUTPUTS = Schema([ColSpec("long", "label"), ColSpec("double", "score")])
 
@@ -164,7 +164,7 @@ def _log_flavor(settings: Settings, package: ModelPackage, schema: DataSchema, m
         package.sklearn_model,
         serialization_format=package.serialization_format,
         skops_trusted_types=trusted_types(package.sklearn_model) if skops else None,
-        pyfunc_predict_fn="predict_proba",
+        pyfunc_predict_fn="predict" if schema.task == "regression" else "predict_proba",
         **common,
     )
 
@@ -175,10 +175,25 @@ def evaluate_stored(
     """Download the logged model, hash it, load it from those files, and predict the eval set."""
     local = Path(mlflow.artifacts.download_artifacts(artifact_uri=model_uri, dst_path=str(scratch)))
     digests = file_digests(local)
-    labels, scores = predict_rows(load_verified(local), data.features(data.eval))
+    try:
+        labels, scores = predict_rows(load_verified(local), data.features(data.eval))
+    except ValueError as exc:  # a non-finite answer, or one of the wrong shape for the task
+        raise RefusedError(
+            f"the stored model's answers on the evaluation set are refused: {exc}",
+            hint=f"a {data.task} model must answer finite "
+            + {"binary": "scores", "multiclass": "class probabilities", "regression": "predictions"}[data.task],
+        ) from exc
     predictions = pd.DataFrame({"label": labels, "score": scores})
-    metrics = binary_metrics(data.eval["label"], predictions["label"], predictions["score"])
-    return digests, metrics, predictions
+    return digests, task_metrics(data, predictions), predictions
+
+
+def task_metrics(data: PreparedData, predictions: pd.DataFrame) -> dict[str, float]:
+    """The evaluation metrics of the data's task (metric names MLflow accepts: ``recall.3``, not ``recall[3]``)."""
+    if data.task == "regression":
+        return regression_metrics(data.eval["label"], predictions["score"])
+    if data.task == "multiclass":
+        return multiclass_metrics(data.eval["label"], predictions["label"], list(range(len(data.class_list))))
+    return binary_metrics(data.eval["label"], predictions["label"], predictions["score"])
 
 
 def log_profile(data: PreparedData, predictions: pd.DataFrame) -> str:
@@ -196,9 +211,11 @@ def log_profile(data: PreparedData, predictions: pd.DataFrame) -> str:
         features: dict[str, tuple[str, Sequence[object]]] = {
             f.name: (f.type.value, data.train[f.name].tolist()) for f in data.schema.features
         }
-        profile = build_tabular_profile(
-            features, data.train["label"], len(data.eval), predictions["label"], predictions["score"]
-        )
+        if data.task == "binary":
+            labels, predicted = data.train["label"], predictions["label"]
+        else:  # the class prior and positive rate are binary notions; the scores (or predictions) still drift
+            labels, predicted = pd.Series(0, index=data.train.index), pd.Series(0, index=predictions.index)
+        profile = build_tabular_profile(features, labels, len(data.eval), predicted, predictions["score"])
     document = profile.model_dump_json()
     mlflow.log_text(document, tags.PROFILE_ARTIFACT)
     return hashlib.sha256(document.encode()).hexdigest()

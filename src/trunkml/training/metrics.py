@@ -45,7 +45,7 @@ def binary_metrics(y_true: ArrayLike, y_pred: ArrayLike, scores: ArrayLike | Non
 
 
 def multiclass_metrics(y_true: ArrayLike, y_pred: ArrayLike, classes: list[Any] | None = None) -> dict[str, float]:
-    """Accuracy, macro recall/precision/F1, and per class ``recall[k]``, ``precision[k]``, ``support[k]``.
+    """Accuracy, macro recall/precision/F1, and per class ``recall.k``, ``precision.k``, ``support.k``.
 
     ``classes`` defaults to every value in ``y_true``; a class a model never predicts has precision 0 (its
     0/0 is counted as 0, as scikit-learn's ``zero_division=0``), and a class absent from ``y_true`` is not
@@ -62,7 +62,7 @@ def multiclass_metrics(y_true: ArrayLike, y_pred: ArrayLike, classes: list[Any] 
         precision = hits / float(flagged.sum()) if flagged.any() else 0.0
         f1 = 2 * precision * recall / (precision + recall) if precision + recall > 0 else 0.0
         metrics.update(
-            {f"recall[{name}]": recall, f"precision[{name}]": precision, f"support[{name}]": float(actual.sum())}
+            {f"recall.{name}": recall, f"precision.{name}": precision, f"support.{name}": float(actual.sum())}
         )
         if actual.any():
             recalls.append(recall)

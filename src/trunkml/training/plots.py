@@ -1,4 +1,4 @@
-"""Pictures of a model's evaluation: confusion matrix and precision-recall curve (PNG).
+"""Pictures of a model's evaluation: confusion matrix, precision-recall curve, regression plots (PNG).
 
 Figures are built with matplotlib's object API (no pyplot): headless, thread-safe, and
 nothing to close afterwards.
@@ -10,7 +10,7 @@ import matplotlib
 
 matplotlib.use("Agg")  # headless: CI and servers have no display
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 from matplotlib.figure import Figure
@@ -20,25 +20,51 @@ from trunkml.config.classes import DEFAULT_CLASS_NAMES
 
 
 def confusion_figure(
-    y_true: ArrayLike, y_pred: ArrayLike, title: str, classes: tuple[str, str] = DEFAULT_CLASS_NAMES
+    y_true: ArrayLike, y_pred: ArrayLike, title: str, classes: Sequence[str] = DEFAULT_CLASS_NAMES
 ) -> Figure:
-    """A 2×2 confusion matrix with counts and row shares, its axes labelled with the classes' names."""
+    """A K×K confusion matrix (classes 0..K-1) with counts and row shares, its axes labelled with the classes' names."""
     truth, predicted = np.asarray(y_true, dtype=int), np.asarray(y_pred, dtype=int)
-    matrix = np.array([[np.sum((truth == t) & (predicted == p)) for p in (0, 1)] for t in (0, 1)])
-    figure = Figure(figsize=(4.2, 3.8))
+    indices = range(len(classes))
+    matrix = np.array([[np.sum((truth == t) & (predicted == p)) for p in indices] for t in indices])
+    side = max(4.2, 0.75 * len(classes) + 1.5)
+    figure = Figure(figsize=(side, side * 0.9))
     axes = figure.subplots()
     axes.imshow(matrix, cmap="Blues")
     for (row, col), count in np.ndenumerate(matrix):
         share = count / max(matrix[row].sum(), 1)
         colour = "white" if count > matrix.max() / 2 else "black"
-        axes.text(col, row, f"{count}\n{share:.0%}", ha="center", va="center", color=colour)
-    axes.set_xticks([0, 1], list(classes))
-    axes.set_yticks([0, 1], list(classes))
+        text = f"{count}\n{share:.0%}" if len(classes) <= 6 else str(count)
+        axes.text(col, row, text, ha="center", va="center", color=colour, fontsize=10 if len(classes) <= 6 else 8)
+    axes.set_xticks(list(indices), list(classes), rotation=45 if len(classes) > 4 else 0)
+    axes.set_yticks(list(indices), list(classes))
     axes.set_xlabel("predicted")
     axes.set_ylabel("true")
     axes.set_title(title)
     figure.tight_layout()
     return figure
+
+
+def regression_figures(y_true: ArrayLike, y_pred: ArrayLike, title: str) -> dict[str, Figure]:
+    """Predicted against true values (with the diagonal), and residuals against predictions (with zero)."""
+    truth, predicted = np.asarray(y_true, dtype=float), np.asarray(y_pred, dtype=float)
+    scatter = Figure(figsize=(4.6, 4.2))
+    axes = scatter.subplots()
+    axes.scatter(truth, predicted, s=8, alpha=0.6)
+    low, high = float(min(truth.min(), predicted.min())), float(max(truth.max(), predicted.max()))
+    axes.plot([low, high], [low, high], color="grey", linewidth=1)
+    axes.set_xlabel("true")
+    axes.set_ylabel("predicted")
+    axes.set_title(f"{title}: predicted vs true")
+    scatter.tight_layout()
+    residual = Figure(figsize=(4.6, 4.2))
+    axes = residual.subplots()
+    axes.scatter(predicted, predicted - truth, s=8, alpha=0.6)
+    axes.axhline(0.0, color="grey", linewidth=1)
+    axes.set_xlabel("predicted")
+    axes.set_ylabel("residual (predicted - true)")
+    axes.set_title(f"{title}: residuals")
+    residual.tight_layout()
+    return {"predicted_vs_true": scatter, "residuals": residual}
 
 
 def precision_recall_points(y_true: ArrayLike, scores: ArrayLike) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

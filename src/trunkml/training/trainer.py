@@ -39,7 +39,7 @@ from trunkml.training.entry import load_entrypoint
 from trunkml.training.inputs import PreparedData, prepare_data
 from trunkml.training.jobspec import ResolvedJob, load_job
 from trunkml.training.logged_model import evaluate_stored, log_model, log_profile
-from trunkml.training.plots import confusion_figure, pr_figure
+from trunkml.training.plots import confusion_figure, pr_figure, regression_figures
 from trunkml.training.provenance import GitState, committed, environment_hash, environment_lock, git_state
 
 Report = Callable[[str], None]
@@ -206,14 +206,19 @@ def _log_evaluation(
         mlflow.log_metrics({f"train.{key}": value for key, value in package.metrics.items()})
     if package.params:
         mlflow.log_params({f"{OWN_PARAMS}model.{key}": _param_value(value) for key, value in package.params.items()})
-    figures = {
-        "plots/confusion_matrix.png": confusion_figure(
-            data.eval["label"], predictions["label"], "evaluation", data.class_names
-        ),
-        "plots/pr_curve.png": pr_figure(
+    if data.task == "regression":
+        drawn = regression_figures(data.eval["label"], predictions["score"], "evaluation")
+        figures = {f"plots/{name}.png": figure for name, figure in drawn.items()}
+    else:
+        figures = {
+            "plots/confusion_matrix.png": confusion_figure(
+                data.eval["label"], predictions["label"], "evaluation", data.class_list
+            )
+        }
+    if data.task == "binary":
+        figures["plots/pr_curve.png"] = pr_figure(
             {"model": (data.eval["label"], predictions["score"], threshold)}, "evaluation", data.class_names[1]
-        ),
-    }
+        )
     for path, figure in figures.items():
         mlflow.log_figure(figure, path)
 
@@ -315,7 +320,7 @@ def _run(
         version_tags = {**run_tags, tags.MODEL_DIGEST: digest, tags.ARTIFACT_DIGESTS: json.dumps(digests)}
         version_tags[tags.PROFILE_SHA256] = log_profile(data, predictions)
         version_tags[tags.TRAINED_AT] = str(run.info.start_time)
-        version_tags[tags.CLASSES] = class_names_tag(data.class_names)
+        version_tags[tags.CLASSES] = class_names_tag(data.class_list)
         if settings.signing_key is not None:
             version_tags.update(sign(settings.signing_key, manifest(job.spec.model, digest, digests)))
         report("registering")

@@ -1,0 +1,83 @@
+"""CT for multi-class and regression targets: a project made with `trunkml init` trains, logs the task's
+metrics and pictures, and registers the version; a model that answers NaN is refused.
+
+The data are scikit-learn's bundled digits (10 classes) and diabetes (a numeric target), real datasets
+inside the scikit-learn wheel.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import mlflow
+import pandas as pd
+import pytest
+
+from tests.tabular import run_trunkml
+
+pytestmark = pytest.mark.slow
+
+
+def project(tmp_path: Path, name: str, frame: pd.DataFrame, target: str) -> Path:
+    run_trunkml(tmp_path, "init", name, "--model", name)
+    root = tmp_path / name
+    (root / "data").mkdir()
+    frame.to_csv(root / "data" / f"{name}.csv", index=False)
+    run_trunkml(root, "data", "add", name, "--file", f"data/{name}.csv", "--target", target)
+    run_trunkml(root, "data", "split", name, "--add", name)
+    return root
+
+
+def artifacts(root: Path, run_id: str) -> set[str]:
+    client = mlflow.MlflowClient(tracking_uri=f"sqlite:///{root / '.trunkml' / 'mlflow.db'}")
+    return {item.path for item in client.list_artifacts(run_id, "plots")}
+
+
+def test_a_multiclass_project_trains_and_logs_per_class_metrics(tmp_path: Path) -> None:
+    from sklearn.datasets import load_digits
+
+    frame = load_digits(as_frame=True).frame
+    frame["digit"] = frame.pop("target").map(lambda d: f"d{d}")
+    root = project(tmp_path, "digits", frame, "digit")
+    result = json.loads(run_trunkml(root, "train", "digits", "--json").stdout)
+    metrics = result["metrics"]
+    assert metrics["accuracy"] > 0.9
+    assert {"macro_f1", "macro_recall", "recall.9", "precision.0", "support.3"} <= set(metrics)
+    assert "threshold" not in metrics  # a binary notion
+    shown = json.loads(run_trunkml(root, "models", "show", "1", "--json").stdout)
+    assert json.loads(shown["raw_tags"]["trunkml.classes"]) == [f"d{d}" for d in range(10)]
+    assert shown["metrics"]["macro_f1"] == pytest.approx(metrics["macro_f1"])  # `models show` has them
+
+
+def test_a_regression_project_trains_and_logs_error_metrics_and_plots(tmp_path: Path) -> None:
+    from sklearn.datasets import load_diabetes
+
+    root = project(tmp_path, "diabetes", load_diabetes(as_frame=True, scaled=False).frame, "target")
+    result = json.loads(run_trunkml(root, "train", "diabetes", "--json").stdout)
+    metrics = result["metrics"]
+    assert set(metrics) == {"mae", "rmse", "r2", "bias"}
+    assert 0.3 < metrics["r2"] < 0.7
+    assert metrics["mae"] < metrics["rmse"]
+    assert {"plots/predicted_vs_true.png", "plots/residuals.png"} <= artifacts(root, result["run_id"])
+
+
+def test_a_model_that_answers_nan_is_refused_at_registration(tmp_path: Path) -> None:
+    from sklearn.datasets import load_diabetes
+
+    root = project(tmp_path, "diabetes", load_diabetes(as_frame=True, scaled=False).frame, "target")
+    (root / "src" / "diabetes_model" / "train.py").write_text(
+        "import numpy as np\n"
+        "from sklearn.dummy import DummyRegressor\n"
+        "from trunkml.training import ModelPackage\n\n\n"
+        "def train(job):\n"
+        "    model = DummyRegressor().fit(job.features, job.target)\n"
+        "    model.constant_ = np.full((1, 1), np.nan)  # a broken model: every answer is NaN\n"
+        "    return ModelPackage(sklearn_model=model)\n",
+        encoding="utf-8",
+    )
+    refused = run_trunkml(root, "train", "diabetes", check=False)
+    assert refused.returncode != 0
+    assert "the stored model's answers on the evaluation set are refused" in refused.stderr
+    assert "89 non-finite value(s)" in refused.stderr
+    assert json.loads(run_trunkml(root, "models", "list", "--json").stdout) == []  # nothing was registered
