@@ -19,8 +19,8 @@ from tests.tabular import run_trunkml
 pytestmark = pytest.mark.slow
 
 
-def project(tmp_path: Path, name: str, frame: pd.DataFrame, target: str) -> Path:
-    run_trunkml(tmp_path, "init", name, "--model", name)
+def project(tmp_path: Path, name: str, frame: pd.DataFrame, target: str, task: str) -> Path:
+    run_trunkml(tmp_path, "init", name, "--model", name, "--task", task)
     root = tmp_path / name
     (root / "data").mkdir()
     frame.to_csv(root / "data" / f"{name}.csv", index=False)
@@ -39,7 +39,7 @@ def test_a_multiclass_project_trains_and_logs_per_class_metrics(tmp_path: Path) 
 
     frame = load_digits(as_frame=True).frame
     frame["digit"] = frame.pop("target").map(lambda d: f"d{d}")
-    root = project(tmp_path, "digits", frame, "digit")
+    root = project(tmp_path, "digits", frame, "digit", "multiclass")
     result = json.loads(run_trunkml(root, "train", "digits", "--json").stdout)
     metrics = result["metrics"]
     assert metrics["accuracy"] > 0.9
@@ -48,24 +48,39 @@ def test_a_multiclass_project_trains_and_logs_per_class_metrics(tmp_path: Path) 
     shown = json.loads(run_trunkml(root, "models", "show", "1", "--json").stdout)
     assert json.loads(shown["raw_tags"]["trunkml.classes"]) == [f"d{d}" for d in range(10)]
     assert shown["metrics"]["macro_f1"] == pytest.approx(metrics["macro_f1"])  # `models show` has them
+    first = json.loads(run_trunkml(root, "evaluate", "--json").stdout)["decision"]
+    assert first["promote"], first["reasons"]
+    assert first["mode"] == "cold_start"
+    assert "against the training majority class" in first["reasons"][1]
+    run_trunkml(root, "train", "digits", "--param", "model=logistic_regression")
+    second = json.loads(run_trunkml(root, "evaluate", "--champion", "1", "--json").stdout)
+    guards = {g["metric"] for g in second["decision"]["guards"]}
+    assert {"macro_f1", *(f"recall.{d}" for d in range(10))} <= guards  # every class is checked
+    report = Path(second["reports"]["markdown"]).read_text(encoding="utf-8")
+    assert "| recall of d7 |" in report
+    assert (Path(second["reports"]["markdown"]).parent / "confusion_champion_v1.png").is_file()
 
 
 def test_a_regression_project_trains_and_logs_error_metrics_and_plots(tmp_path: Path) -> None:
     from sklearn.datasets import load_diabetes
 
-    root = project(tmp_path, "diabetes", load_diabetes(as_frame=True, scaled=False).frame, "target")
+    root = project(tmp_path, "diabetes", load_diabetes(as_frame=True, scaled=False).frame, "target", "regression")
     result = json.loads(run_trunkml(root, "train", "diabetes", "--json").stdout)
     metrics = result["metrics"]
     assert set(metrics) == {"mae", "rmse", "r2", "bias"}
     assert 0.3 < metrics["r2"] < 0.7
     assert metrics["mae"] < metrics["rmse"]
     assert {"plots/predicted_vs_true.png", "plots/residuals.png"} <= artifacts(root, result["run_id"])
+    decision = json.loads(run_trunkml(root, "evaluate", "--json").stdout)["decision"]
+    assert decision["promote"], decision["reasons"]
+    assert "against the training mean" in decision["reasons"][1]
+    assert decision["challenger_metrics"]["mae"] == pytest.approx(metrics["mae"])
 
 
 def test_a_model_that_answers_nan_is_refused_at_registration(tmp_path: Path) -> None:
     from sklearn.datasets import load_diabetes
 
-    root = project(tmp_path, "diabetes", load_diabetes(as_frame=True, scaled=False).frame, "target")
+    root = project(tmp_path, "diabetes", load_diabetes(as_frame=True, scaled=False).frame, "target", "regression")
     (root / "src" / "diabetes_model" / "train.py").write_text(
         "import numpy as np\n"
         "from sklearn.dummy import DummyRegressor\n"

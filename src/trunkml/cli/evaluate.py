@@ -23,7 +23,8 @@ def _render(result: EvaluationResult) -> None:
     against = f"v{result.champion}{alias}" if result.champion is not None else "no champion (cold start)"
     out.print(
         f"[bold {colour}]{verdict}[/] {result.model} v{result.challenger} vs {against} "
-        f"on {result.eval_dataset} ({decision.n} rows, {decision.positives} positives)"
+        f"on {result.eval_dataset} ({decision.n} rows"
+        + (f", {decision.positives} positives)" if decision.task == "binary" else f", {decision.task})")
     )
     for reason in decision.reasons[1:] if decision.mode == "paired" else decision.reasons:
         out.print(f"  • {reason}", highlight=False)

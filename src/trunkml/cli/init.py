@@ -29,12 +29,16 @@ def init_command(
             "and character n-grams, a tuned threshold, explanations), transformer (a fine-tuned encoder), tabular."
         ),
     ] = None,
+    task: Annotated[
+        Literal["binary", "multiclass", "regression"],
+        typer.Option(help="The target: binary, multiclass (3+ classes) or regression (a number); sets the gate."),
+    ] = "binary",
     json_: Annotated[bool, typer.Option("--json", help="Print one JSON document to stdout.")] = False,
 ) -> None:
     """Scaffold a trunkml project: trunkml.yaml, datasets/, jobs/, environments/, endpoints/, a model, workflows."""
     from trunkml.scaffold.render import init_project
 
-    done = init_project(directory, model, family or ("tabular" if inputs == "tabular" else "sklearn"))
+    done = init_project(directory, model, family or ("tabular" if inputs == "tabular" else "sklearn"), task)
     if json_:
         print_json(done)
         return
@@ -42,6 +46,7 @@ def init_command(
     for path in done.files:
         out.print(f"  {path}")
     columns = "--target COLUMN" if done.family == "tabular" else "--text-column text --label-column label"
+    columns += f" --task {task}" if task != "binary" else ""
     out.print(
         "next: `trunkml data add "
         f"{done.model} --file DATA.csv {columns}`, "

@@ -26,9 +26,11 @@ from trunkml.evaluation.gate import compare_predictions
 from trunkml.evaluation.gate_report import ReportInput, example_rows, write_reports
 from trunkml.evaluation.policy import load_policy
 from trunkml.evaluation.results import GateDecision
+from trunkml.evaluation.task_report import write_task_reports
 from trunkml.registry import ModelVersionRecord, Registry, show
 from trunkml.registry.artifacts import VerifiedModel, record_on_version, upload_run_file
 from trunkml.registry.explain import Explanation
+from trunkml.registry.lineage import TRIVIAL
 from trunkml.registry.predictions import PredictionCache, Predictions
 
 Report = Callable[[str], None]
@@ -228,7 +230,6 @@ def evaluate(settings: Settings, request: EvaluateRequest, report: Report) -> Ev
     eval_ref = request.eval or project.gate.eval
     if not eval_ref:
         raise UsageError("no evaluation set", hint="pass --eval DATASET or set gate.eval in trunkml.yaml")
-    policy = load_policy(settings.project_root)
     report("resolving versions")
     registry = Registry(settings)
     challenger = show(registry, model, request.challenger)
@@ -241,10 +242,12 @@ def evaluate(settings: Settings, request: EvaluateRequest, report: Report) -> Ev
     report(f"verifying {eval_ref}")
     service = DataService(settings)
     evaluation = service.load_valid(eval_ref)
+    task = evaluation.pointer.task
+    policy = load_policy(settings.project_root, task)
     versions = [challenger] + ([champion] if champion is not None else [])
     overlap = _refuse_leakage(service, versions, evaluation, project.data.max_eval_overlap)
     frame = evaluation.labelled()
-    truth = frame["label"].to_numpy(dtype=np.int64)
+    truth = frame["label"].to_numpy(dtype=float if task == "regression" else np.int64)
     texts, records, inputs = model_inputs(evaluation, frame)
     masks = service.slices(evaluation)
     cache = PredictionCache(registry, settings.home_dir / "cache" / "predictions")
@@ -255,9 +258,16 @@ def evaluate(settings: Settings, request: EvaluateRequest, report: Report) -> Ev
             model, record.version, record.model_digest, record.run_id, evaluation.pointer.sha256, inputs
         )
 
+    def answers(found: Predictions) -> Any:  # a regression model's predictions are its scores
+        return found.scores if task == "regression" else found.labels
+
     new = predict(challenger)
     old = predict(champion) if champion is not None else None
-    decision = compare_predictions(truth, old.labels if old else None, new.labels, policy, masks)
+    trivial = challenger.raw_tags.get(TRIVIAL)
+    decision = compare_predictions(
+        truth, answers(old) if old else None, answers(new), policy, masks if task == "binary" else None,
+        baseline=json.loads(trivial) if trivial else None,
+    )  # fmt: skip
     report("writing reports")
     against = f"v{champion.version}" if champion else "none"
     folder = request.report_dir or settings.home_dir / "reports" / model / f"v{challenger.version}-vs-{against}"
@@ -270,18 +280,21 @@ def evaluate(settings: Settings, request: EvaluateRequest, report: Report) -> Ev
         texts=texts,
         records=records,
         y_true=truth,
-        challenger_labels=new.labels,
+        challenger_labels=answers(new),
         challenger_scores=new.scores,
-        champion_labels=old.labels if old else None,
+        champion_labels=answers(old) if old else None,
         champion_scores=old.scores if old else None,
         challenger_threshold=challenger.metrics.get("threshold"),
         champion_threshold=champion.metrics.get("threshold") if champion else None,
         slices=masks,
         classes=evaluation.pointer.class_names,
     )
-    report("explaining the examples for reviewers")
-    info = explain_examples(registry, info, challenger, champion)
-    paths = write_reports(info, decision, folder)
+    if task == "binary":
+        report("explaining the examples for reviewers")
+        info = explain_examples(registry, info, challenger, champion)
+        paths = write_reports(info, decision, folder)
+    else:
+        paths = write_task_reports(info, decision, folder, evaluation.pointer.class_list)
     result = EvaluationResult(
         model=model,
         challenger=challenger.version,

@@ -46,10 +46,12 @@ class ReportInput:
     eval_ref: str
     eval_sha256: str
     texts: list[str]
-    y_true: NDArray[np.int64]
-    challenger_labels: NDArray[np.int64]
+    y_true: NDArray[Any]
+    """Classes (0/1, or 0..K-1), or a regression target's values."""
+    challenger_labels: NDArray[Any]
+    """Predicted classes, or a regression model's predictions."""
     challenger_scores: NDArray[np.float64]
-    champion_labels: NDArray[np.int64] | None
+    champion_labels: NDArray[Any] | None
     champion_scores: NDArray[np.float64] | None
     challenger_threshold: float | None = None
     champion_threshold: float | None = None
@@ -173,7 +175,7 @@ def slice_rows(decision: GateDecision) -> list[list[str]]:
     return rows
 
 
-def _md_table(header: list[str], rows: list[list[str]]) -> str:
+def md_table(header: list[str], rows: list[list[str]]) -> str:
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     lines += ["| " + " | ".join(cell.replace("|", "\\|") for cell in row) + " |" for row in rows]
     return "\n".join(lines)
@@ -206,21 +208,21 @@ def markdown(info: ReportInput, decision: GateDecision, images: dict[str, str]) 
         f"{decision.positives} positives. Policy digest `{decision.policy_digest[:12]}`.",
         "",
         "### Metrics",
-        _md_table(["metric", "champion", "challenger", "change"], _metric_rows(decision)),
+        md_table(["metric", "champion", "challenger", "change"], _metric_rows(decision)),
     ]
     table = _discordance(info, decision)
     if table:
         parts += [
             "",
             f"### Discordance on the {_rows_name(decision)}",
-            _md_table(["", "challenger right", "challenger wrong"], table),
+            md_table(["", "challenger right", "challenger wrong"], table),
             "",
             _test_line(decision),
         ]
     parts += [
         "",
         "### Guards" if decision.mode == "paired" else "### Cold-start floors",
-        _md_table(
+        md_table(
             ["metric", "challenger", "must be at least", "result"],
             [
                 [g.metric, f"{g.challenger:.3f}", f"{g.threshold:.3f}", "holds" if g.ok else "FAILS"]
@@ -235,7 +237,7 @@ def markdown(info: ReportInput, decision: GateDecision, images: dict[str, str]) 
             f"Recall and precision per slice of `{info.eval_ref}` (95% Wilson CIs; the change has the paired "
             f"{(decision.ci_level or 0.9):.0%} CI).",
             "",
-            _md_table(SLICE_HEADER, slice_rows(decision)),
+            md_table(SLICE_HEADER, slice_rows(decision)),
         ]
     for caption, lines in _examples(info).items():
         parts += ["", f"### Examples: {caption}", *_code_block(lines)]

@@ -218,13 +218,22 @@ class GatePolicy(BaseModel):
         return hashlib.sha256(json.dumps(dumped, sort_keys=True).encode()).hexdigest()
 
 
-def load_policy(project_root: Path) -> GatePolicy:
-    """The gate policy from ``trunkml.yaml`` (``gate.policy``); errors name the file and line."""
+def load_policy(project_root: Path, task: str | None = None) -> GatePolicy:
+    """The gate policy from ``trunkml.yaml`` (``gate.policy``); errors name the file and line.
+
+    ``task`` is the evaluation data's: a policy that names no task takes it (with that task's defaults),
+    and one that names another task is refused.
+    """
     path = project_root / PROJECT_FILE
     if not path.is_file():
-        return GatePolicy()
+        return GatePolicy.model_validate({"task": task or "binary"})
     data, lines = load_mapping(path)
-    raw = (data.get("gate") or {}).get("policy") or {}
+    raw = dict((data.get("gate") or {}).get("policy") or {})
+    if task is not None and raw.setdefault("task", task) != task:
+        raise ConfigError(
+            f"{path}: gate.policy.task is {raw['task']!r}, but the evaluation set's target is {task}",
+            hint="remove gate.policy.task (it follows the data) or fix it",
+        )
     try:
         return GatePolicy.model_validate(raw)
     except ValidationError as exc:

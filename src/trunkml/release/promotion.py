@@ -22,6 +22,7 @@ from pydantic import BaseModel, ConfigDict
 from trunkml.approvals.approval import approvals_of, counted, current_decision
 from trunkml.config import Settings, load_project, resolve_model
 from trunkml.datasets import DataService
+from trunkml.datasets.pointer import DatasetRef
 from trunkml.errors import IntegrityError, RefusedError, TrunkmlError, UnavailableError, UsageError
 from trunkml.evaluation.decision import DecisionSummary, require_promotable_decision, summary
 from trunkml.evaluation.policy import load_policy
@@ -76,8 +77,10 @@ def promotable_decision(
     project = load_project(settings.project_root)
     if not project.gate.eval:
         raise UsageError("no gate.eval in trunkml.yaml: the decision cannot be checked against the eval pointer")
+    service = DataService(settings)
+    task = service.catalog.get(DatasetRef.parse(project.gate.eval)).task
     return require_promotable_decision(
-        registry, record, DataService(settings), project.gate.eval, champion, load_policy(settings.project_root).digest
+        registry, record, service, project.gate.eval, champion, load_policy(settings.project_root, task).digest
     )
 
 

@@ -25,6 +25,7 @@ from pydantic import BaseModel, ConfigDict
 from trunkml.errors import UsageError
 
 Family = Literal["tabular", "sklearn", "tfidf", "transformer"]
+Task = Literal["binary", "multiclass", "regression"]
 DESCRIPTIONS = {
     "tabular": "A scikit-learn pipeline over the dataset's schema (gradient boosting or logistic regression).",
     "sklearn": "TF-IDF n-grams + logistic regression.",
@@ -137,18 +138,21 @@ def package_name(model: str) -> str:
     return model.replace("-", "_") + "_model"
 
 
-def plan(root: Path, model: str | None, family: Family) -> tuple[str, str, dict[str, str]]:
+def plan(root: Path, model: str | None, family: Family, task: Task = "binary") -> tuple[str, str, dict[str, str]]:
     """(model name, package name, {relative path: text}) for a new project at ``root``."""
+    if task != "binary" and family != "tabular":
+        raise UsageError(f"a {task} project uses the tabular model (--inputs tabular); text families are binary")
     name = _model_name(root, model)
     package = package_name(name)
     project = root.name or name
     columns = "--target COLUMN" if family == "tabular" else "--text-column text --label-column label"
+    columns += f" --task {task}" if task != "binary" else ""
     values = {
         "project": project, "project_yaml": json.dumps(project), "model": name, "package": package,
         "data_add": f"trunkml data add {name} --file data/{name}.csv {columns}",
     }  # fmt: skip
     planned = {
-        "trunkml.yaml": render("project/trunkml.yaml", **values),
+        "trunkml.yaml": render("project/trunkml.yaml", **values, policy=render(f"project/policy-{task}.yaml")),
         "README.md": render("project/README.md", **values),
         ".gitignore": render("project/gitignore"),
         "datasets/README.md": render("project/datasets-README.md", **values),
@@ -162,14 +166,14 @@ def plan(root: Path, model: str | None, family: Family) -> tuple[str, str, dict[
     return name, package, planned
 
 
-def init_project(root: Path, model: str | None = None, family: Family = "tabular") -> Scaffolded:
+def init_project(root: Path, model: str | None = None, family: Family = "tabular", task: Task = "binary") -> Scaffolded:
     """Write a new trunkml project at ``root`` (created if missing); refuse to overwrite anything."""
     root = root.resolve()
     if root.exists() and not root.is_dir():
         raise UsageError(f"{root} exists and is not a folder")
     if (root / "trunkml.yaml").exists():
         raise UsageError(f"{root} is already a trunkml project (it has trunkml.yaml)", hint="nothing was written")
-    name, package, planned = plan(root, model, family)
+    name, package, planned = plan(root, model, family, task)
     taken = sorted(path for path in planned if (root / path).exists())
     if taken:
         raise UsageError(
