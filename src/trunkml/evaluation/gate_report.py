@@ -337,14 +337,21 @@ def html_figure(caption: str, png: bytes) -> str:
     )
 
 
-def html_page(info: ReportInput, decision: GateDecision, pngs: dict[str, bytes]) -> str:
-    """The report as one HTML file with its pictures embedded."""
+def html_verdict(title: str, info: ReportInput, decision: GateDecision, about: str) -> list[str]:
+    """The page's head: the verdict in its colour, the reasons, and the evaluation set (rows, then ``about``)."""
     colour = "#1a7f37" if decision.promote else "#cf222e"
-    sections = [
-        f"<h1 style='color:{colour}'>{html.escape(_title(info, decision))}</h1>",
+    return [
+        f"<h1 style='color:{colour}'>{html.escape(title)}</h1>",
         "<ul>" + "".join(f"<li>{html.escape(r)}</li>" for r in decision.reasons) + "</ul>",
         f"<p>Evaluation set <code>{html.escape(info.eval_ref)}</code>, sha256 <code>{info.eval_sha256}</code>, "
-        f"{decision.n} rows, {decision.positives} positives.</p>",
+        f"{decision.n} rows, {html.escape(about)}.</p>",
+    ]
+
+
+def html_page(info: ReportInput, decision: GateDecision, pngs: dict[str, bytes]) -> str:
+    """The report as one HTML file with its pictures embedded."""
+    sections = [
+        *html_verdict(_title(info, decision), info, decision, f"{decision.positives} positives"),
         "<h2>Metrics</h2>",
         html_table(["metric", "champion", "challenger", "change"], _metric_rows(decision)),
     ]

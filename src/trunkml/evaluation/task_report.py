@@ -8,7 +8,6 @@ champion, the "champion" column is the trivial baseline the challenger had to be
 
 from __future__ import annotations
 
-import html
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -19,6 +18,7 @@ from trunkml.evaluation.gate_report import (
     html_document,
     html_figure,
     html_table,
+    html_verdict,
     md_table,
     png_bytes,
 )
@@ -104,12 +104,8 @@ def task_markdown(info: ReportInput, decision: GateDecision, images: dict[str, s
 
 
 def task_html(info: ReportInput, decision: GateDecision, pngs: dict[str, bytes], classes: Sequence[str]) -> str:
-    colour = "#1a7f37" if decision.promote else "#cf222e"
     sections = [
-        f"<h1 style='color:{colour}'>{html.escape(_title(info, decision))}</h1>",
-        "<ul>" + "".join(f"<li>{html.escape(r)}</li>" for r in decision.reasons) + "</ul>",
-        f"<p>Evaluation set <code>{html.escape(info.eval_ref)}</code>, sha256 <code>{info.eval_sha256}</code>, "
-        f"{decision.n} rows. Test: {html.escape(decision.test)}, p = {decision.p_value:.4g}.</p>",
+        *html_verdict(_title(info, decision), info, decision, f"test: {decision.test}, p = {decision.p_value:.4g}"),
         "<h2>Metrics</h2>",
         html_table(_header(info), metric_rows(decision, classes)),
         "<h2>Checks</h2>",
