@@ -30,6 +30,17 @@ def class_names_from_tag(value: str | None) -> tuple[str, str]:
     return DEFAULT_CLASS_NAMES
 
 
+def class_list_from_tag(value: str | None) -> tuple[str, ...]:
+    """Every class name in a version's ``trunkml.classes`` tag, in label order (empty when absent or bad)."""
+    try:
+        names = json.loads(value) if value else None
+    except ValueError:
+        return ()
+    if isinstance(names, list) and names and all(isinstance(name, str) and name for name in names):
+        return tuple(names)
+    return ()
+
+
 def class_names_tag(names: Sequence[str]) -> str:
     """The ``trunkml.classes`` tag value for ``names``."""
     return json.dumps(list(names), ensure_ascii=False)

@@ -20,7 +20,7 @@ from trunkml.registry import lineage
 from trunkml.registry.connection import Registry
 from trunkml.registry.explain import Explanation, explain_texts
 from trunkml.registry.loading import load_verified
-from trunkml.registry.model_inputs import SCHEMA_KEY, Row, metadata, predict_rows
+from trunkml.registry.model_inputs import SCHEMA_KEY, Answers, Row, metadata, predict_answers, predict_rows
 from trunkml.registry.modelversion import ModelVersionRecord
 from trunkml.registry.signing import manifest, verify
 
@@ -129,6 +129,10 @@ class VerifiedModel:
     def predict(self, rows: Sequence[Row] | pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
         """(labels, scores) for ``rows`` (texts, records, or a frame of the model's inputs)."""
         return predict_rows(self._model, rows)
+
+    def answer(self, rows: Sequence[Row] | pd.DataFrame) -> Answers:
+        """Everything the model answers for ``rows`` (labels, scores, class probabilities, intervals)."""
+        return predict_answers(self._model, rows)
 
     def explain(self, rows: Sequence[Row], top_k: int) -> list[Explanation]:
         """Explanations of ``rows`` (see ``registry.explain``)."""

@@ -12,6 +12,7 @@ from the same verified files.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -102,12 +103,126 @@ def task_of(model: Any) -> str:
     return str(schema.get("task", "binary")) if isinstance(schema, dict) else "binary"
 
 
-def task_answers(output: Any, task: str) -> tuple[NDArray[Any], NDArray[np.float64]]:
-    """(labels, scores) of a multi-class or regression model's answer.
+QUANTILE_PREFIX = "q"
+"""A regression model's frame may add quantile columns named ``q0.05``, ``q0.95``, …: its prediction interval."""
 
-    Multi-class: the class with the highest probability (0..K-1) and that probability. Regression: the
-    prediction, as both. A non-finite answer is refused: no decision may rest on NaN.
+
+@dataclass(frozen=True)
+class Answers:
+    """Everything a model answered for n rows, per task.
+
+    ``labels``: 0/1 (binary), 0..K-1 (multi-class) or the prediction (regression). ``scores``: the probability of
+    label 1, the top class's probability, or the prediction. ``probabilities``: n × K for multi-class models.
+    ``intervals``: n × 2 (lower, upper) when a regression model answers quantiles, at ``levels``.
     """
+
+    task: str
+    labels: NDArray[Any]
+    scores: NDArray[np.float64]
+    probabilities: NDArray[np.float64] | None = None
+    intervals: NDArray[np.float64] | None = None
+    levels: tuple[float, float] | None = None
+
+    def __len__(self) -> int:
+        return len(self.scores)
+
+    def to_wire(self) -> dict[str, Any]:
+        """Plain lists, to cross a pipe or a JSON file."""
+        return {
+            "task": self.task,
+            "labels": self.labels.tolist(),
+            "scores": self.scores.tolist(),
+            "probabilities": None if self.probabilities is None else self.probabilities.tolist(),
+            "intervals": None if self.intervals is None else self.intervals.tolist(),
+            "levels": None if self.levels is None else list(self.levels),
+        }
+
+    @classmethod
+    def from_wire(cls, wire: Mapping[str, Any]) -> Answers:
+        """The inverse of :meth:`to_wire`."""
+        task = str(wire["task"])
+        labels = np.asarray(wire["labels"], dtype=np.float64 if task == "regression" else np.int64)
+        probabilities, intervals, levels = wire.get("probabilities"), wire.get("intervals"), wire.get("levels")
+        return cls(
+            task,
+            labels,
+            np.asarray(wire["scores"], dtype=np.float64),
+            None if probabilities is None else np.asarray(probabilities, dtype=np.float64),
+            None if intervals is None else np.asarray(intervals, dtype=np.float64).reshape(-1, 2),
+            None if levels is None else (float(levels[0]), float(levels[1])),
+        )
+
+    def problem(self, n_classes: int | None = None) -> str | None:
+        """Why these answers must not be served, or None: labels out of range, non-finite or impossible scores."""
+        if not (np.isfinite(self.scores).all() and np.isfinite(np.asarray(self.labels, dtype=float)).all()):
+            return "the model answered a non-finite value"
+        if self.task == "regression":
+            if self.intervals is not None and not np.isfinite(self.intervals).all():
+                return "the model answered a non-finite interval"
+            return None
+        if self.task == "binary":
+            bad = ~np.isin(self.labels, (0, 1)) | (self.scores < 0) | (self.scores > 1)
+        else:
+            k = (
+                n_classes
+                if n_classes is not None
+                else (None if self.probabilities is None else self.probabilities.shape[1])
+            )
+            bad = (self.labels < 0) | (self.scores < 0) | (self.scores > 1 + 1e-9)
+            if k is not None:
+                bad |= self.labels >= k
+            if self.probabilities is not None:
+                sums = self.probabilities.sum(axis=1)
+                bad |= ~np.isfinite(sums) | (np.abs(sums - 1.0) > 1e-3) | (self.probabilities.min(axis=1) < 0)
+                if k is not None and self.probabilities.shape[1] != k:
+                    return f"the model answered {self.probabilities.shape[1]} class probabilities for {k} classes"
+        if bad.any():
+            i = int(np.flatnonzero(bad)[0])
+            label, score = self.labels[i].item(), float(self.scores[i])
+            return f"the model answered label {label!r} with score {score!r} on row {i}"
+        return None
+
+    def take(self, start: int, end: int) -> Answers:
+        """Rows ``start:end``."""
+        return Answers(
+            self.task,
+            self.labels[start:end],
+            self.scores[start:end],
+            None if self.probabilities is None else self.probabilities[start:end],
+            None if self.intervals is None else self.intervals[start:end],
+            self.levels,
+        )
+
+
+def _quantiles(output: pd.DataFrame) -> tuple[NDArray[np.float64], tuple[float, float]] | None:
+    """(n × 2 lower/upper, their levels) from a frame's ``q<level>`` columns, or None without two of them."""
+    found: dict[float, str] = {}
+    for column in output.columns:
+        name = str(column)
+        if name.startswith(QUANTILE_PREFIX):
+            try:
+                level = float(name[len(QUANTILE_PREFIX) :])
+            except ValueError:
+                continue
+            if 0.0 < level < 1.0:
+                found[level] = name
+    if len(found) < 2:
+        return None
+    low, high = min(found), max(found)
+    return output[[found[low], found[high]]].to_numpy(dtype=np.float64), (low, high)
+
+
+def task_answers(output: Any, task: str) -> Answers:
+    """The answers of a multi-class or regression model.
+
+    Multi-class: the class with the highest probability (0..K-1), that probability and every class's. Regression:
+    the prediction (a frame's ``prediction`` column, or its only column), and an interval from its quantile
+    columns. A non-finite answer is refused: no decision may rest on NaN.
+    """
+    interval = None
+    if task == "regression" and isinstance(output, pd.DataFrame) and "prediction" in output.columns:
+        interval = _quantiles(output)
+        output = output["prediction"]
     values = np.asarray(output.to_numpy() if isinstance(output, pd.DataFrame | pd.Series) else output, dtype=float)
     if not np.isfinite(values).all():
         raise ValueError(f"the model answered {int(np.sum(~np.isfinite(values)))} non-finite value(s)")
@@ -116,16 +231,27 @@ def task_answers(output: Any, task: str) -> tuple[NDArray[Any], NDArray[np.float
             values = values.reshape(-1)
         if values.ndim != 1:
             raise ValueError(f"a regression model answered shape {values.shape}; expected n predictions")
-        return values, values
+        if interval is None:
+            return Answers(task, values, values)
+        return Answers(task, values, values, intervals=interval[0], levels=interval[1])
     if values.ndim == 2 and values.shape[1] >= 2:
-        return values.argmax(axis=1).astype(np.int64), values.max(axis=1)
+        return Answers(task, values.argmax(axis=1).astype(np.int64), values.max(axis=1), probabilities=values)
     if values.ndim == 1:  # class indices, without probabilities
-        return values.astype(np.int64), np.ones(len(values))
+        return Answers(task, values.astype(np.int64), np.ones(len(values)))
     raise ValueError(f"a multi-class model answered shape {values.shape}; expected n × K probabilities")
+
+
+def predict_answers(model: Any, rows: Sequence[Row] | pd.DataFrame) -> Answers:
+    """Everything a loaded pyfunc ``model`` answers for ``rows``, per its task (see :class:`Answers`)."""
+    output = model.predict(input_frame(rows, feature_types(model)))
+    task = task_of(model)
+    if task == "binary":
+        labels, scores = label_score(output, threshold_of(model))
+        return Answers(task, labels, scores)
+    return task_answers(output, task)
 
 
 def predict_rows(model: Any, rows: Sequence[Row] | pd.DataFrame) -> tuple[NDArray[Any], NDArray[np.float64]]:
     """(labels, scores) of a loaded pyfunc ``model`` for ``rows`` (see ``label_score`` and ``task_answers``)."""
-    output = model.predict(input_frame(rows, feature_types(model)))
-    task = task_of(model)
-    return label_score(output, threshold_of(model)) if task == "binary" else task_answers(output, task)
+    answers = predict_answers(model, rows)
+    return answers.labels, answers.scores

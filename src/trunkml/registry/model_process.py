@@ -7,7 +7,7 @@ the difference between taking turns and working side by side.
 
 The server downloads and verifies the files; the child checks them again before
 loading (nothing may change them in between), then answers a list of rows (texts or records) with
-``(labels, scores)`` until it is told to stop. Children are started by a fork
+its answers (labels, scores, class probabilities) until it is told to stop. Children are started by a fork
 server that has already imported MLflow, so a swap does not pay that import again.
 """
 
@@ -30,7 +30,7 @@ from trunkml.errors import IntegrityError
 from trunkml.registry.artifacts import file_digests, verify_model_files
 from trunkml.registry.connection import Registry
 from trunkml.registry.explain import DEFAULT_TOP_K, Explanation, explain_texts, warm_up
-from trunkml.registry.model_inputs import Row, metadata, predict_rows
+from trunkml.registry.model_inputs import Answers, Row, metadata, predict_answers
 
 START_TIMEOUT_S = 300.0
 _context = multiprocessing.get_context("forkserver")
@@ -73,8 +73,7 @@ def _serve(conn: Connection, folder: str, recorded: dict[str, str]) -> None:
                 _, texts, top_k = message
                 reply: tuple[str, Any] = ("ok", [e.model_dump() for e in explain_texts(model, texts, top_k)])
             else:
-                labels, scores = predict_rows(model, message)
-                reply = ("ok", (labels.tolist(), scores.tolist()))
+                reply = ("ok", predict_answers(model, message).to_wire())
         except Exception as exc:  # the model's own error goes back to the server
             reply = ("error", f"{type(exc).__name__}: {exc}")
         conn.send(reply)
@@ -142,8 +141,12 @@ class ModelProcess:
 
     def predict(self, rows: Sequence[Row]) -> tuple[np.ndarray, np.ndarray]:
         """(labels, scores) for ``rows`` (texts or records), computed in the child."""
-        labels, scores = self._call(list(rows))
-        return np.asarray(labels, dtype=np.int64), np.asarray(scores, dtype=np.float64)
+        answers = self.answer(rows)
+        return answers.labels, answers.scores
+
+    def answer(self, rows: Sequence[Row]) -> Answers:
+        """Everything the model answers for ``rows`` (labels, scores, class probabilities, intervals)."""
+        return Answers.from_wire(self._call(list(rows)))
 
     def explain(self, rows: Sequence[Row], top_k: int = DEFAULT_TOP_K) -> list[Explanation]:
         """Explanations of ``rows`` (see ``registry.explain``), computed in the child."""

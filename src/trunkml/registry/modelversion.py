@@ -6,7 +6,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
-from trunkml.config.classes import class_names_from_tag
+from trunkml.config.classes import class_list_from_tag, class_names_from_tag
 from trunkml.registry.lineage import CLASSES
 
 
@@ -65,6 +65,11 @@ class ModelVersionRecord(BaseModel):
     def class_names(self) -> tuple[str, str]:
         """The names of class 0 and class 1, as the training pointer declared them (defaults otherwise)."""
         return class_names_from_tag(self.raw_tags.get(CLASSES))
+
+    @property
+    def class_list(self) -> tuple[str, ...]:
+        """Every class name in label order (multi-class versions list K; empty when the tag is absent)."""
+        return class_list_from_tag(self.raw_tags.get(CLASSES))
 
     @property
     def ref(self) -> str:

@@ -100,7 +100,7 @@ def infra_validate(
         served = list({input_key(t): t for a in answers if a.status == 200 for t in a.probe.texts}.values())
         try:
             report("offline predictions on the same texts")
-            offline = offline_predictions(registry, name, record.version, served)
+            offline = offline_predictions(registry, name, record.version, served, record.class_list)
         except Exception as exc:  # the candidate's own failure outside the server is a failed validation
             verdict.check("offline agreement", False, f"offline predictions failed: {type(exc).__name__}: {exc}")
         else:

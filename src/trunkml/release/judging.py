@@ -11,21 +11,38 @@ from trunkml.registry import Registry
 from trunkml.registry.artifacts import VerifiedModel
 from trunkml.release.probes import Probe, input_key
 from trunkml.release.sandbox import Answered
+from trunkml.serving.server import answer_rows
 
 SCORE_TOLERANCE = 1e-6
 
 
-def offline_predictions(registry: Registry, name: str, version: int, texts: list[Any]) -> dict[str, Any]:
-    """Labels and scores of the version on ``texts`` (or records) in one call, outside the server, by input key."""
+def offline_predictions(
+    registry: Registry, name: str, version: int, texts: list[Any], class_list: tuple[str, ...] = ()
+) -> dict[str, Comparable]:
+    """The version's answers to ``texts`` (or records) in one call, outside the server, by input key."""
     # In this process, as the gate predicts: the sandbox has already shown that the version loads and answers.
     model = VerifiedModel(registry, name, version)
     try:
-        labels, scores = model.predict(texts)
+        answers = model.answer(texts)
     finally:
         model.close()
-    return {
-        input_key(text): (int(label), float(score)) for text, label, score in zip(texts, labels, scores, strict=True)
-    }
+    rows = answer_rows(answers, class_list)
+    return {input_key(text): comparable(row) for text, row in zip(texts, rows, strict=True)}
+
+
+Comparable = tuple[Any, list[float]]
+
+
+def comparable(row: dict[str, Any]) -> Comparable:
+    """What must agree between a served and an offline answer: the class exactly, and every number.
+
+    The numbers are the score, each class's probability (by name), or the prediction and its interval.
+    """
+    if "prediction" in row:
+        interval = row.get("interval") or {}
+        return None, [float(row["prediction"]), *(float(interval[k]) for k in ("lower", "upper") if k in interval)]
+    probabilities = row.get("probabilities") or {}
+    return row["label"], [float(row["score"]), *(float(probabilities[k]) for k in sorted(probabilities))]
 
 
 @dataclass
@@ -61,11 +78,17 @@ def judge_agreement(
     for answer in answers:
         if answer.status != 200:
             continue
-        for text, label, score in zip(answer.probe.texts, answer.labels, answer.scores, strict=False):
-            expected_label, expected_score = offline[input_key(text)]
+        for text, row in zip(answer.probe.texts, answer.rows, strict=False):
+            expected_label, expected_numbers = offline[input_key(text)]
+            try:
+                label, numbers = comparable(row)
+            except (KeyError, TypeError, ValueError):
+                label, numbers = object(), []
             compared += 1
-            mismatched += label != expected_label
-            worst = max(worst, abs(score - expected_score))
+            if label != expected_label or len(numbers) != len(expected_numbers):
+                mismatched += 1
+                continue
+            worst = max([worst, *(abs(a - b) for a, b in zip(numbers, expected_numbers, strict=True))])
     ok = compared > 0 and mismatched == 0 and worst <= SCORE_TOLERANCE
     verdict.check(
         "offline agreement",

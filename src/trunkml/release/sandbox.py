@@ -13,6 +13,7 @@ import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import httpx
 import yaml
@@ -34,8 +35,8 @@ class Answered:
     probe: Probe
     status: int
     seconds: float
-    labels: list[int] = field(default_factory=list)
-    scores: list[float] = field(default_factory=list)
+    rows: list[dict[str, Any]] = field(default_factory=list)
+    """The answer's prediction objects, one per input: label and score, probabilities, or prediction."""
     error: str = ""
 
 
@@ -194,8 +195,9 @@ def _answered(probe: Probe, response: httpx.Response, seconds: float) -> Answere
     try:
         body = response.json()
         rows = [body] if "text" in probe.body else body["predictions"]
-        answer.labels = [int(row["label"]) for row in rows]
-        answer.scores = [float(row["score"]) for row in rows]
+        if not isinstance(rows, list) or not all(isinstance(row, dict) for row in rows):
+            raise TypeError("predictions is not a list of objects")
+        answer.rows = rows
     except (ValueError, KeyError, TypeError) as exc:
         answer.status, answer.error = 0, f"unreadable answer: {exc}"
     return answer

@@ -29,7 +29,7 @@ from trunkml.registry import Registry
 from trunkml.registry.connection import refuse_default_password
 from trunkml.serving.middleware import ServingMiddleware
 from trunkml.serving.routes import PREDICT_MODELS, predict, predict_operation, router
-from trunkml.serving.schemas import Feedback, records_model
+from trunkml.serving.schemas import records_model
 from trunkml.serving.server import Server
 from trunkml.serving.spec import EndpointSpec, load_endpoint
 
@@ -64,7 +64,7 @@ def _openapi(app: FastAPI, server: Server) -> Callable[[], dict[str, Any]]:
     again when a swap brings other names.
     """
 
-    built_for: tuple[tuple[str, str], str | None] | None = None
+    built_for: tuple[Any, ...] | None = None
 
     def build() -> dict[str, Any]:
         nonlocal built_for
@@ -72,16 +72,20 @@ def _openapi(app: FastAPI, server: Server) -> Callable[[], dict[str, Any]]:
         classes = champion.info.classes if champion else DEFAULT_CLASS_NAMES
         inputs = champion.info.schema if champion else None
         records = inputs if inputs is not None and inputs.single_text is None else None
-        key = (classes, records.model_dump_json() if records else None)
+        task = champion.info.task if champion else "binary"
+        class_list = champion.info.class_list if champion else ()
+        key = (classes, records.model_dump_json() if records else None, task, class_list)
         if app.openapi_schema and built_for == key:
             return app.openapi_schema
         schema = get_openapi(title=app.title, version=app.version, description=app.description, routes=app.routes)
         components = schema.setdefault("components", {}).setdefault("schemas", {})
-        schema["paths"]["/predict"] = {"post": predict_operation(classes, records=records is not None)}
+        schema["paths"]["/predict"] = {
+            "post": predict_operation(classes, records=records is not None, task=task, class_list=class_list)
+        }
         bodies: tuple[type[BaseModel], ...] = (server.requests.single, server.requests.batch)
         if records is not None:
             bodies = (records_model(records, server.spec.limits)[0],)
-        shown: list[type[BaseModel]] = [*bodies, Feedback, *PREDICT_MODELS]
+        shown: list[type[BaseModel]] = [*bodies, server.feedback_body()[0], *PREDICT_MODELS]
         for model in shown:
             found = model.model_json_schema(ref_template="#/components/schemas/{model}")
             components.update(found.pop("$defs", {}))

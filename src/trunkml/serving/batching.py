@@ -26,12 +26,12 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-import numpy as np
+from trunkml.registry.model_inputs import Answers
 
 log = logging.getLogger("trunkml.serving")
 
-Predict = Callable[[list[Any]], tuple[np.ndarray, np.ndarray]]
-Scored = list[tuple[int, float]]
+Predict = Callable[[list[Any]], Answers]
+Scored = Answers
 
 
 @dataclass
@@ -54,9 +54,11 @@ class MicroBatcher:
         max_batch_size: int,
         max_wait_s: float,
         name: str,
+        n_classes: int | None = None,
         on_batch: Callable[[int], None] = lambda size: None,
     ) -> None:
         self._predict = predict
+        self._n_classes = n_classes
         self._max_batch = max_batch_size
         self._max_wait = max_wait_s
         self._on_batch = on_batch
@@ -78,7 +80,7 @@ class MicroBatcher:
         threading.Thread(target=self._run, name=f"trunkml-{self._name}", daemon=True).start()
 
     def submit(self, texts: list[str]) -> asyncio.Future[Scored]:
-        """Queue ``texts``; the future resolves to one (label, score) per text. Never awaits."""
+        """Queue ``texts``; the future resolves to the model's answers for them, in order. Never awaits."""
         if self._closing:
             raise BatcherClosed("this model version is no longer serving")
         item = _Item(texts)
@@ -149,9 +151,9 @@ class MicroBatcher:
         texts = [text for item in batch for text in item.texts]
         self._on_batch(len(texts))
         try:
-            labels, scores = self._predict(texts)
-            if len(labels) != len(texts) or len(scores) != len(texts):
-                raise ValueError(f"the model answered {len(labels)} labels for {len(texts)} texts")
+            answered = self._predict(texts)
+            if len(answered) != len(texts) or len(answered.labels) != len(texts):
+                raise ValueError(f"the model answered {len(answered)} rows for {len(texts)} inputs")
         except Exception as exc:  # the model failed: every caller in the batch gets the error
             self._post(_fail, batch, exc)
             return
@@ -159,11 +161,9 @@ class MicroBatcher:
         start = 0
         for item in batch:
             end = start + len(item.texts)
-            scored = list(zip(labels[start:end].tolist(), scores[start:end].tolist(), strict=True))
-            if all(label in (0, 1) and 0.0 <= score <= 1.0 for label, score in scored):  # NaN fails too
-                answers.append(scored)
-            else:
-                answers.append(ValueError(f"the model answered out of range: {scored[:3]}"))
+            part = answered.take(start, end)
+            problem = part.problem(self._n_classes)  # a label out of range, a NaN, probabilities that do not sum to 1
+            answers.append(ValueError(problem) if problem else part)
             start = end
         self._post(_deliver, batch, answers)
 

@@ -144,7 +144,8 @@ class Follower:
         model, info = load_candidate(self._registry_now(), self.spec.model, version, slot.role, slot.ref, deadline)
         batching = self.spec.batching
         batcher = MicroBatcher(
-            model.predict,
+            model.answer,
+            n_classes=info.n_classes,
             max_batch_size=batching.max_batch_size,
             max_wait_s=batching.max_wait_ms / 1000,
             name=f"{slot.role}-v{version}",

@@ -11,7 +11,7 @@ from collections import defaultdict
 from html import escape
 from typing import TYPE_CHECKING
 
-from trunkml.serving.served_model import ServedModel
+from trunkml.serving.served_model import ModelInfo, ServedModel
 from trunkml.serving.telemetry import WINDOW_S, Sample
 
 if TYPE_CHECKING:
@@ -39,8 +39,18 @@ def _model_row(role: str, served: ServedModel | None, note: str) -> str:
     return (
         f"<tr><th>{role}</th><td id={role}-version>v{info.version}</td><td>git <code>{sha}</code></td>"
         f"<td>model digest <code>{escape(info.model_digest[:16])}</code></td>"
-        f"<td>label 0: {escape(info.classes[0])}; label 1: {escape(info.classes[1])}</td></tr>"
+        f"<td>{escape(_answers(info))}</td></tr>"
     )
+
+
+def _answers(info: ModelInfo) -> str:
+    """What the version answers, by task: its two labels, its K classes, or a value."""
+    if info.task == "regression":
+        return "regression: a predicted value"
+    if info.task == "multiclass":
+        shown = ", ".join(info.class_list[:12]) + (", …" if len(info.class_list) > 12 else "")
+        return f"{len(info.class_list)} classes: {shown}"
+    return f"label 0: {info.classes[0]}; label 1: {info.classes[1]}"
 
 
 def _traffic_table(samples: list[Sample]) -> str:

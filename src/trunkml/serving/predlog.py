@@ -70,7 +70,8 @@ class PredictionRow(NamedTuple):
     version: int
     route: str
     score: float
-    label: int
+    label: float
+    """0/1, a class index, or a regression model's prediction (SQLite keeps whole numbers as integers)."""
     text: str
     features: str | None = None
     """A record's feature values as canonical JSON (models of several features); None for texts."""
@@ -87,8 +88,8 @@ class PredictionSink(Protocol):
     def write(self, rows: Sequence[PredictionRow]) -> None:
         """Store ``rows`` in one transaction."""
 
-    def record_feedback(self, request_id: str, item: int, label: int) -> None:
-        """Store the true label of an earlier prediction (the latest answer wins)."""
+    def record_feedback(self, request_id: str, item: int, label: float) -> None:
+        """Store the true label (class index) or value of an earlier prediction (the latest answer wins)."""
 
     def has_prediction(self, request_id: str, item: int) -> bool:
         """True if a served prediction with this request id and item is stored."""
@@ -157,8 +158,8 @@ class SqliteSink:
                 raise
             self._db.execute("COMMIT")
 
-    def record_feedback(self, request_id: str, item: int, label: int) -> None:
-        """Store the true label of an earlier prediction (the latest answer wins)."""
+    def record_feedback(self, request_id: str, item: int, label: float) -> None:
+        """Store the true label (class index) or value of an earlier prediction (the latest answer wins)."""
         with self._lock:
             self._db.execute(
                 "INSERT INTO feedback (request_id, item, label, ts) VALUES (?, ?, ?, ?) "

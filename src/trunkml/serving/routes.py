@@ -18,10 +18,14 @@ from trunkml.serving.auth import require_key
 from trunkml.serving.page import status_page
 from trunkml.serving.schemas import (
     REQUEST_ID_PATTERN,
+    BatchClassResponse,
     BatchPredictResponse,
+    BatchValueResponse,
     ErrorBody,
     FeedbackStored,
+    SingleClassResponse,
     SinglePredictResponse,
+    SingleValueResponse,
     WebhookPayload,
 )
 from trunkml.serving.served_model import ServedModel
@@ -113,27 +117,49 @@ PREDICT_OPERATION: dict[str, Any] = {
 }
 
 
-def predict_operation(classes: tuple[str, str], records: bool = False) -> dict[str, Any]:
-    """:data:`PREDICT_OPERATION` with the served model's class names, and its record body for a tabular model."""
-    names = f"label 0 = {classes[0]}, label 1 = {classes[1]}; the score is the model's probability of label 1."
+TASK_RESPONSES = {
+    "binary": ("SinglePredictResponse", "BatchPredictResponse"),
+    "multiclass": ("SingleClassResponse", "BatchClassResponse"),
+    "regression": ("SingleValueResponse", "BatchValueResponse"),
+}
+
+
+def predict_operation(
+    classes: tuple[str, str], records: bool = False, task: str = "binary", class_list: tuple[str, ...] = ()
+) -> dict[str, Any]:
+    """:data:`PREDICT_OPERATION` for the served model: its task's answer, class names, and record body."""
+    if task == "multiclass":
+        names = f"label is one of {', '.join(class_list)}; probabilities gives every class's probability by name."
+    elif task == "regression":
+        names = "prediction is the model's value, with an interval when the model answers quantiles."
+    else:
+        names = f"label 0 = {classes[0]}, label 1 = {classes[1]}; the score is the model's probability of label 1."
     operation = {**PREDICT_OPERATION, "description": f"{PREDICT_OPERATION['description']} {names}"}
+    single, batch = TASK_RESPONSES.get(task, TASK_RESPONSES["binary"])
+    answers: dict[str, Any] = {"anyOf": [_schema(single), _schema(batch)]}
     if records:
-        operation["summary"] = "Predict a label for each record of the model's features"
+        operation["summary"] = "Predict for each record of the model's features"
         operation["requestBody"] = {
             "required": True,
             "content": {"application/json": {"schema": _schema("PredictRecords")}},
         }
-        operation["responses"] = {
-            **PREDICT_OPERATION["responses"],
-            "200": {
-                "description": "Predictions",
-                "content": {"application/json": {"schema": _schema("BatchPredictResponse")}},
-            },
-        }
+        answers = _schema(batch)
+    operation["responses"] = {
+        **PREDICT_OPERATION["responses"],
+        "200": {"description": "Predictions", "content": {"application/json": {"schema": answers}}},
+    }
     return operation
 
 
-PREDICT_MODELS = (SinglePredictResponse, BatchPredictResponse, ErrorBody)
+PREDICT_MODELS = (
+    SinglePredictResponse,
+    BatchPredictResponse,
+    SingleClassResponse,
+    BatchClassResponse,
+    SingleValueResponse,
+    BatchValueResponse,
+    ErrorBody,
+)
 
 
 def _explain_top(explain: str | None, top: str | None) -> int | None:
@@ -185,14 +211,15 @@ async def predict(request: Request) -> Response:
             "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Feedback"}}},
         }
     },
-    summary="Record the true label of an earlier prediction",
+    summary="Record the true label (or value, for regression) of an earlier prediction",
 )
 async def feedback(request: Request, server: ServerDep, _credentials: Credentials) -> Response:
     """Store the true label for a served request id (and item, for batch requests)."""
     if server.spec.auth.protect_predict:
         require_key(request, server.api_key, "feedback")
     stored = await server.feedback(await request.body(), request.headers.get("content-type"))
-    return _json({"request_id": stored.request_id, "item": stored.item, "label": stored.label}, status=201)
+    told = {"label": stored.label} if stored.value is None else {"value": stored.value}
+    return _json({"request_id": stored.request_id, "item": stored.item, **told}, status=201)
 
 
 @router.get("/healthz", summary="The process is alive")

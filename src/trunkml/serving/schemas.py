@@ -75,11 +75,77 @@ class Feedback(_Strict):
 
 
 class FeedbackStored(_Strict):
-    """Feedback that was stored."""
+    """Feedback that was stored: a label (classification) or a value (regression)."""
 
     request_id: str
     item: int
-    label: int
+    label: int | str | None = None
+    value: float | None = None
+
+
+class Interval(_Strict):
+    """A regression model's prediction interval, from the quantiles it answers."""
+
+    lower: float
+    upper: float
+    levels: tuple[float, float] = Field(description="The quantile levels of lower and upper, e.g. [0.05, 0.95].")
+
+
+class ClassPrediction(_Strict):
+    """A multi-class answer: the class name, its probability, and every class's probability by name."""
+
+    label: str
+    score: float = Field(ge=0.0, le=1.0)
+    probabilities: dict[str, float] | None = None
+    explanation: Explanation | None = None
+
+
+class ValuePrediction(_Strict):
+    """A regression answer: the prediction, and its interval when the model answers quantiles."""
+
+    prediction: float
+    interval: Interval | None = None
+    explanation: Explanation | None = None
+
+
+class SingleClassResponse(ClassPrediction, _Answer):
+    """A multi-class model's answer to ``{"text": ...}``."""
+
+
+class SingleValueResponse(ValuePrediction, _Answer):
+    """A regression model's answer to ``{"text": ...}``."""
+
+
+class BatchClassResponse(_Answer):
+    """A multi-class model's answer: one prediction per input, in order."""
+
+    predictions: list[ClassPrediction]
+
+
+class BatchValueResponse(_Answer):
+    """A regression model's answer: one prediction per input, in order."""
+
+    predictions: list[ValuePrediction]
+
+
+def feedback_model(task: str, class_list: tuple[str, ...]) -> type[BaseModel]:
+    """The ``/feedback`` body for a served task: a 0/1 label, one of the K class names, or a finite value.
+
+    A multi-class model whose class names are whole numbers (``"0"``…``"9"``) also takes them as numbers.
+    """
+    config = ConfigDict(extra="forbid", strict=True, frozen=True)
+    request_id: Any = (Annotated[str, Field(pattern=REQUEST_ID_PATTERN)], ...)
+    item = (int, Field(default=0, ge=0, le=100_000))
+    if task == "regression":
+        value: Any = (Annotated[float, Field(allow_inf_nan=False, description="The true value")], ...)
+        return create_model("Feedback", __config__=config, request_id=request_id, value=value, item=item)
+    if task == "multiclass" and class_list:
+        kinds: Any = Literal[tuple(class_list)]
+        if all(name.lstrip("-").isdigit() for name in class_list):
+            kinds = kinds | Literal[tuple(int(name) for name in class_list)]
+        label: Any = (Annotated[kinds, Field(description="The true class, by name")], ...)
+        return create_model("Feedback", __config__=config, request_id=request_id, label=label, item=item)
+    return Feedback
 
 
 class ErrorBody(_Strict):

@@ -3,13 +3,14 @@
 Loading is blocking work (download, hash, start the model's process); the server
 runs it on a thread beside the model that keeps serving. A candidate is refused, with the
 reason a person needs, if its files differ from the digests recorded at
-registration, if it does not load, or if it does not answer a smoke query with
-one label in {0, 1} and one finite score in [0, 1] per text.
+registration, if it does not load, or if it does not answer a smoke query as its
+task requires: one label in {0, 1} and a score in [0, 1] (binary), one of its K
+classes with probabilities that sum to 1 (multi-class), or one finite prediction
+(regression) per input.
 """
 
 from __future__ import annotations
 
-import math
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -41,7 +42,19 @@ class ModelInfo:
     """The names of label 0 and label 1, from the version's training pointer."""
     schema: DataSchema | None = None
     """The features the model takes (from its MLmodel metadata); None or one text feature: a text model."""
+    class_list: tuple[str, ...] = ()
+    """Every class name in label order (multi-class models; binary ones have ``classes``)."""
     loaded_at: float = field(default_factory=time.time)
+
+    @property
+    def task(self) -> str:
+        """binary, multiclass or regression (binary for models trained before tasks)."""
+        return self.schema.task if self.schema is not None else "binary"
+
+    @property
+    def n_classes(self) -> int | None:
+        """K for a multi-class model whose class names are known."""
+        return len(self.class_list) if self.task == "multiclass" and self.class_list else None
 
 
 def smoke_rows(schema: DataSchema | None) -> list[Any]:
@@ -69,14 +82,14 @@ def schema_of(metadata: dict[str, Any]) -> DataSchema | None:
     return DataSchema.model_validate(found) if isinstance(found, dict) else None
 
 
-def _smoke(model: ModelProcess) -> None:
+def _smoke(model: ModelProcess, n_classes: int | None) -> None:
     rows = smoke_rows(schema_of(model.metadata))
-    labels, scores = model.predict(rows)
-    if len(labels) != len(rows) or len(scores) != len(rows):
-        raise ValueError(f"answered {len(labels)} labels and {len(scores)} scores for {len(rows)} inputs")
-    for label, score in zip(labels.tolist(), scores.tolist(), strict=True):
-        if label not in (0, 1) or not math.isfinite(score) or not 0.0 <= score <= 1.0:
-            raise ValueError(f"answered label {label!r} with score {score!r}; expected 0/1 and a score in [0, 1]")
+    answers = model.answer(rows)
+    if len(answers) != len(rows) or len(answers.labels) != len(rows):
+        raise ValueError(f"answered {len(answers.labels)} labels and {len(answers)} scores for {len(rows)} inputs")
+    problem = answers.problem(n_classes)
+    if problem:
+        raise ValueError(problem)
 
 
 def load_candidate(
@@ -95,8 +108,10 @@ def load_candidate(
         raise
     except Exception as exc:  # any exception the model's own code raises while loading
         raise CandidateRefused(f"{name} v{version} failed to load: {type(exc).__name__}: {exc}", reason="load") from exc
+    schema = schema_of(model.metadata)
+    class_list = record.class_list if schema is not None and schema.task == "multiclass" else ()
     try:
-        _smoke(model)
+        _smoke(model, len(class_list) or None)
     except Exception as exc:  # a model that cannot answer must not serve
         model.close()
         raise CandidateRefused(f"{name} v{version} failed its smoke query: {exc}", reason="smoke") from exc
@@ -110,7 +125,8 @@ def load_candidate(
         artifact_digests=record.artifact_digests,
         run_id=record.run_id,
         classes=record.class_names,
-        schema=schema_of(model.metadata),
+        schema=schema,
+        class_list=class_list,
     )
     return model, info
 

@@ -32,13 +32,14 @@ from trunkml.errors import (
 )
 from trunkml.registry import Registry
 from trunkml.registry.explain import Explanation
+from trunkml.registry.model_inputs import Answers
 from trunkml.serving.auth import WebhookVerifier
 from trunkml.serving.batching import BatcherClosed, Scored
 from trunkml.serving.follower import Follower
 from trunkml.serving.predlog import PredictionLog, PredictionRow, SqliteSink, canonical_json
 from trunkml.serving.routing import choose_route
-from trunkml.serving.schemas import REQUEST_ID_PATTERN, Feedback, error_details, records_model, request_models
-from trunkml.serving.served_model import ServedModel
+from trunkml.serving.schemas import REQUEST_ID_PATTERN, error_details, feedback_model, records_model, request_models
+from trunkml.serving.served_model import ModelInfo, ServedModel
 from trunkml.serving.spec import EndpointSpec
 from trunkml.serving.telemetry import ServerMetrics
 
@@ -68,16 +69,46 @@ class Answer:
             "route": self.route,
         }
         explained = [e.model_dump() for e in self.explanations] if self.explanations else None
+        rows = answer_rows(self.scored, self.served.info.class_list)
         if self.single:
-            label, score = self.scored[0]
-            head.update(label=label, score=score)
+            head.update(rows[0])
             if explained:
                 head["explanation"] = explained[0]
         else:
-            head["predictions"] = [{"label": label, "score": score} for label, score in self.scored]
-            for row, explanation in zip(head["predictions"], explained or [], strict=False):
+            head["predictions"] = rows
+            for row, explanation in zip(rows, explained or [], strict=False):
                 row["explanation"] = explanation
         return json.dumps(head, allow_nan=False).encode()
+
+
+def answer_rows(answers: Answers, class_list: tuple[str, ...] = ()) -> list[dict[str, Any]]:
+    """One JSON object per input, as the model's task answers.
+
+    Binary: ``label`` (0/1) and ``score`` (the probability of label 1). Multi-class: ``label`` (the class name),
+    ``score`` (its probability) and ``probabilities`` by class name. Regression: ``prediction``, with an
+    ``interval`` when the model answers quantiles.
+    """
+    if answers.task == "regression":
+        values: list[dict[str, Any]] = [{"prediction": value} for value in answers.scores.tolist()]
+        if answers.intervals is not None and answers.levels is not None:
+            low, high = answers.levels
+            for value, (lower, upper) in zip(values, answers.intervals.tolist(), strict=True):
+                value["interval"] = {"lower": lower, "upper": upper, "levels": [low, high]}
+        return values
+    if answers.task == "multiclass":
+        width = answers.probabilities.shape[1] if answers.probabilities is not None else 0
+        names = class_list or tuple(str(k) for k in range(width))
+        rows: list[dict[str, Any]] = []
+        for i, (label, score) in enumerate(zip(answers.labels.tolist(), answers.scores.tolist(), strict=True)):
+            row = {"label": names[label] if label < len(names) else str(label), "score": score}
+            if answers.probabilities is not None:
+                row["probabilities"] = dict(zip(names, answers.probabilities[i].tolist(), strict=False))
+            rows.append(row)
+        return rows
+    return [
+        {"label": label, "score": score}
+        for label, score in zip(answers.labels.tolist(), answers.scores.tolist(), strict=True)
+    ]
 
 
 def check_json(content_type: str | None) -> None:
@@ -108,6 +139,7 @@ class Server:
         self.follower = Follower(spec, open_registry, self.metrics)
         self.requests = request_models(spec.limits)
         self._records: tuple[DataSchema, TypeAdapter[Any]] | None = None
+        self._feedback: tuple[tuple[str, tuple[str, ...]], type[BaseModel]] | None = None
         self.api_key = settings.api_key.get_secret_value() if settings.api_key else None
         self.webhooks = WebhookVerifier(settings.webhook_secret.get_secret_value() if settings.webhook_secret else None)
         self.log: PredictionLog | None = None
@@ -263,12 +295,13 @@ class Server:
         self, request_id: str, route: str, served: ServedModel, texts: list[str], scored: Scored
     ) -> list[PredictionRow]:
         now = time.time()
+        labels, scores = scored.labels.tolist(), scored.scores.tolist()  # regression: the prediction, as both
         return [
             PredictionRow(
                 request_id, item, now, served.info.name, served.info.version, route, score, label,
                 text if isinstance(text, str) else "", None if isinstance(text, str) else canonical_json(text),
             )
-            for item, (text, (label, score)) in enumerate(zip(texts, scored, strict=True))
+            for item, (text, label, score) in enumerate(zip(texts, labels, scores, strict=True))
         ]  # fmt: skip
 
     def _record(self, answer: Answer, texts: list[str]) -> None:
@@ -309,9 +342,19 @@ class Server:
             self.log.add(self._rows(rid, "shadow", served, texts, scored))
 
     # feedback ------------------------------------------------------------------------------------------------
-    async def feedback(self, body: bytes, content_type: str | None) -> Feedback:
-        """Store the true label of an earlier served prediction (404 if the server never answered it)."""
-        given = parse_json(Feedback, body, content_type)
+    def feedback_body(self) -> tuple[type[BaseModel], ModelInfo | None]:
+        """The ``/feedback`` model for the champion's task (see :func:`~trunkml.serving.schemas.feedback_model`)."""
+        champion = self.follower.champion
+        info = champion.info if champion else None
+        key = (info.task, info.class_list) if info else ("binary", ())
+        if self._feedback is None or self._feedback[0] != key:
+            self._feedback = (key, feedback_model(*key))
+        return self._feedback[1], info
+
+    async def feedback(self, body: bytes, content_type: str | None) -> StoredFeedback:
+        """Store the true label (or value) of an earlier served prediction (404 if the server never answered it)."""
+        model, info = self.feedback_body()
+        given: Any = parse_json(model, body, content_type)
         items = self._recent.get(given.request_id)
         if items is None:
             if self.log is None or not await asyncio.to_thread(
@@ -322,9 +365,31 @@ class Server:
             raise NotFoundError(f"request '{given.request_id}' had {items} text(s); item {given.item} does not exist")
         if self.log is None:
             raise UnavailableError("the prediction log is not open yet")
+        stored = StoredFeedback.of(given, info)
         try:
-            await asyncio.to_thread(self.log.sink.record_feedback, given.request_id, given.item, given.label)
+            await asyncio.to_thread(self.log.sink.record_feedback, given.request_id, given.item, stored.truth)
         except Exception as exc:
             self.metrics.log_errors.inc()
             raise UnavailableError(f"feedback could not be stored: {type(exc).__name__}", hint="retry later") from exc
-        return given
+        return stored
+
+
+@dataclass(frozen=True)
+class StoredFeedback:
+    """Feedback as given and as stored (a class index, or the true value)."""
+
+    request_id: str
+    item: int
+    label: int | str | None
+    value: float | None
+    truth: float
+
+    @classmethod
+    def of(cls, given: Any, info: ModelInfo | None) -> StoredFeedback:
+        """The stored truth of a parsed feedback body for the served model ``info``."""
+        if hasattr(given, "value"):
+            return cls(given.request_id, given.item, None, float(given.value), float(given.value))
+        label = given.label
+        if info is not None and info.task == "multiclass" and info.class_list:
+            return cls(given.request_id, given.item, str(label), None, info.class_list.index(str(label)))
+        return cls(given.request_id, given.item, int(label), None, int(label))
