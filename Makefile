@@ -102,6 +102,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/quality.py
 	$(BIN)/python bench/gate.py
 	$(BIN)/python bench/slices.py
+	$(BIN)/python bench/shadow_tasks.py
 	$(BIN)/python bench/promotion.py
 	$(BIN)/python bench/serving.py
 	$(BIN)/python bench/monitoring.py

@@ -19,7 +19,7 @@ if TYPE_CHECKING:
 
 
 def _summary(result: MonitorResult, report: Path) -> None:
-    from trunkml.monitoring.online import recall_text
+    from trunkml.monitoring.online import online_text
 
     out.print(
         f"[bold]{result.model}[/]: {result.window}: {result.rows} texts in {result.requests} requests; "
@@ -39,9 +39,7 @@ def _summary(result: MonitorResult, report: Path) -> None:
             )
         out.print(table)
     for metrics in result.online:
-        out.print(
-            f"online v{metrics.version} {metrics.route}: {metrics.labelled} labelled, recall {recall_text(metrics)}"
-        )
+        out.print(f"online v{metrics.version} {metrics.route}: {metrics.labelled} labelled, {online_text(metrics)}")
     if result.shadow is not None:
         shadow = result.shadow
         first = shadow.decision.reasons[0] if shadow.decision else "no decision yet"

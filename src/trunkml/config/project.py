@@ -186,6 +186,9 @@ class DriftThresholds(BaseModel):
     positive_rate_shift: float | None = Field(
         default=0.10, gt=0, le=1, description="Change of the predicted-positive rate."
     )
+    js_predicted_classes: float | None = Field(
+        default=0.02, gt=0, le=1, description="JS divergence of a multi-class model's predicted-class distribution."
+    )
     psi_numeric: float | None = Field(default=0.2, gt=0, description="PSI of each numeric feature (and text length).")
     ks_numeric: float | None = Field(default=0.1, gt=0, le=1, description="KS statistic of each numeric feature.")
     js_categorical: float | None = Field(
@@ -218,6 +221,15 @@ class RetrainTriggers(BaseModel):
     )
     min_labelled_positives: int = Field(
         default=30, ge=1, description="Labelled positives needed before the recall floor is judged."
+    )
+    min_accuracy: float | None = Field(
+        default=None, gt=0, le=1, description="Multi-class: online accuracy of the champion falls below this floor."
+    )
+    max_mae: float | None = Field(
+        default=None, gt=0, description="Regression: online mean absolute error of the champion rises above this."
+    )
+    min_labelled: int = Field(
+        default=30, ge=1, description="Labelled predictions needed before min_accuracy or max_mae is judged."
     )
     max_champion_age: str | None = Field(default=None, description="The champion was trained longer ago, e.g. 30d.")
     repeat_after: str = Field(
@@ -254,6 +266,12 @@ class MonitoringConfig(BaseModel):
     min_rows: int = Field(default=200, ge=1, description="Fewer texts in a window: drift is not judged.")
     drift: DriftThresholds = DriftThresholds()
     triggers: RetrainTriggers = RetrainTriggers()
+    shadow_loss_bound: float | None = Field(
+        default=None,
+        gt=0,
+        description="Regression shadow test: each row's loss difference is clipped to this bound (default: the range "
+        "of the champion's eval predictions).",
+    )
 
     @field_validator("window", "online_window", mode="before")
     @classmethod

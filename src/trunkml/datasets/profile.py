@@ -172,6 +172,12 @@ class ReferenceProfile(BaseModel):
     feature_kinds: dict[str, str] = Field(
         default_factory=dict, description="each profiled feature's type: numeric, categorical, boolean or text"
     )
+    task: Literal["binary", "multiclass", "regression"] = Field(
+        default="binary", description="the model's task: what its scores are (P(label 1), top probability, value)"
+    )
+    eval_classes: dict[str, int] = Field(
+        default_factory=dict, description="multi-class models: eval rows predicted as each class index"
+    )
 
 
 def _sample(values: ArrayLike, seed: int = 0) -> NDArray[np.float64]:

@@ -144,3 +144,98 @@ def sequential_decision(
         champion_metrics=champion_metrics, challenger_metrics=challenger_metrics, guards=guards,
         reasons=[verdict, *reasons],
     )  # fmt: skip
+
+
+LOSS_METHOD = "betting confidence sequence (predictable plug-in bets, Waudby-Smith & Ramdas 2023), Ville's inequality"
+LOSS_GRID = 400
+
+
+class LossSequence(BaseModel):
+    """What labelled shadow traffic says about a regression challenger's mean loss against the champion's."""
+
+    model_config = ConfigDict(frozen=True)
+
+    would_promote: bool
+    loss: str
+    method: str
+    alpha: float
+    n: int
+    bound: float
+    clipped: int
+    champion_loss: float
+    challenger_loss: float
+    mean_difference: float
+    lower_bound: float
+    e_value: float
+    e_max: float
+    threshold: float
+    reasons: list[str]
+    path: list[float] = Field(default_factory=list, exclude=True)
+
+
+def _log_wealth(y: NDArray[np.float64], nulls: NDArray[np.float64], alpha: float) -> NDArray[np.float64]:
+    """log K_t(m) for each null mean ``m`` (rows) after each observation (columns), betting that E[y] > m.
+
+    The bets are Waudby-Smith & Ramdas's predictable plug-in: λ_t = sqrt(2 log(1/α) / (σ̂²_{t-1} t log(1+t)))
+    from the observations before t only, capped at 1/(2m) so that wealth stays positive for y in [0, 1].
+    """
+    t = np.arange(1, y.size + 1, dtype=np.float64)
+    running_mean = (0.5 + np.cumsum(y)) / (t + 1)
+    squares = np.cumsum((y - running_mean) ** 2)
+    var_before = (0.25 + np.concatenate([[0.0], squares[:-1]])) / t
+    plug_in = np.sqrt(2 * math.log(1 / alpha) / (var_before * t * np.log1p(t)))
+    bets = np.minimum(plug_in[None, :], 0.5 / nulls[:, None])
+    result: NDArray[np.float64] = np.cumsum(np.log1p(bets * (y[None, :] - nulls[:, None])), axis=1)
+    return result
+
+
+def loss_sequence(
+    y_true: ArrayLike, champion_pred: ArrayLike, challenger_pred: ArrayLike, *, alpha: float, bound: float,
+    loss: str = "mae",
+) -> LossSequence:  # fmt: skip
+    """Always-valid test that the challenger's mean loss is lower than the champion's, on rows in labelling order.
+
+    Each row's loss difference d = champion loss − challenger loss (absolute error for MAE, squared error for RMSE)
+    is clipped to [−B, B] with B = ``bound`` (B² for squared error) and mapped to y = (d + B) / 2B in [0, 1]. The
+    wealth of betting that E[y] > 1/2 is an e-process under H0: E[d_clipped] <= 0, so by Ville's inequality the
+    challenger is called better with probability at most α whenever one looks. The running intersection of the
+    confidence sequences gives an always-valid lower bound on the clipped mean difference. Clipping is why the bound
+    must be stated: it is a statement about the clipped losses, which equal the real ones when |d| <= B.
+    """
+    truth = np.asarray(y_true, dtype=np.float64)
+    champion, challenger = np.asarray(champion_pred, dtype=np.float64), np.asarray(challenger_pred, dtype=np.float64)
+    square = loss == "rmse"
+    champion_loss = (truth - champion) ** 2 if square else np.abs(truth - champion)
+    challenger_loss = (truth - challenger) ** 2 if square else np.abs(truth - challenger)
+    limit = bound**2 if square else bound
+    raw = champion_loss - challenger_loss
+    clipped = int(np.sum(np.abs(raw) > limit))
+    y = (np.clip(raw, -limit, limit) + limit) / (2 * limit)
+    threshold = 1 / alpha
+    nulls = (np.arange(LOSS_GRID) + 0.5) / LOSS_GRID
+    nulls = np.union1d(nulls, [0.5])
+    if y.size:
+        wealth = np.maximum.accumulate(_log_wealth(y, nulls, alpha), axis=1)[:, -1]
+        half = int(np.searchsorted(nulls, 0.5))
+        path = np.exp(np.minimum(_log_wealth(y, nulls[half : half + 1], alpha)[0], 700.0)).tolist()
+        kept = nulls[wealth < math.log(threshold)]
+        lower = float(kept.min()) * 2 * limit - limit if kept.size else limit
+    else:
+        path, lower = [], -limit
+    e_value, e_max = (path[-1], max(path)) if path else (1.0, 1.0)
+    promote = e_max >= threshold
+    name = "squared error" if square else "absolute error"
+    difference = float(np.mean(raw)) if raw.size else 0.0
+    reasons = [
+        ("WOULD PROMOTE" if promote else "NOT YET") + f": mean {name} {np.mean(champion_loss) if raw.size else 0:.4g}"
+        f" → {np.mean(challenger_loss) if raw.size else 0:.4g} on {truth.size} labelled rows; e-value {e_value:.3g}"
+        f" (highest {e_max:.3g}) {'>=' if promote else '<'} 1/alpha = {threshold:.3g}",
+        f"always-valid lower bound on the mean {name} saved: {lower:.4g} (differences clipped to ±{limit:.4g}; "
+        f"{clipped} row(s) clipped)",
+    ]
+    return LossSequence(
+        would_promote=promote, loss=loss, method=LOSS_METHOD, alpha=alpha, n=int(truth.size), bound=float(limit),
+        clipped=clipped, champion_loss=float(np.mean(champion_loss)) if raw.size else 0.0,
+        challenger_loss=float(np.mean(challenger_loss)) if raw.size else 0.0, mean_difference=difference,
+        lower_bound=lower, e_value=e_value, e_max=e_max, threshold=threshold, reasons=reasons, path=path,
+    )  # fmt: skip

@@ -153,8 +153,26 @@ def _text_checks(profile: ReferenceProfile, served: pd.DataFrame, limits: dict[s
 
 
 def _score_checks(profile: ReferenceProfile, rows: pd.DataFrame, limits: dict[str, float]) -> list[d.DriftStatistic]:
-    """Drift of what the model answers: its score distribution and predicted-positive rate (one version's rows)."""
+    """Drift of what the model answers (one version's rows), per task.
+
+    Binary: the score distribution and the predicted-positive rate. Multi-class: the predicted-class distribution
+    and the top probability. Regression: PSI and KS of the predictions (the ``score`` thresholds).
+    """
+    if profile.task == "regression":
+        renamed = {k.replace("_score", "_prediction"): v for k, v in limits.items() if k.endswith("_score")}
+        return d.numeric_checks("prediction", profile.eval_scores, rows["score"], renamed, 23)
     checks = d.numeric_checks("score", profile.eval_scores, rows["score"], limits, 23)
+    if profile.task == "multiclass":
+        if "js_predicted_classes" in limits and profile.eval_classes:
+            classes = sorted({*map(int, profile.eval_classes), *rows["label"].astype(int).unique().tolist()})
+            reference = np.array([profile.eval_classes.get(str(k), 0) for k in classes], dtype=np.float64)
+            counts = rows["label"].astype(int).value_counts()
+            window = np.array([counts.get(k, 0) for k in classes], dtype=np.float64)
+            checks.append(d.distribution_check(
+                "js_predicted_classes", "predicted classes", reference / reference.sum(), window,
+                limits["js_predicted_classes"], 29,
+            ))  # fmt: skip
+        return checks
     if "positive_rate_shift" in limits:
         observed = float(rows["label"].mean())
         threshold = limits["positive_rate_shift"]
@@ -230,10 +248,12 @@ def run_monitor(settings: Settings, request: MonitorRequest) -> MonitorResult:
         profile = _profile(registry, spec.model, version, notes)
         version_rows = served[served["version"] == version] if version is not None else served.iloc[:0]
         checks = _drift(profile, served, version_rows, config, notes)
-        shadow = shadow_report(reader, spec.model, version, load_policy(settings.project_root))
+        task = profile.task if profile is not None else "binary"
+        policy = load_policy(settings.project_root, task)
+        shadow = shadow_report(reader, spec.model, version, policy, profile, config.shadow_loss_bound)
     finally:
         reader.close()
-    online = per_version(labelled)
+    online = per_version(labelled, task)
     span = float(labelled["ts"].max() - labelled["ts"].min()) if not labelled.empty else 0.0
     width = bucket_seconds(span)
     if champion and version is not None and champion[0] != version:
@@ -244,7 +264,7 @@ def run_monitor(settings: Settings, request: MonitorRequest) -> MonitorResult:
         rows=len(served), requests=len(served.groupby(["request_id", "ts"])), first_ts=_ts(served, "min"),
         last_ts=_ts(served, "max"), version=version, registry_champion=champion[0] if champion else None,
         version_rows=len(version_rows), profile="verified" if profile else "missing", drift=checks, online=online,
-        online_over_time=over_time(labelled, width), bucket_seconds=width, shadow=shadow,
+        online_over_time=over_time(labelled, width, task), bucket_seconds=width, shadow=shadow,
         triggers=evaluate(config.triggers, checks, online, version, aged), notes=notes, reference=profile,
         samples={
             "text_length": served["text_chars"].astype(float).tolist() if profile and not profile.features else [],

@@ -19,7 +19,7 @@ from matplotlib.figure import Figure
 from trunkml.datasets.profile import CategoricalProfile, NumericProfile
 from trunkml.evaluation.gate_report import html_document, html_figure, html_table, png_bytes
 from trunkml.monitoring.monitor import MonitorResult
-from trunkml.monitoring.online import recall_text
+from trunkml.monitoring.online import online_text, recall_text
 
 RED, GREEN, GREY, BLUE = "#cf222e", "#1a7f37", "#8c959f", "#0969da"
 MAX_FEATURES = 12  # feature pictures per report
@@ -206,7 +206,7 @@ def markdown(result: MonitorResult, report: Path) -> str:
         "|---|---|---|---|",
         *(f"| {c.name} | {_fmt(c.value)} | {_fmt(c.threshold)} | {c.status} |" for c in result.drift),
         "",
-        *(f"- online v{m.version} {m.route}: recall {recall_text(m)}" for m in result.online),
+        *(f"- online v{m.version} {m.route}: {online_text(m)}" for m in result.online),
         *(f"- trigger {t.name}: {'**FIRED**' if t.fired else 'quiet'}: {t.reason}" for t in result.triggers),
         *(f"- note: {note}" for note in result.notes),
         f"- report: `{report}`",

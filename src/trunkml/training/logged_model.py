@@ -199,23 +199,23 @@ def task_metrics(data: PreparedData, predictions: pd.DataFrame) -> dict[str, flo
 def log_profile(data: PreparedData, predictions: pd.DataFrame) -> str:
     """Log the reference profile `trunkml monitor` compares traffic with; return its sha256."""
     text = data.schema.single_text
+    if data.task == "binary":
+        labels, predicted = data.train["label"], predictions["label"]
+    else:  # the class prior and positive rate are binary notions; the scores (or predictions) still drift
+        labels, predicted = pd.Series(0, index=data.train.index), pd.Series(0, index=predictions.index)
     if text is not None:
         profile = build_profile(
-            data.train[text].tolist(),
-            data.train["label"],
-            data.eval[text].tolist(),
-            predictions["label"],
-            predictions["score"],
+            data.train[text].tolist(), labels, data.eval[text].tolist(), predicted, predictions["score"]
         )
     else:
         features: dict[str, tuple[str, Sequence[object]]] = {
             f.name: (f.type.value, data.train[f.name].tolist()) for f in data.schema.features
         }
-        if data.task == "binary":
-            labels, predicted = data.train["label"], predictions["label"]
-        else:  # the class prior and positive rate are binary notions; the scores (or predictions) still drift
-            labels, predicted = pd.Series(0, index=data.train.index), pd.Series(0, index=predictions.index)
         profile = build_tabular_profile(features, labels, len(data.eval), predicted, predictions["score"])
+    classes = predictions["label"].astype(int).value_counts() if data.task == "multiclass" else pd.Series(dtype=int)
+    profile = profile.model_copy(
+        update={"task": data.task, "eval_classes": {str(k): int(v) for k, v in classes.items()}}
+    )
     document = profile.model_dump_json()
     mlflow.log_text(document, tags.PROFILE_ARTIFACT)
     return hashlib.sha256(document.encode()).hexdigest()
