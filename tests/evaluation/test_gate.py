@@ -80,10 +80,12 @@ def test_mid_p_is_less_conservative() -> None:
 
 def test_cold_start_applies_floors_and_never_auto_passes() -> None:
     y, _, challenger = paired(b=20, c=60)
-    decision = compare_predictions(y, None, challenger)
+    decision = compare_predictions(y, None, challenger, baseline=0)
     assert decision.mode == "cold_start"
     assert decision.promote
-    assert decision.p_value is None
+    assert decision.p_value is not None
+    assert decision.p_value < 1e-6  # against the majority class (0), every recalled positive is a win
+    assert "against the training majority class (0)" in decision.reasons[1]
     weak = np.zeros_like(y)
     weak[:100] = 1
     rejected = compare_predictions(y, None, weak)
@@ -174,3 +176,18 @@ def test_floors_cannot_be_zero_mutated_or_duplicated() -> None:
     assert policy.floor("precision") is None
     with pytest.raises((TypeError, ValueError)):
         policy.cold_start_floors[0].minimum = 0.0  # type: ignore[misc]
+
+
+def test_binary_cold_start_must_beat_the_majority_class_with_the_same_test() -> None:
+    rng = np.random.default_rng(11)
+    y = (rng.random(400) < 0.3).astype(int)
+    trivial = compare_predictions(y, None, np.zeros_like(y), GatePolicy(cold_start_floors={"precision": 0.01}))
+    assert not trivial.promote  # the majority class never beats itself
+    assert "not significantly better than the trivial baseline" in trivial.reasons[0]
+    # positives are the majority and recall is primary: "always 1" has recall 1, so correctness is tested instead
+    flipped = 1 - y
+    noisy = np.where(rng.random(400) < 0.9, flipped, 1 - flipped)
+    decision = compare_predictions(flipped, None, noisy, baseline=1)
+    assert "per-row correctness" in decision.reasons[1]
+    assert decision.promote, decision.reasons
+    assert not compare_predictions(flipped, None, np.ones_like(flipped), baseline=1).promote

@@ -104,7 +104,7 @@ def test_regression_cold_start_uses_the_same_test_against_the_training_mean() ->
     decision = compare_predictions(truth, None, new, policy=policy, baseline=50.0)
     assert decision.promote, decision.reasons
     assert "squared error" in decision.reasons[1]
-    assert "the training mean (50.0)" in decision.reasons[1]
+    assert "the training mean (50)" in decision.reasons[1]
     noise = compare_predictions(truth, None, np.full(500, 50.0) + 0.01, policy=policy, baseline=50.0)
     assert not noise.promote
 

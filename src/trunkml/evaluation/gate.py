@@ -1,8 +1,9 @@
 """The promotion decision: compare two models' predictions on one frozen evaluation set.
 
 ``compare_predictions(y_true, champion_pred, challenger_pred, policy)`` is the public
-entry point; pass ``champion_pred=None`` when there is no champion yet (cold start:
-absolute floors, never an automatic pass). See ``stats`` for the test itself.
+entry point; pass ``champion_pred=None`` when there is no champion yet (cold start: the
+challenger must significantly beat the trivial model, the training majority class, with the
+same paired test, and meet absolute floors; never an automatic pass). See ``stats`` for the test.
 """
 
 from __future__ import annotations
@@ -117,30 +118,79 @@ def _checked_guard(
     )
 
 
+def _trivial_counts(
+    truth: NDArray[np.int64], trivial: NDArray[np.int64], challenger: NDArray[np.int64], metric: PrimaryMetric
+) -> tuple[int, int, int, str]:
+    """(rows, b, c, what was tested) of the challenger against the constant ``trivial`` answer.
+
+    On the primary metric's rows, as the paired gate tests. Where the constant answer is right on every one of
+    those rows (the majority class is the metric's own class), no model can beat it there, so the test is on
+    per-row correctness over every row instead: the challenger must be right more often than the constant.
+    """
+    target = 1 if metric is PrimaryMetric.RECALL else 0
+    if not (trivial == target).all():
+        a, b, c, d = _paired_counts(truth, trivial, challenger, metric)
+        return a + b + c + d, b, c, "positives" if metric is PrimaryMetric.RECALL else "negatives"
+    trivial_right, challenger_right = trivial == truth, challenger == truth
+    b = int(np.sum(trivial_right & ~challenger_right))
+    c = int(np.sum(~trivial_right & challenger_right))
+    return len(truth), b, c, "rows (per-row correctness: the constant answer is right on every row of the metric)"
+
+
 def _cold_start(
-    truth: NDArray[np.int64], challenger: NDArray[np.int64], policy: GatePolicy, slices: list[SliceResult]
-) -> GateDecision:
+    truth: NDArray[np.int64], challenger: NDArray[np.int64], policy: GatePolicy, slices: list[SliceResult],
+    baseline: Any = None,
+) -> GateDecision:  # fmt: skip
+    """No champion: the challenger must beat the trivial model (the training majority class) significantly, with
+    the paired test of the primary metric, and meet every cold-start floor."""
     metrics = binary_metrics(truth, challenger)
     floors = [
         floor_result(f.metric, metrics[f.metric], f.minimum)
         for f in sorted(policy.cold_start_floors, key=lambda f: f.metric)
     ]
-    promote = all(f.ok for f in floors)
-    head = "no champion yet: the cold-start policy applies (absolute floors, never an automatic pass); " + (
-        "all floors hold" if promote else "a floor fails"
+    if baseline in (0, 1):
+        majority, origin = int(baseline), "the training majority class"
+    else:
+        majority, origin = int(truth.mean() > 0.5), "the evaluation set's majority class"
+    trivial = np.full(len(truth), majority, dtype=np.int64)
+    rows, b, c, tested = _trivial_counts(truth, trivial, challenger, policy.primary_metric)
+    p_value = mcnemar_one_sided(b, c, mid_p=policy.test is Test.MID_P)
+    significant, enough = p_value < policy.alpha, b + c >= policy.min_discordant
+    promote = significant and enough and all(f.ok for f in floors)
+    metric = policy.primary_metric.value
+    trivial_value = binary_metrics(truth, trivial)[metric]
+    head = "no champion yet: the cold-start policy applies (beat the trivial baseline, and absolute floors); " + (
+        "it is beaten and all floors hold"
+        if promote
+        else "not significantly better than the trivial baseline"
+        if not significant
+        else "too few discordant pairs"
+        if not enough
+        else "a floor fails"
     )
+    test = (
+        f"{metric} {trivial_value:.3f} → {metrics[metric]:.3f} against {origin} ({majority}); one-sided "
+        f"{policy.test.value} McNemar on {rows} {tested}: challenger-only right c={c}, baseline-only right b={b}, "
+        f"p={p_value:.4g} {'<' if significant else '>='} alpha={policy.alpha}"
+    )
+    reasons = [head, test]
+    if not enough:
+        reasons.append(f"only {b + c} discordant pairs; the policy needs at least {policy.min_discordant}")
     return GateDecision(
         promote=promote,
         mode="cold_start",
-        primary_metric=policy.primary_metric.value,
+        primary_metric=metric,
         test=policy.test.value,
         alpha=policy.alpha,
         n=len(truth),
         positives=int(truth.sum()),
+        b=b,
+        c=c,
+        p_value=p_value,
         challenger_metrics=metrics,
         guards=floors,
         slices=slices,
-        reasons=[head, *(f.reason for f in floors)],
+        reasons=[*reasons, *(f.reason for f in floors)],
         policy=policy,
         policy_digest=policy.digest,
     )
@@ -175,7 +225,7 @@ def compare_predictions(
     champion = arrays[2] if champion_pred is not None else None
     sliced = slice_results(truth, champion, challenger, slices or {}, policy.slice_guard, level)
     if champion is None:
-        return _cold_start(truth, challenger, policy, sliced)
+        return _cold_start(truth, challenger, policy, sliced, baseline)
     a, b, c, d = _paired_counts(truth, champion, challenger, policy.primary_metric)
     p_value = mcnemar_one_sided(b, c, mid_p=policy.test is Test.MID_P)
     low, high = newcombe_paired_interval(a, b, c, d, level)

@@ -85,7 +85,8 @@ def _trivial(truth: NDArray[Any], baseline: Any, numeric: bool) -> tuple[NDArray
             baseline, origin = values[int(np.argmax(counts))], "the evaluation set's majority class"
     else:
         origin = "the training mean" if numeric else "the training majority class"
-    return np.full(len(truth), baseline, dtype=float if numeric else truth.dtype), f"{origin} ({baseline})"
+    shown = f"{float(baseline):.4g}" if numeric else str(baseline)
+    return np.full(len(truth), baseline, dtype=float if numeric else truth.dtype), f"{origin} ({shown})"
 
 
 def _decision(

@@ -321,10 +321,9 @@ def _run(
         version_tags[tags.PROFILE_SHA256] = log_profile(data, predictions)
         version_tags[tags.TRAINED_AT] = str(run.info.start_time)
         version_tags[tags.CLASSES] = class_names_tag(data.class_list)
-        if data.task != "binary":  # what a first challenger must beat: the majority class, or the mean
-            labels = data.train["label"]
-            trivial = float(labels.mean()) if data.task == "regression" else int(labels.mode().iloc[0])
-            version_tags[tags.TRIVIAL] = json.dumps(trivial)
+        labels = data.train["label"]  # what a first challenger must beat: the majority class, or the mean
+        trivial = float(labels.mean()) if data.task == "regression" else int(labels.mode().iloc[0])
+        version_tags[tags.TRIVIAL] = json.dumps(trivial)
         if settings.signing_key is not None:
             version_tags.update(sign(settings.signing_key, manifest(job.spec.model, digest, digests)))
         report("registering")
