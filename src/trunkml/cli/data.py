@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Literal, Optional
+from typing import TYPE_CHECKING, Annotated, Any, Literal, Optional
 
 import typer
 from rich.table import Table
@@ -311,6 +311,8 @@ def split(
     json_: JsonOpt = False,
 ) -> None:
     """Preview the seeded, stratified, duplicate-aware train/eval split, or add its parts as datasets."""
+    import pandas as pd
+
     from trunkml.datasets import add_split
     from trunkml.datasets.split import SplitSpec, split_frame
 
@@ -323,19 +325,32 @@ def split(
         return
     loaded = _service().load_valid(ref)
     train, held_out, record = split_frame(loaded.labelled(), SplitSpec(eval_fraction=eval_fraction, seed=seed))
-    summary = {
-        "dataset": loaded.pointer.ref,
-        "sha256": loaded.pointer.sha256,
-        "split": record,
-        "train_positive_share": float(train["label"].mean()),
-        "eval_positive_share": float(held_out["label"].mean()),
-    }
+    task = loaded.pointer.resolved_schema.task
+    summary: dict[str, Any] = {"dataset": loaded.pointer.ref, "sha256": loaded.pointer.sha256, "split": record}
+    for part, frame in (("train", train), ("eval", held_out)):
+        target = pd.to_numeric(frame["label"], errors="coerce")
+        if task == "binary":
+            summary[f"{part}_positive_share"] = float(target.mean())
+        elif task == "multiclass":
+            shares = target.astype(int).value_counts(normalize=True)
+            summary[f"{part}_class_shares"] = dict(zip(shares.index.tolist(), shares.tolist(), strict=True))
+        else:
+            summary[f"{part}_target_mean"] = float(target.mean())
     if json_:
         print_json(summary)
         return
+
+    def described(part: str) -> str:
+        if task == "binary":
+            return f"{summary[f'{part}_positive_share']:.1%} positive"
+        if task == "multiclass":
+            shares = summary[f"{part}_class_shares"]
+            return f"{len(shares)} classes, largest {max(shares.values()):.1%}, smallest {min(shares.values()):.1%}"
+        return f"target mean {summary[f'{part}_target_mean']:.4g}"
+
     out.print(
-        f"{loaded.pointer.ref}: train {record.train_rows} rows ({summary['train_positive_share']:.1%} positive), "
-        f"eval {record.eval_rows} rows ({summary['eval_positive_share']:.1%} positive), seed {record.seed}, "
+        f"{loaded.pointer.ref}: train {record.train_rows} rows ({described('train')}), "
+        f"eval {record.eval_rows} rows ({described('eval')}), seed {record.seed}, "
         f"eval rows sha256 {record.eval_rows_sha256[:12]}"
     )
 

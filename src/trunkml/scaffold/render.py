@@ -114,17 +114,21 @@ def _workflows(model: str, package: str) -> dict[str, str]:
     }
 
 
-def model_files(name: str, package: str, family: Family, train: str, eval_: str) -> dict[str, str]:
+def model_files(
+    name: str, package: str, family: Family, train: str, eval_: str, task: Task = "binary"
+) -> dict[str, str]:
     """The job (train.yaml, params.yaml) and the model package of ``family``: {relative path: text}.
 
-    ``init`` and the demo both write these.
+    ``init`` and the demo both write these; a tabular job's parameters follow the task.
     """
     values = {"model": name, "package": package}
     planned = {
         f"jobs/{name}/train.yaml": render(
             "job/train.yaml", **values, description=DESCRIPTIONS[family], train=train, eval=eval_
         ),
-        f"jobs/{name}/params.yaml": render(f"job/params-{family}.yaml", **values),
+        f"jobs/{name}/params.yaml": render(
+            f"job/params-{family}{'' if task == 'binary' or family != 'tabular' else '-' + task}.yaml", **values
+        ),
         f"src/{package}/__init__.py": f'"""The {name} model package."""\n',
         f"src/{package}/train.py": render(f"model/{family}/train.py", **values),
     }
@@ -156,7 +160,7 @@ def plan(root: Path, model: str | None, family: Family, task: Task = "binary") -
         "README.md": render("project/README.md", **values),
         ".gitignore": render("project/gitignore"),
         "datasets/README.md": render("project/datasets-README.md", **values),
-        **model_files(name, package, family, f"{name}-train", f"{name}-eval"),
+        **model_files(name, package, family, f"{name}-train", f"{name}-eval", task),
         f"endpoints/{name}/endpoint.yaml": render("endpoint/endpoint.yaml", **values),
         "environments/train/requirements.in": render(
             "environment/requirements.in", **values, extra=",transformers" if family == "transformer" else ""

@@ -45,10 +45,15 @@ def columns(job: TrainingJob) -> ColumnTransformer:
     return ColumnTransformer(parts, sparse_threshold=0.0)
 
 
+KINDS = ("hist_gradient_boosting", "logistic_regression", "linear")
+
+
 def estimator(job: TrainingJob) -> Any:
     """The model for the dataset's task: gradient boosting, or a linear model (``model:`` in params.yaml)."""
     kind = str(job.params.get("model", "hist_gradient_boosting"))
     task = job.schema.task if job.schema is not None else "binary"
+    if kind not in KINDS:
+        raise ValueError(f"params.yaml: model must be one of {', '.join(KINDS)}, got {kind!r}")
     linear = kind in ("logistic_regression", "linear")
     if task == "regression":
         if linear:

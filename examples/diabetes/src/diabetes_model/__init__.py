@@ -1,0 +1,1 @@
+"""The diabetes model package."""
