@@ -132,3 +132,33 @@ def test_sign_flips_hold_their_level_on_skewed_differences_with_mean_zero() -> N
     assert np.mean(rejected) <= 0.09
     assert sign_flip_p(np.full(500, 0.1) + rng.normal(0, 1, 500), 199) < 0.1
     assert sign_flip_p(np.zeros(10), 99) == 1.0
+
+
+def test_a_multiclass_challenger_worse_on_one_slice_is_rejected_and_a_noisy_dip_is_not() -> None:
+    rng = np.random.default_rng(21)
+    truth, old, new = multiclass(rng, 4000, [0.75] * 4, [0.80] * 4)
+    region = np.arange(4000) < 600
+    new = np.where(region & (rng.random(4000) < 0.3), CLASSES[(np.arange(4000) + 1) % 4], new)  # worse there
+    policy = GatePolicy(task="multiclass")
+    whole = compare_predictions(truth, old, new, policy=policy)
+    assert whole.promote, whole.reasons  # better overall
+    sliced = compare_predictions(truth, old, new, policy=policy, slices={"north": region, "rest": ~region})
+    assert not sliced.promote
+    failing = [g for g in sliced.guards if not g.ok]
+    assert [g.metric for g in failing] == ["slice:north"]
+    assert "slice guard 'north': accuracy" in failing[0].reason
+    tiny = compare_predictions(truth, old, new, policy=policy, slices={"north": region & (np.arange(4000) < 20)})
+    assert tiny.promote  # 20 rows: under min_positives, not checked
+
+
+def test_a_regression_challenger_worse_on_one_slice_is_rejected() -> None:
+    rng = np.random.default_rng(22)
+    truth, old, new = regression(rng, 3000, 0.85)
+    region = np.arange(3000) < 400
+    new = np.where(region, truth + 2.0 * (new - truth), new)  # twice the error on the region
+    policy = GatePolicy(task="regression")
+    sliced = compare_predictions(truth, old, new, policy=policy, slices={"clinic a": region})
+    assert not sliced.promote
+    [failing] = [g for g in sliced.guards if not g.ok]
+    assert failing.metric == "slice:clinic a"
+    assert failing.challenger > failing.champion  # MAE grew on the slice

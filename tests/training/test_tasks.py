@@ -96,3 +96,19 @@ def test_a_model_that_answers_nan_is_refused_at_registration(tmp_path: Path) -> 
     assert "the stored model's answers on the evaluation set are refused" in refused.stderr
     assert "89 non-finite value(s)" in refused.stderr
     assert json.loads(run_trunkml(root, "models", "list", "--json").stdout) == []  # nothing was registered
+
+
+def test_regression_slices_are_declared_by_numeric_buckets_and_guarded_by_the_gate(tmp_path: Path) -> None:
+    from sklearn.datasets import load_diabetes
+
+    root = project(tmp_path, "diabetes", load_diabetes(as_frame=True, scaled=False).frame, "target", "regression")
+    shown = json.loads(run_trunkml(root, "data", "slices", "diabetes-eval", "--bucket", "sex=1.5", "--json").stdout)
+    assert shown["sizes"] == {"sex <1.5": {"rows": shown["sizes"]["sex <1.5"]["rows"]},
+                              "sex >=1.5": {"rows": shown["sizes"]["sex >=1.5"]["rows"]}}  # fmt: skip
+    assert run_trunkml(root, "data", "slices", "diabetes-eval", "--bucket", "sex", check=False).returncode == 2
+    run_trunkml(root, "train", "diabetes", "--param", "max_iter=8")
+    run_trunkml(root, "train", "diabetes")
+    decision = json.loads(run_trunkml(root, "evaluate", "--champion", "1", "--json").stdout)["decision"]
+    sliced = {g["metric"]: g for g in decision["guards"] if g["metric"].startswith("slice:")}
+    assert set(sliced) == {"slice:sex <1.5", "slice:sex >=1.5"}
+    assert all("mae" in g["reason"] for g in sliced.values())

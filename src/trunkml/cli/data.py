@@ -366,9 +366,13 @@ def slices(
         Optional[str],  # noqa: UP045
         typer.Option(help="Word-count edges, e.g. '10,25' for <10, 10-24 and >=25 words."),
     ] = None,
+    bucket: Annotated[
+        Optional[list[str]],  # noqa: UP045
+        typer.Option("--bucket", "-b", help="A numeric feature cut at edges: 'age=40,60' for <40, 40-59 and >=60."),
+    ] = None,
     json_: JsonOpt = False,
 ) -> None:
-    """Show a dataset's slices (rows and positives in each), or declare them as a new pointer version.
+    """Show a dataset's slices (rows, and positives for a binary target), or declare them as a new pointer version.
 
     For a split: dataset the columns come from its parent file. The bytes and sha256 stay the same.
     """
@@ -378,29 +382,44 @@ def slices(
 
     service = _service()
     pointer = service.catalog.get(DatasetRef.parse(ref))
-    if column or length_buckets:
+    if column or length_buckets or bucket:
         try:
             edges = tuple(int(edge) for edge in (length_buckets or "").split(",") if edge.strip())
         except ValueError as exc:
             raise UsageError(f"--length-buckets must be comma-separated word counts, got '{length_buckets}'") from exc
+        numeric: dict[str, tuple[float, ...]] = {}
+        for given in bucket or ():
+            name, _, cuts = given.partition("=")
+            try:
+                numeric[name.strip()] = tuple(float(edge) for edge in cuts.split(",") if edge.strip())
+            except ValueError as exc:
+                raise UsageError(f"--bucket takes COLUMN=EDGES, e.g. 'age=40,60'; got '{given}'") from exc
+            if not name.strip() or not numeric[name.strip()]:
+                raise UsageError(f"--bucket takes COLUMN=EDGES, e.g. 'age=40,60'; got '{given}'")
         try:
-            spec = SliceSpec.model_validate({"columns": tuple(column or ()), "length_buckets": edges})
+            spec = SliceSpec.model_validate(
+                {"columns": tuple(column or ()), "length_buckets": edges, "numeric_buckets": numeric}
+            )
         except ValidationError as exc:
             raise UsageError(f"bad slices: {exc.errors()[0]['msg']}") from exc
         pointer = service.declare_slices(ref, spec)
     loaded = service.load_valid(pointer)
+    binary = pointer.resolved_schema.task == "binary"
     labels = loaded.labelled()["label"].to_numpy()
     masks = service.slices(loaded)
-    table = {name: {"rows": int(mask.sum()), "positives": int(labels[mask].sum())} for name, mask in masks.items()}
+    table = {
+        name: {"rows": int(mask.sum()), **({"positives": int(labels[mask].sum())} if binary else {})}
+        for name, mask in masks.items()
+    }
     if json_:
         print_json({"dataset": pointer.ref, "slices": pointer.slices, "sizes": table})
         return
     if not masks:
-        out.print(f"{pointer.ref} declares no slices; add some with --column / --length-buckets")
+        out.print(f"{pointer.ref} declares no slices; add some with --column / --bucket / --length-buckets")
         return
-    view = Table("slice", "rows", "positives", title=f"slices of {pointer.ref}")
+    view = Table("slice", "rows", *(["positives"] if binary else []), title=f"slices of {pointer.ref}")
     for name, size in table.items():
-        view.add_row(name, str(size["rows"]), str(size["positives"]))
+        view.add_row(name, *(str(value) for value in size.values()))
     out.print(view)
 
 

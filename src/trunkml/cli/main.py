@@ -84,7 +84,8 @@ def main(
 def _from_validation(exc: ValidationError) -> UsageError:
     first = exc.errors()[0]
     field = ".".join(map(str, first["loc"]))
-    return UsageError(f"invalid value for '{field}': {first['msg']}")
+    message = str(first["msg"]).removeprefix("Value error, ")
+    return UsageError(f"invalid value for '{field}': {message}" if field else message)
 
 
 def _from_the_store(exc: Exception) -> bool:

@@ -265,7 +265,7 @@ def evaluate(settings: Settings, request: EvaluateRequest, report: Report) -> Ev
     old = predict(champion) if champion is not None else None
     trivial = challenger.raw_tags.get(TRIVIAL)
     decision = compare_predictions(
-        truth, answers(old) if old else None, answers(new), policy, masks if task == "binary" else None,
+        truth, answers(old) if old else None, answers(new), policy, masks,
         baseline=json.loads(trivial) if trivial else None,
     )  # fmt: skip
     report("writing reports")

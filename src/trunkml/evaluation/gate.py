@@ -215,10 +215,8 @@ def compare_predictions(
     if policy.task != "binary":
         from trunkml.evaluation.task_gate import compare_multiclass, compare_regression
 
-        if slices:
-            raise UsageError(f"slices are checked for binary gates only; a {policy.task} gate was given {len(slices)}")
         compare = compare_multiclass if policy.task == "multiclass" else compare_regression
-        return compare(y_true, champion_pred, challenger_pred, policy, baseline)
+        return compare(y_true, champion_pred, challenger_pred, policy, baseline, slices)
     arrays = _inputs(y_true, champion_pred, challenger_pred)
     truth, challenger = arrays[0], arrays[1]
     level = 1 - 2 * policy.alpha

@@ -131,13 +131,19 @@ TASK_ONLY = {"class_guard": "multiclass", "regression_guard": "regression", "ran
 
 class SliceGuard(BaseModel):
     """On every slice with at least ``min_positives`` positives, recall may not drop by more than
-    ``max_recall_drop`` with a Holm-adjusted one-sided p-value below ``alpha`` (see ``evaluation.slices``)."""
+    ``max_recall_drop`` with a Holm-adjusted one-sided p-value below ``alpha`` (see ``evaluation.slices``).
+
+    Multi-class gates judge each slice's accuracy the same way (``max_recall_drop`` in accuracy points), and
+    regression gates its MAE or RMSE (growing by more than ``max_loss_increase``); both count rows, not
+    positives, against ``min_positives``.
+    """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     enabled: bool = True
     min_positives: int = Field(default=30, ge=1, strict=True)
     max_recall_drop: float = Field(default=0.05, ge=0.0, le=1.0)
+    max_loss_increase: float = Field(default=0.05, ge=0.0, description="Regression: relative growth of the loss.")
     alpha: float = Field(default=0.05, gt=0.0, le=0.2)
 
 
@@ -213,6 +219,8 @@ class GatePolicy(BaseModel):
         for name, tasks in TASK_ONLY.items():
             if self.task not in tasks:
                 dumped.pop(name)
+        if self.task != "regression":  # a regression-only margin: other policies digest as before it existed
+            dumped["slice_guard"].pop("max_loss_increase")
         if self.task == "binary":
             dumped.pop("task")  # a binary policy digests as it did before tasks existed
         return hashlib.sha256(json.dumps(dumped, sort_keys=True).encode()).hexdigest()

@@ -79,7 +79,7 @@ def _precision(truth: NDArray[np.int64], pred: NDArray[np.int64]) -> Interval:
     return _interval(int(np.sum(truth[flagged] == 1)), int(flagged.sum()))
 
 
-def _mask(name: str, value: ArrayLike, rows: int) -> NDArray[np.bool_]:
+def slice_mask(name: str, value: ArrayLike, rows: int) -> NDArray[np.bool_]:
     mask = np.asarray(value)
     if mask.ndim != 1 or len(mask) != rows:
         raise UsageError(f"slice '{name}' has {len(mask) if mask.ndim == 1 else mask.shape} rows; the eval set {rows}")
@@ -97,7 +97,7 @@ def slice_results(
     """Per-slice metrics for both models and, with a champion, the Holm-corrected drop test."""
     results: list[SliceResult] = []
     for name, value in slices.items():
-        mask = _mask(name, value, len(truth))
+        mask = slice_mask(name, value, len(truth))
         t, new = truth[mask], challenger[mask]
         result = SliceResult(
             name=name,

@@ -28,7 +28,7 @@ same test against the trivial baseline plus the policy's floors (see ``stats`` f
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from statistics import NormalDist
 from typing import Any
 
@@ -38,6 +38,7 @@ from numpy.typing import ArrayLike, NDArray
 from trunkml.errors import UsageError
 from trunkml.evaluation.policy import GatePolicy, PrimaryMetric
 from trunkml.evaluation.results import TOLERANCE, GateDecision, GuardResult, floor_result, guard_result
+from trunkml.evaluation.slice_checks import slice_mask
 from trunkml.evaluation.stats import holm, mcnemar_one_sided, newcombe_paired_interval, sign_flip_p
 from trunkml.training.metrics import multiclass_metrics, regression_metrics
 
@@ -189,8 +190,9 @@ def _multiclass_test(
 
 
 def compare_multiclass(
-    y_true: ArrayLike, champion_pred: ArrayLike | None, challenger_pred: ArrayLike, policy: GatePolicy, baseline: Any
-) -> GateDecision:
+    y_true: ArrayLike, champion_pred: ArrayLike | None, challenger_pred: ArrayLike, policy: GatePolicy, baseline: Any,
+    slices: Mapping[str, ArrayLike] | None = None,
+) -> GateDecision:  # fmt: skip
     """The multi-class decision (see the module docstring)."""
     truth, old, new = task_inputs(y_true, champion_pred, challenger_pred, numeric=False)
     classes = sorted(set(truth.tolist()), key=str)
@@ -210,6 +212,7 @@ def compare_multiclass(
     if mode == "paired":
         guards = [guard_result(g.metric, before[g.metric], after[g.metric], g.max_drop) for g in policy.guards]
         guards += _class_guards(truth, old, new, classes, policy)
+        guards += slice_guards(truth, old, new, slices or {}, policy)
     else:
         guards = [floor_result(f.metric, after[f.metric], f.minimum) for f in policy.cold_start_floors]
     return _decision(policy, mode, len(truth), test, (before, after), guards, head, counts, interval)
@@ -251,8 +254,9 @@ def _regression_guards(
 
 
 def compare_regression(
-    y_true: ArrayLike, champion_pred: ArrayLike | None, challenger_pred: ArrayLike, policy: GatePolicy, baseline: Any
-) -> GateDecision:
+    y_true: ArrayLike, champion_pred: ArrayLike | None, challenger_pred: ArrayLike, policy: GatePolicy, baseline: Any,
+    slices: Mapping[str, ArrayLike] | None = None,
+) -> GateDecision:  # fmt: skip
     """The regression decision (see the module docstring)."""
     truth, old, new = task_inputs(y_true, champion_pred, challenger_pred, numeric=True)
     mode = "paired" if old is not None else "cold_start"
@@ -273,6 +277,7 @@ def compare_regression(
     )
     if mode == "paired":
         guards = _regression_guards((old - truth, new - truth), before, after, policy)
+        guards += slice_guards(truth, old, new, slices or {}, policy)
     else:
         guards = [floor_result(f.metric, after[f.metric], f.minimum) for f in policy.cold_start_floors]
     test = (f"sign-flip randomisation ({loss} error)", p_value, after[metric] - before[metric])
@@ -287,3 +292,56 @@ def _mae_interval(differences: NDArray[Any], alpha: float) -> tuple[float, float
     half = NormalDist().inv_cdf(1 - alpha) * float(np.std(differences, ddof=1)) / float(np.sqrt(len(differences)))
     change = -float(np.mean(differences))
     return change - half, change + half, 1 - 2 * alpha
+
+
+# -- slices --------------------------------------------------------------------------------------------------------
+
+
+def slice_guards(
+    truth: NDArray[Any], old: NDArray[Any], new: NDArray[Any], slices: Mapping[str, ArrayLike], policy: GatePolicy
+) -> list[GuardResult]:
+    """The slice guard of a multi-class or regression gate, one guard per slice with enough rows.
+
+    Multi-class: each slice's accuracy, with the one-sided exact McNemar test on per-row correctness (is the
+    challenger worse?). Regression: each slice's MAE (RMSE when it is primary), with the one-sided sign-flip
+    test on per-row loss differences. The p-values are Holm-adjusted across the checked slices, and a slice
+    fails only when its drop exceeds the margin and is significant, as for binary slices.
+    """
+    guard = policy.slice_guard
+    if not guard.enabled or not slices:
+        return []
+    regression = policy.task == "regression"
+    power = 2 if policy.primary_metric is PrimaryMetric.RMSE else 1
+    found: list[tuple[str, int, float, float, float, float]] = []  # name, rows, before, after, drop, p
+    for name, value in slices.items():
+        mask = slice_mask(name, value, len(truth))
+        rows = int(mask.sum())
+        if rows < guard.min_positives:
+            continue
+        t, o, n = truth[mask], old[mask], new[mask]
+        if regression:
+            old_loss, new_loss = np.abs(o - t) ** power, np.abs(n - t) ** power
+            before, after = float(np.mean(old_loss) ** (1 / power)), float(np.mean(new_loss) ** (1 / power))
+            drop = (after - before) / before if before > 0 else float(after > 0)
+            p_value = sign_flip_p(new_loss - old_loss, policy.randomisations)  # H1: the challenger's loss is higher
+        else:
+            old_right, new_right = o == t, n == t
+            b, c = int(np.sum(old_right & ~new_right)), int(np.sum(~old_right & new_right))
+            before, after = float(old_right.mean()), float(new_right.mean())
+            drop, p_value = before - after, mcnemar_one_sided(c, b)
+        found.append((name, rows, before, after, drop, p_value))
+    metric = ("mae" if power == 1 else "rmse") if regression else "accuracy"
+    margin = guard.max_loss_increase if regression else guard.max_recall_drop
+    results = []
+    for (name, rows, before, after, drop, _), p_holm in zip(found, holm([f[5] for f in found]), strict=True):
+        ok = not (drop > margin + TOLERANCE and p_holm < guard.alpha)
+        change = f"{drop:+.1%}" if regression else f"{-drop * 100:+.1f} pts"
+        results.append(GuardResult(
+            metric=f"slice:{name}", champion=before, challenger=after,
+            threshold=before * (1 + margin) if regression else before - margin, ok=ok,
+            reason=f"slice guard '{name}': {metric} {before:.4g} → {after:.4g} ({change} on {rows} rows), "
+            f"Holm p(worse)={p_holm:.3g}; fails when it worsens by more than "
+            f"{f'{margin:.0%}' if regression else f'{margin:.2f}'} and p < {guard.alpha}: "
+            + ("holds" if ok else "FAILS"),
+        ))  # fmt: skip
+    return results
