@@ -19,7 +19,7 @@ from matplotlib.figure import Figure
 from trunkml.datasets.profile import CategoricalProfile, NumericProfile
 from trunkml.evaluation.gate_report import html_document, html_figure, html_table, png_bytes
 from trunkml.monitoring.monitor import MonitorResult
-from trunkml.monitoring.online import online_text, recall_text
+from trunkml.monitoring.online import OnlineMetrics, online_text, recall_text
 
 RED, GREEN, GREY, BLUE = "#cf222e", "#1a7f37", "#8c959f", "#0969da"
 MAX_FEATURES = 12  # feature pictures per report
@@ -64,21 +64,36 @@ def _statistics_figure(result: MonitorResult) -> Figure:
     return figure
 
 
+ONLINE_METRIC = {"binary": ("recall", "recall (labelled positives)"), "multiclass": ("accuracy", "accuracy"),
+                 "regression": ("mae", "mean absolute error")}  # fmt: skip
+
+
+def _online_value(metrics: OnlineMetrics) -> float | None:
+    """The headline online metric of the model's task: recall, accuracy or MAE."""
+    value = getattr(metrics, ONLINE_METRIC.get(metrics.task, ONLINE_METRIC["binary"])[0])
+    return None if value is None else float(value)
+
+
 def _recall_figure(result: MonitorResult) -> Figure:
     figure = Figure(figsize=(5.2, 3.2))
     axes = figure.subplots()
     keys = sorted({(m.version, m.route) for m in result.online_over_time})
+    task = result.online_over_time[0].task if result.online_over_time else "binary"
+    name, label = ONLINE_METRIC.get(task, ONLINE_METRIC["binary"])
     for version, route in keys:
         points = [
-            m for m in result.online_over_time if (m.version, m.route) == (version, route) and m.recall is not None
+            m
+            for m in result.online_over_time
+            if (m.version, m.route) == (version, route) and _online_value(m) is not None
         ]
         if points:
             times = [datetime.fromtimestamp(m.start, tz=UTC) for m in points]
-            recalls = [m.recall or 0.0 for m in points]
-            axes.plot(times, recalls, marker="o", label=f"v{version} {route}")  # type: ignore[arg-type]
-    axes.set_ylim(0, 1.05)
-    axes.set_ylabel("recall (labelled positives)")
-    axes.set_title(f"online recall per {result.bucket_seconds // 60} min")
+            values = [_online_value(m) or 0.0 for m in points]
+            axes.plot(times, values, marker="o", label=f"v{version} {route}")  # type: ignore[arg-type]
+    if task != "regression":
+        axes.set_ylim(0, 1.05)
+    axes.set_ylabel(label)
+    axes.set_title(f"online {name} per {result.bucket_seconds // 60} min")
     axes.legend()
     figure.autofmt_xdate()
     figure.tight_layout()
@@ -143,12 +158,11 @@ def figures(result: MonitorResult) -> dict[str, Figure]:
     if reference is not None and result.samples.get("text_length"):
         shown["text length"] = _histograms("text length", reference.text_chars, result.samples["text_length"], "chars")
     if reference is not None and result.samples.get("score"):
-        shown["score"] = _histograms(
-            f"score of v{result.version}", reference.eval_scores, result.samples["score"], "score"
-        )
+        what = {"regression": "prediction", "multiclass": "top-class probability"}.get(reference.task, "score")
+        shown[what] = _histograms(f"{what} of v{result.version}", reference.eval_scores, result.samples["score"], what)
     shown.update(_feature_figures(result))
-    if any(m.recall is not None for m in result.online_over_time):
-        shown["online recall"] = _recall_figure(result)
+    if any(_online_value(m) is not None for m in result.online_over_time):
+        shown["online performance"] = _recall_figure(result)
     if (shadow := _shadow_figure(result)) is not None:
         shown["shadow evidence"] = shadow
     return shown
@@ -177,13 +191,7 @@ def _sections(result: MonitorResult) -> list[str]:
             ],
         ),
         "<h2>Online performance (feedback)</h2>",
-        html_table(
-            ["version", "route", "labelled", "recall [90% CI]", "precision", "f1"],
-            [
-                [f"v{m.version}", m.route, str(m.labelled), recall_text(m), _fmt(m.precision), _fmt(m.f1)]
-                for m in result.online
-            ],
-        ),
+        _online_table(result),
     ]
     if result.shadow is not None:
         sections += ["<h2>Shadow comparison</h2>", f"<p>{html.escape(result.shadow.note)}</p>"]
@@ -193,6 +201,21 @@ def _sections(result: MonitorResult) -> list[str]:
     if result.notes:
         sections += ["<h2>Notes</h2>", "<ul>" + "".join(f"<li>{html.escape(n)}</li>" for n in result.notes) + "</ul>"]
     return sections
+
+
+def _online_table(result: MonitorResult) -> str:
+    if all(m.task == "binary" for m in result.online):
+        return html_table(
+            ["version", "route", "labelled", "recall [90% CI]", "precision", "f1"],
+            [
+                [f"v{m.version}", m.route, str(m.labelled), recall_text(m), _fmt(m.precision), _fmt(m.f1)]
+                for m in result.online
+            ],
+        )
+    return html_table(
+        ["version", "route", "labelled", "online performance [90% CI]"],
+        [[f"v{m.version}", m.route, str(m.labelled), online_text(m)] for m in result.online],
+    )
 
 
 def markdown(result: MonitorResult, report: Path) -> str:
