@@ -112,3 +112,28 @@ def test_regression_slices_are_declared_by_numeric_buckets_and_guarded_by_the_ga
     sliced = {g["metric"]: g for g in decision["guards"] if g["metric"].startswith("slice:")}
     assert set(sliced) == {"slice:sex <1.5", "slice:sex >=1.5"}
     assert all("mae" in g["reason"] for g in sliced.values())
+
+
+def test_batch_scoring_writes_the_task_columns_on_both_engines(tmp_path: Path) -> None:
+    from sklearn.datasets import load_diabetes, load_digits
+
+    root = project(tmp_path, "diabetes", load_diabetes(as_frame=True, scaled=False).frame, "target", "regression")
+    run_trunkml(root, "train", "diabetes")
+    run_trunkml(root, "score", "1", "--input", "diabetes-eval", "--output", str(tmp_path / "local.csv"))
+    run_trunkml(root, "score", "1", "--input", "diabetes-eval", "--output", str(tmp_path / "spark.parquet"),
+                "--engine", "spark")  # fmt: skip
+    local = pd.read_csv(tmp_path / "local.csv")
+    spark = pd.read_parquet(tmp_path / "spark.parquet").sort_values("row_id").reset_index(drop=True)
+    assert list(local.columns) == ["row_id", "prediction", "model", "version", "input_sha256"]
+    assert local["prediction"].nunique() > 20  # real values, not class labels
+    assert (local["prediction"] - spark["prediction"]).abs().max() < 1e-9  # Spark keeps the fractions too
+    frame = load_digits(as_frame=True).frame
+    frame["digit"] = frame.pop("target").map(lambda d: f"d{d}")
+    digits = project(tmp_path, "digits", frame, "digit", "multiclass")
+    run_trunkml(digits, "train", "digits", "--param", "max_iter=20")
+    run_trunkml(digits, "score", "1", "--input", "digits-eval", "--output", str(tmp_path / "digits.csv"))
+    scored = pd.read_csv(tmp_path / "digits.csv")
+    probabilities = scored[[f"p_d{d}" for d in range(10)]]
+    assert (probabilities.sum(axis=1) - 1).abs().max() < 1e-6
+    assert (scored["class"] == "d" + scored["label"].astype(str)).all()
+    assert (probabilities.max(axis=1) == scored["score"]).all()

@@ -241,6 +241,32 @@ def task_answers(output: Any, task: str) -> Answers:
     raise ValueError(f"a multi-class model answered shape {values.shape}; expected n × K probabilities")
 
 
+def answer_columns(answers: Answers, class_list: Sequence[str] = ()) -> dict[str, Any]:
+    """The columns batch scoring writes for ``answers``, per task.
+
+    Binary: ``label``, ``score``. Multi-class: ``label`` (the class index), ``class`` (its name), ``score`` (its
+    probability) and ``p_<class>`` for every class. Regression: ``prediction``, and ``lower``/``upper`` when the
+    model answers quantiles.
+    """
+    if answers.task == "regression":
+        columns: dict[str, Any] = {"prediction": answers.scores}
+        if answers.intervals is not None:
+            columns.update(lower=answers.intervals[:, 0], upper=answers.intervals[:, 1])
+        return columns
+    if answers.task == "multiclass":
+        width = answers.probabilities.shape[1] if answers.probabilities is not None else 0
+        names = list(class_list) or [str(k) for k in range(width)]
+        columns = {
+            "label": answers.labels,
+            "class": [names[k] if 0 <= k < len(names) else str(k) for k in answers.labels.tolist()],
+            "score": answers.scores,
+        }
+        if answers.probabilities is not None:
+            columns.update({f"p_{name}": answers.probabilities[:, k] for k, name in enumerate(names[:width])})
+        return columns
+    return {"label": answers.labels, "score": answers.scores}
+
+
 def predict_answers(model: Any, rows: Sequence[Row] | pd.DataFrame) -> Answers:
     """Everything a loaded pyfunc ``model`` answers for ``rows``, per its task (see :class:`Answers`)."""
     output = model.predict(input_frame(rows, feature_types(model)))

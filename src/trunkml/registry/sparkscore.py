@@ -24,6 +24,20 @@ from trunkml.errors import UnavailableError
 RESULT_TYPE = "row_id long, label long, score double"
 
 
+def result_type(task: str, class_list: tuple[str, ...]) -> str:
+    """The Spark schema of the scored rows, per task (see ``model_inputs.answer_columns``).
+
+    A regression result always has ``lower``/``upper`` (null when the model answers no quantiles): a Spark
+    schema is fixed before the first partition is scored.
+    """
+    if task == "regression":
+        return "row_id long, prediction double, lower double, upper double"
+    if task == "multiclass":
+        quoted = ", ".join(f"`p_{name.replace('`', '``')}` double" for name in class_list)
+        return f"row_id long, label long, `class` string, score double{', ' + quoted if quoted else ''}"
+    return RESULT_TYPE
+
+
 @contextmanager
 def _worker_python(python: str | None) -> Iterator[None]:
     """PySpark reads its workers' interpreter from PYSPARK_PYTHON when the context starts; set it only for that."""
@@ -39,24 +53,33 @@ def _worker_python(python: str | None) -> Iterator[None]:
             os.environ["PYSPARK_PYTHON"] = before
 
 
-def _scorer(folder_name: str) -> Callable[[Iterator[pd.DataFrame]], Iterator[pd.DataFrame]]:
+def _scorer(
+    folder_name: str, task: str, class_list: tuple[str, ...]
+) -> Callable[[Iterator[pd.DataFrame]], Iterator[pd.DataFrame]]:
     """What each executor runs on its partitions: load the shipped model once, then predict batch by batch."""
 
     def score(batches: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
         from pyspark import SparkFiles
 
         from trunkml.registry.loading import load_verified
-        from trunkml.registry.model_inputs import predict_rows
+        from trunkml.registry.model_inputs import answer_columns, predict_answers
 
         model = load_verified(Path(SparkFiles.get(folder_name)))
         for batch in batches:
-            labels, scores = predict_rows(model, batch.drop(columns=["row_id"]).reset_index(drop=True))
-            yield pd.DataFrame({"row_id": batch["row_id"].to_numpy(), "label": labels, "score": scores})
+            answers = predict_answers(model, batch.drop(columns=["row_id"]).reset_index(drop=True))
+            columns = answer_columns(answers, class_list)
+            if task == "regression":
+                columns.setdefault("lower", None)
+                columns.setdefault("upper", None)
+            yield pd.DataFrame({"row_id": batch["row_id"].to_numpy(), **columns})
 
     return score
 
 
-def spark_score(folder: Path, frame: pd.DataFrame, identity: tuple[str, int, str], output: Path, master: str) -> int:
+def spark_score(
+    folder: Path, frame: pd.DataFrame, identity: tuple[str, int, str], output: Path, master: str,
+    task: tuple[str, tuple[str, ...]] = ("binary", ()),
+) -> int:  # fmt: skip
     """Score ``frame`` (the model's inputs) with the verified model ``folder`` on Spark; write Parquet at ``output``."""
     from pyspark.sql import SparkSession
     from pyspark.sql import functions as f
@@ -89,13 +112,11 @@ def spark_score(folder: Path, frame: pd.DataFrame, identity: tuple[str, int, str
             )
             spark.sparkContext.addFile(str(folder), recursive=True)
             rows = spark.createDataFrame(frame.assign(row_id=range(len(frame))))
-            scored = rows.mapInPandas(_scorer(folder.name), schema=RESULT_TYPE).select(
-                "row_id",
-                "label",
-                "score",
-                f.lit(name).alias("model"),
-                f.lit(version).alias("version"),
-                f.lit(digest).alias("input_sha256"),
+            scored = (
+                rows.mapInPandas(_scorer(folder.name, *task), schema=result_type(*task))
+                .withColumn("model", f.lit(name))
+                .withColumn("version", f.lit(version))
+                .withColumn("input_sha256", f.lit(digest))
             )
             scored.write.mode("errorifexists").parquet(str(output))
             return int(spark.read.parquet(str(output)).count())

@@ -39,6 +39,7 @@ from trunkml.datasets.validation import features_to_score
 from trunkml.errors import NotFoundError, UsageError
 from trunkml.registry import Registry, show
 from trunkml.registry.artifacts import VerifiedModel
+from trunkml.registry.model_inputs import answer_columns
 
 Engine = Literal["local", "spark"]
 Progress = Callable[[int, int], None]
@@ -166,18 +167,23 @@ def _write(output: Path, frames: Iterator[pd.DataFrame]) -> int:
 
 
 def score_local(
-    model: VerifiedModel, frame: pd.DataFrame, request: ScoreRequest, identity: tuple[str, int, str], progress: Progress
+    model: VerifiedModel,
+    frame: pd.DataFrame,
+    request: ScoreRequest,
+    identity: tuple[str, int, str],
+    progress: Progress,
+    class_list: tuple[str, ...] = (),
 ) -> int:
-    """Predict ``frame`` chunk by chunk with the verified model and write the rows."""
+    """Predict ``frame`` chunk by chunk with the verified model and write the rows (columns per task)."""
     name, version, digest = identity
 
     def scored() -> Iterator[pd.DataFrame]:
         for start, chunk in _chunks(frame, request.chunk_rows):
             rows = chunk["text"].astype(str).tolist() if list(chunk.columns) == ["text"] else chunk
-            labels, scores = model.predict(rows)
+            answered = answer_columns(model.answer(rows), class_list)
             yield pd.DataFrame({
-                "row_id": range(start, start + len(chunk)), "label": labels, "score": scores, "model": name,
-                "version": version, "input_sha256": digest,
+                "row_id": range(start, start + len(chunk)), **answered, "model": name, "version": version,
+                "input_sha256": digest,
             })  # fmt: skip
             progress(start + len(chunk), len(frame))
 
@@ -190,7 +196,7 @@ def _partial(output: Path) -> Path:
 
 
 def _score_spark(model: VerifiedModel, frame: pd.DataFrame, identity: tuple[str, int, str], request: ScoreRequest,
-                 partial: Path) -> int:  # fmt: skip
+                 partial: Path, class_list: tuple[str, ...]) -> int:  # fmt: skip
     if request.output.suffix != ".parquet":
         raise UsageError("--engine spark writes Parquet (a folder of part files): name the output *.parquet")
     try:
@@ -200,7 +206,8 @@ def _score_spark(model: VerifiedModel, frame: pd.DataFrame, identity: tuple[str,
             f"the spark engine needs PySpark ({exc.name or exc} is not installed)",
             hint="pip install 'trunkml[spark]' (and a Java 17+ runtime), or use --engine local",
         ) from exc
-    return spark_score(model.folder, frame, identity, partial, request.spark_master)
+    task = str((model.schema or {}).get("task", "binary"))
+    return spark_score(model.folder, frame, identity, partial, request.spark_master, (task, class_list))
 
 
 def run_score(settings: Settings, request: ScoreRequest, progress: Progress = lambda done, total: None) -> ScoreResult:
@@ -211,7 +218,8 @@ def run_score(settings: Settings, request: ScoreRequest, progress: Progress = la
     _check_output(request.output, request.overwrite)
     name = resolve_model(settings, request.model)
     registry = Registry(settings)
-    version = show(registry, name, request.ref).version
+    record = show(registry, name, request.ref)
+    version, class_list = record.version, record.class_list
     model = VerifiedModel(registry, name, version)
     partial = _partial(request.output)
     try:
@@ -219,9 +227,9 @@ def run_score(settings: Settings, request: ScoreRequest, progress: Progress = la
         frame, digest = _input_frame(settings, request, DataSchema.model_validate(recorded) if recorded else None)
         identity = (name, version, digest)
         if request.engine == "spark":
-            rows = _score_spark(model, frame, identity, request, partial)
+            rows = _score_spark(model, frame, identity, request, partial, class_list)
         else:
-            rows = score_local(model, frame, request, identity, progress)
+            rows = score_local(model, frame, request, identity, progress, class_list)
         _publish(partial, request.output)
     finally:
         model.close()
