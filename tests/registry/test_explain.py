@@ -61,3 +61,28 @@ def test_interaction_columns_are_not_additive_so_shap_explains_them() -> None:
     assert explained.method.startswith("SHAP")
     assert explained.output == "score"
     assert explained.value == pytest.approx(float(predict_rows(model, [RECORD])[1][0]), abs=1e-9)
+
+
+def test_a_multiclass_record_is_explained_on_the_probability_of_its_predicted_class() -> None:
+    from sklearn.datasets import load_digits
+    from sklearn.ensemble import HistGradientBoostingClassifier
+
+    from trunkml.registry.model_inputs import SCHEMA_KEY, predict_answers
+
+    frame = load_digits(as_frame=True).frame
+    frame = frame[frame["target"] < 3]
+    names = [f"pixel_{r}_{c}" for r in (2, 3, 4) for c in (2, 3, 4, 5)]
+    estimator = HistGradientBoostingClassifier(max_iter=30, random_state=0).fit(frame[names], frame["target"])
+    schema = {"target": "digit", "task": "multiclass", "features": [{"name": n, "type": "numeric"} for n in names]}
+    model = EstimatorModel(estimator, Model(
+        signature=ModelSignature(inputs=Schema([ColSpec("double", n) for n in names])),
+        metadata={BASELINE_KEY: {n: float(frame[n].median()) for n in names}, SCHEMA_KEY: schema},
+    ))  # fmt: skip
+    record = {n: float(v) for n, v in frame[names].iloc[5].items()}
+    answers = predict_answers(model, [record])
+    assert answers.probabilities is not None
+    explained = explain_record(model, record, top_k=3)
+    predicted = int(answers.labels[0])
+    assert explained.value == pytest.approx(float(answers.probabilities[0, predicted]), abs=1e-9)
+    shown = sum(c.weight for c in (*explained.toward, *explained.against))
+    assert explained.base + shown + (explained.rest or 0.0) == pytest.approx(explained.value, abs=1e-9)

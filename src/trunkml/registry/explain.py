@@ -28,13 +28,22 @@ baseline in turn, one batch of features + 2 predictions, approximate.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from trunkml.errors import ExplanationError
-from trunkml.registry.model_inputs import BASELINE_KEY, SCHEMA_KEY, feature_types, input_frame, metadata, predict_rows
+from trunkml.registry.model_inputs import (
+    BASELINE_KEY,
+    SCHEMA_KEY,
+    feature_types,
+    input_frame,
+    metadata,
+    predict_answers,
+    predict_rows,
+    task_of,
+)
 
 MAX_OCCLUDED_WORDS = 64
 DEFAULT_TOP_K = 8
@@ -186,6 +195,24 @@ def _exact(
     return explained.model_copy(update={"exact": True, "output": output, "rest": sum(values.values()) - shown})
 
 
+def _explained(model: Any, first: Any) -> Callable[[list[Any]], Any]:
+    """The number an explanation takes apart, for rows like ``first``.
+
+    A binary model's score (the probability of label 1), a regression model's prediction, or, for a multi-class
+    model, the probability of the class it predicts for ``first``: a variant that tips to another class must
+    still be measured on the same class, or the contributions would mix two classes' probabilities.
+    """
+    if task_of(model) != "multiclass":
+        return lambda rows: predict_rows(model, rows)[1]
+    predicted = int(predict_answers(model, [first]).labels[0])
+
+    def probability(rows: list[Any]) -> Any:
+        answers = predict_answers(model, rows)
+        return answers.scores if answers.probabilities is None else answers.probabilities[:, predicted]
+
+    return probability
+
+
 def shap_record(model: Any, row: Mapping[str, Any], top_k: int) -> Explanation:
     """Exact-sum Shapley values of ``row``'s score against the training baseline (see the module docstring)."""
     import numpy as np
@@ -195,9 +222,11 @@ def shap_record(model: Any, row: Mapping[str, Any], top_k: int) -> Explanation:
     baseline = metadata(model).get(BASELINE_KEY) or {}
     names = [name for name in row if name in baseline]
 
+    explained = _explained(model, row)
+
     def score(keep: Any) -> Any:
         variants = [{**row, **{n: baseline[n] for n, k in zip(names, kept, strict=True) if not k}} for kept in keep]
-        return predict_rows(model, variants)[1]
+        return explained(variants)
 
     evals = min(MAX_SHAP_EVALS, max(2 * len(names) + 1, SHAP_EVALS_PER_FEATURE * len(names)))
     explainer = Permutation(score, Independent(np.zeros((1, len(names))), max_samples=1), seed=0)
@@ -214,7 +243,7 @@ def feature_occlusion(model: Any, row: Mapping[str, Any], top_k: int) -> Explana
     baseline = metadata(model).get(BASELINE_KEY) or {}
     names = [name for name in row if name in baseline]
     variants = [dict(row)] + [{**row, name: baseline[name]} for name in names] + [{**row, **baseline}]
-    scores = [float(s) for s in predict_rows(model, variants)[1]]
+    scores = [float(s) for s in _explained(model, row)(variants)]
     if not all(math.isfinite(s) for s in scores):
         raise ExplanationError("the model answered a non-finite score while being explained")
     full = scores[0]
@@ -229,7 +258,7 @@ def occlusion(model: Any, text: str, top_k: int) -> Explanation:
     """Leave each word out in turn (one batch) and rank the words by how much the score drops."""
     words = text.split()[:MAX_OCCLUDED_WORDS]
     variants = [text] + [" ".join(words[:i] + words[i + 1 :]) for i in range(len(words))]
-    scores = [float(s) for s in predict_rows(model, variants)[1]]
+    scores = [float(s) for s in _explained(model, text)(variants)]
     if not all(math.isfinite(s) for s in scores):
         raise ExplanationError("the model answered a non-finite score while being explained")
     full = scores[0]
