@@ -162,3 +162,11 @@ def test_a_regression_challenger_worse_on_one_slice_is_rejected() -> None:
     [failing] = [g for g in sliced.guards if not g.ok]
     assert failing.metric == "slice:clinic a"
     assert failing.challenger > failing.champion  # MAE grew on the slice
+
+
+def test_an_eval_class_the_challenger_never_saw_is_reported_not_a_crash() -> None:
+    truth, old, new = multiclass(np.random.default_rng(23), 800, [0.8] * 4, [0.8] * 4)
+    truth = truth.astype(object)
+    truth[:40] = "chargeback"  # a class neither model was trained on
+    decision = compare_predictions(truth, old, new, policy=GatePolicy(task="multiclass"))
+    assert "never predicts the eval set's class(es) chargeback" in decision.reasons[1]

@@ -197,6 +197,7 @@ def compare_multiclass(
     truth, old, new = task_inputs(y_true, champion_pred, challenger_pred, numeric=False)
     classes = sorted(set(truth.tolist()), key=str)
     unseen = sorted({str(k) for k in set(new.tolist()) - set(classes)})
+    never = sorted({str(k) for k in set(classes) - set(new.tolist())})
     mode = "paired" if old is not None else "cold_start"
     against = "the champion"
     if old is None:
@@ -208,6 +209,12 @@ def compare_multiclass(
         f"{metric} {before[metric]:.3f} → {after[metric]:.3f} against {against}; {detail} "
         f"{'<' if test[1] < policy.alpha else '>='} alpha={policy.alpha}"
         + (f"; the challenger predicts classes the eval set lacks: {', '.join(unseen[:5])}" if unseen else "")
+        + (
+            f"; the challenger never predicts the eval set's class(es) {', '.join(never[:5])} (recall 0: a class "
+            "it did not see in training, or cannot tell apart)"
+            if never
+            else ""
+        )
     )
     if mode == "paired":
         guards = [guard_result(g.metric, before[g.metric], after[g.metric], g.max_drop) for g in policy.guards]
