@@ -53,3 +53,10 @@ def test_nan_from_a_multiclass_or_regression_model_is_refused() -> None:
         task_answers(np.array([[0.5, np.nan]]), "multiclass")
     with pytest.raises(ValueError, match="non-finite"):
         task_answers(pd.DataFrame({"prediction": [1.0, np.inf]}), "regression")
+
+
+def test_answers_of_the_wrong_type_are_refused_naming_them() -> None:
+    with pytest.raises(ValueError, match=r"a regression model must answer numbers; it answered \['high', 'low'\]"):
+        task_answers(np.array(["high", "low"]), "regression")
+    with pytest.raises(ValueError, match="a multiclass model must answer numbers"):
+        task_answers(pd.DataFrame({"a": ["d1"], "b": ["d2"]}), "multiclass")

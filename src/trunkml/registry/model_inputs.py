@@ -223,7 +223,12 @@ def task_answers(output: Any, task: str) -> Answers:
     if task == "regression" and isinstance(output, pd.DataFrame) and "prediction" in output.columns:
         interval = _quantiles(output)
         output = output["prediction"]
-    values = np.asarray(output.to_numpy() if isinstance(output, pd.DataFrame | pd.Series) else output, dtype=float)
+    raw = output.to_numpy() if isinstance(output, pd.DataFrame | pd.Series) else output
+    try:
+        values = np.asarray(raw, dtype=float)
+    except (TypeError, ValueError) as exc:
+        shown = np.asarray(raw, dtype=object).reshape(-1)[:3].tolist()
+        raise ValueError(f"a {task} model must answer numbers; it answered {shown!r}") from exc
     if not np.isfinite(values).all():
         raise ValueError(f"the model answered {int(np.sum(~np.isfinite(values)))} non-finite value(s)")
     if task == "regression":
