@@ -154,3 +154,18 @@ def test_the_regression_loss_sequence_holds_alpha_under_every_look_for_heavy_tai
     assert better.would_promote, better.reasons
     assert better.lower_bound > 0  # the always-valid lower bound on the clipped mean difference excludes zero
     assert better.mean_difference > better.lower_bound
+
+
+def test_the_loss_lower_bound_never_sits_above_the_mean_and_refuses_what_it_cannot_use() -> None:
+    from trunkml.evaluation.sequential import loss_sequence
+
+    rng = np.random.default_rng(8)
+    for _ in range(20):  # differences uniform on [0.3, 0.5]: the mean is 0.4, the bound must stay below it
+        saved = rng.uniform(0.3, 0.5, 5000)
+        found = loss_sequence(np.zeros(5000), saved, np.zeros(5000), alpha=ALPHA, bound=1.0)
+        assert found.lower_bound <= 0.4
+    truth = np.zeros(100)
+    truth[0] = np.nan  # a row whose loss is not a number says nothing: it is left out, not read as a huge saving
+    assert loss_sequence(truth, np.ones(100), np.zeros(100), alpha=ALPHA, bound=2).n == 99
+    with pytest.raises(ValueError, match="positive number"):
+        loss_sequence(np.zeros(3), np.ones(3), np.zeros(3), alpha=ALPHA, bound=0)

@@ -53,3 +53,22 @@ def test_regression_online_mae_has_an_interval_bias_and_a_ceiling_judged_from_en
     unjudged = evaluate(RetrainTriggers(max_mae=5), [], [few], 3, None)
     assert not any(t.fired for t in unjudged)
     assert "judged from 30 labelled" in unjudged[-1].reason
+
+
+def test_a_multiclass_shadow_that_gains_accuracy_by_dropping_a_class_is_not_called_better() -> None:
+    from trunkml.evaluation.policy import GatePolicy
+    from trunkml.monitoring.shadow import _task_report
+
+    rng = np.random.default_rng(3)
+    truth = rng.integers(0, 4, 2000)
+    champion = np.where(rng.random(2000) < 0.75, truth, (truth + 1) % 4)
+    shadow = np.where(rng.random(2000) < 0.92, truth, (truth + 1) % 4)
+    shadow = np.where((truth == 3) & (rng.random(2000) < 0.5), 0, shadow)  # class 3 loses half its recall
+    pairs = pd.DataFrame({"truth": truth, "champion": champion, "shadow": shadow})
+    report = _task_report(pairs, 1, 2, GatePolicy(task="multiclass"), None, None)
+    assert report.decision is not None
+    assert report.decision.e_max >= report.decision.threshold  # the accuracy evidence alone would promote
+    assert not report.decision.would_promote
+    assert report.decision.reasons[0] == "NOT YET: a guard fails"
+    assert any(g.metric == "recall.3" and not g.ok for g in report.decision.guards)
+    assert report.decision.reasons[1].startswith("accuracy ")

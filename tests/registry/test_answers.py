@@ -60,3 +60,19 @@ def test_answers_of_the_wrong_type_are_refused_naming_them() -> None:
         task_answers(np.array(["high", "low"]), "regression")
     with pytest.raises(ValueError, match="a multiclass model must answer numbers"):
         task_answers(pd.DataFrame({"a": ["d1"], "b": ["d2"]}), "multiclass")
+
+
+def test_feedback_takes_whole_number_class_names_as_numbers_only_when_unambiguous() -> None:
+    from pydantic import ValidationError
+
+    from trunkml.serving.schemas import feedback_model, whole_number_names
+
+    assert whole_number_names(("0", "1", "2")) == {0: "0", 1: "1", 2: "2"}
+    assert whole_number_names(("007", "8")) == {}  # "7" would not name "007"
+    assert whole_number_names(("²", "³")) == {}  # digits, but not ASCII numbers
+    padded = feedback_model("multiclass", ("007", "8", "9"))
+    assert padded.model_validate_json('{"request_id": "r1", "label": "007"}').label == "007"  # type: ignore[attr-defined]
+    with pytest.raises(ValidationError):
+        padded.model_validate_json('{"request_id": "r1", "label": 7}')
+    unnamed = feedback_model("multiclass", ())  # a version without its class names: the index
+    assert unnamed.model_validate_json('{"request_id": "r1", "label": 4}').label == 4  # type: ignore[attr-defined]

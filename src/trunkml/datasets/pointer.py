@@ -7,6 +7,7 @@ a new version is a new pointer, never an edit of an old one.
 
 from __future__ import annotations
 
+import math
 import re
 from enum import StrEnum
 from typing import Self
@@ -117,8 +118,8 @@ class SliceSpec(BaseModel):
     @classmethod
     def _increasing_edges(cls, value: dict[str, tuple[float, ...]]) -> dict[str, tuple[float, ...]]:
         for column, edges in value.items():
-            if not edges or list(edges) != sorted(set(edges)):
-                raise ValueError(f"numeric_buckets[{column}] must be increasing edges, e.g. [30, 60]")
+            if not edges or list(edges) != sorted(set(edges)) or not all(math.isfinite(e) for e in edges):
+                raise ValueError(f"numeric_buckets[{column}] must be increasing finite edges, e.g. [30, 60]")
         return value
 
 

@@ -170,6 +170,7 @@ class LossSequence(BaseModel):
     e_max: float
     threshold: float
     reasons: list[str]
+    guards: list[GuardResult] = Field(default_factory=list)
     path: list[float] = Field(default_factory=list, exclude=True)
 
 
@@ -202,11 +203,16 @@ def loss_sequence(
     confidence sequences gives an always-valid lower bound on the clipped mean difference. Clipping is why the bound
     must be stated: it is a statement about the clipped losses, which equal the real ones when |d| <= B.
     """
+    if not (math.isfinite(bound) and bound > 0):
+        raise ValueError(f"the loss bound must be a positive number, got {bound!r}")
     truth = np.asarray(y_true, dtype=np.float64)
     champion, challenger = np.asarray(champion_pred, dtype=np.float64), np.asarray(challenger_pred, dtype=np.float64)
     square = loss == "rmse"
-    champion_loss = (truth - champion) ** 2 if square else np.abs(truth - champion)
-    challenger_loss = (truth - challenger) ** 2 if square else np.abs(truth - challenger)
+    with np.errstate(over="ignore", invalid="ignore"):
+        champion_loss = (truth - champion) ** 2 if square else np.abs(truth - champion)
+        challenger_loss = (truth - challenger) ** 2 if square else np.abs(truth - challenger)
+    finite = np.isfinite(champion_loss) & np.isfinite(challenger_loss)  # a row whose loss overflows says nothing
+    truth, champion_loss, challenger_loss = truth[finite], champion_loss[finite], challenger_loss[finite]
     limit = bound**2 if square else bound
     raw = champion_loss - challenger_loss
     clipped = int(np.sum(np.abs(raw) > limit))
@@ -218,8 +224,11 @@ def loss_sequence(
         wealth = np.maximum.accumulate(_log_wealth(y, nulls, alpha), axis=1)[:, -1]
         half = int(np.searchsorted(nulls, 0.5))
         path = np.exp(np.minimum(_log_wealth(y, nulls[half : half + 1], alpha)[0], 700.0)).tolist()
-        kept = nulls[wealth < math.log(threshold)]
-        lower = float(kept.min()) * 2 * limit - limit if kept.size else limit
+        # The confidence set is the nulls not rejected; its lower end lies above the largest rejected null below
+        # the smallest kept one (never above the true mean: that null is rejected only with probability alpha).
+        kept = wealth < math.log(threshold)
+        first_kept = int(np.argmax(kept)) if kept.any() else len(nulls)
+        lower = float(nulls[first_kept - 1]) * 2 * limit - limit if first_kept > 0 else -limit
     else:
         path, lower = [], -limit
     e_value, e_max = (path[-1], max(path)) if path else (1.0, 1.0)

@@ -189,6 +189,16 @@ def _multiclass_test(
     return ("sign-flip randomisation (macro recall)", p_value, float(weights.sum())), (None, None), None, detail
 
 
+def multiclass_guards(
+    truth: NDArray[Any], old: NDArray[Any], new: NDArray[Any], policy: GatePolicy
+) -> list[GuardResult]:
+    """The policy's point guards (macro-F1) and every class's recall guard, on paired answers."""
+    classes = sorted(set(truth.tolist()), key=str)
+    before, after = multiclass_metrics(truth, old, classes), multiclass_metrics(truth, new, classes)
+    guards = [guard_result(g.metric, before[g.metric], after[g.metric], g.max_drop) for g in policy.guards]
+    return guards + _class_guards(truth, old, new, classes, policy)
+
+
 def compare_multiclass(
     y_true: ArrayLike, champion_pred: ArrayLike | None, challenger_pred: ArrayLike, policy: GatePolicy, baseline: Any,
     slices: Mapping[str, ArrayLike] | None = None,
@@ -217,8 +227,7 @@ def compare_multiclass(
         )
     )
     if mode == "paired":
-        guards = [guard_result(g.metric, before[g.metric], after[g.metric], g.max_drop) for g in policy.guards]
-        guards += _class_guards(truth, old, new, classes, policy)
+        guards = multiclass_guards(truth, old, new, policy)
         guards += slice_guards(truth, old, new, slices or {}, policy)
     else:
         guards = [floor_result(f.metric, after[f.metric], f.minimum) for f in policy.cold_start_floors]
@@ -260,6 +269,14 @@ def _regression_guards(
     return results
 
 
+def regression_guards(
+    truth: NDArray[Any], old: NDArray[Any], new: NDArray[Any], policy: GatePolicy
+) -> list[GuardResult]:
+    """The RMSE and bias guards, on paired predictions."""
+    before, after = regression_metrics(truth, old), regression_metrics(truth, new)
+    return _regression_guards((old - truth, new - truth), before, after, policy)
+
+
 def compare_regression(
     y_true: ArrayLike, champion_pred: ArrayLike | None, challenger_pred: ArrayLike, policy: GatePolicy, baseline: Any,
     slices: Mapping[str, ArrayLike] | None = None,
@@ -283,7 +300,7 @@ def compare_regression(
         f"p={p_value:.4g} {'<' if p_value < policy.alpha else '>='} alpha={policy.alpha}"
     )
     if mode == "paired":
-        guards = _regression_guards((old - truth, new - truth), before, after, policy)
+        guards = regression_guards(truth, old, new, policy)
         guards += slice_guards(truth, old, new, slices or {}, policy)
     else:
         guards = [floor_result(f.metric, after[f.metric], f.minimum) for f in policy.cold_start_floors]

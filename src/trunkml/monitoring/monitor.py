@@ -248,7 +248,7 @@ def run_monitor(settings: Settings, request: MonitorRequest) -> MonitorResult:
         profile = _profile(registry, spec.model, version, notes)
         version_rows = served[served["version"] == version] if version is not None else served.iloc[:0]
         checks = _drift(profile, served, version_rows, config, notes)
-        task = profile.task if profile is not None else "binary"
+        task = profile.task if profile is not None else _task(registry, spec.model, version)
         policy = load_policy(settings.project_root, task)
         shadow = shadow_report(reader, spec.model, version, policy, profile, config.shadow_loss_bound)
     finally:
@@ -295,6 +295,16 @@ def _feature_categories(profile: ReferenceProfile | None, served: pd.DataFrame) 
             keys = [key for key in map(category_key, window[name].tolist()) if key is not None]
             found[name] = {key: keys.count(key) for key in set(keys)}
     return found
+
+
+def _task(registry: Registry, model: str, version: int | None) -> str:
+    """The version's task from its registry tag when its profile is missing (binary for versions before tasks)."""
+    if version is None:
+        return "binary"
+    try:
+        return show(registry, model, str(version)).raw_tags.get(lineage.TASK, "binary")
+    except NotFoundError:
+        return "binary"
 
 
 def _ts(frame: pd.DataFrame, how: str) -> float | None:

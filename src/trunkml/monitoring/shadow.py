@@ -19,7 +19,9 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from trunkml.datasets.profile import ReferenceProfile
 from trunkml.evaluation.policy import GatePolicy
+from trunkml.evaluation.results import GuardResult
 from trunkml.evaluation.sequential import LossSequence, SequentialDecision, loss_sequence, sequential_decision
+from trunkml.evaluation.task_gate import multiclass_guards, regression_guards
 from trunkml.serving.logread import LogReader
 
 
@@ -76,19 +78,59 @@ def _task_report(
             note += "; no loss bound: set monitoring.shadow_loss_bound"
             return ShadowReport(champion=champion, shadow=shadow, labelled=len(pairs), decision=None, note=note)
         loss = "rmse" if policy.primary_metric.value == "rmse" else "mae"
-        decision = loss_sequence(
-            pairs["truth"], pairs["champion"], pairs["shadow"], alpha=policy.alpha, bound=bound, loss=loss
-        )
+        truth, old, new = (pairs[c].astype(float).to_numpy() for c in ("truth", "champion", "shadow"))
+        found = loss_sequence(truth, old, new, alpha=policy.alpha, bound=bound, loss=loss)
+        guards = regression_guards(truth, old, new, policy) if len(pairs) >= MIN_ROWS else []
+        enough = len(pairs) >= MIN_ROWS
+        promote = found.would_promote and enough and all(g.ok for g in guards)
+        extra = [] if enough else [f"only {len(pairs)} labelled rows; the guards are judged from {MIN_ROWS}"]
+        decision = found.model_copy(update={
+            "would_promote": promote, "guards": guards,
+            "reasons": [_verdict(found.would_promote, enough, guards), *found.reasons[1:], *extra,
+                        *(g.reason for g in guards)],
+        })  # fmt: skip
     else:  # discordant correctness: "recall" on rows that are all positives is the share answered right
-        truth = pairs["truth"].astype(int).to_numpy()
+        labels, first, second = (pairs[c].astype(int).to_numpy() for c in ("truth", "champion", "shadow"))
         right = GatePolicy(alpha=policy.alpha, min_discordant=policy.min_discordant, guards=())
-        decision = sequential_decision(
-            np.ones(len(pairs), dtype=int),
-            (pairs["champion"].astype(int).to_numpy() == truth).astype(int),
-            (pairs["shadow"].astype(int).to_numpy() == truth).astype(int),
-            right,
+        found_c = sequential_decision(
+            np.ones(len(pairs), dtype=int), (first == labels).astype(int), (second == labels).astype(int), right
         )
+        guards = multiclass_guards(labels, first, second, policy)
+        enough = found_c.b + found_c.c >= policy.min_discordant
+        evidence = found_c.e_max >= found_c.threshold
+        head = (
+            f"accuracy {np.mean(first == labels):.3f} → {np.mean(second == labels):.3f} on {len(pairs)} labelled rows; "
+            f"shadow-only right c={found_c.c}, champion-only right b={found_c.b}; e-value {found_c.e_value:.3g} "
+            f"(highest so far {found_c.e_max:.3g}) {'>=' if evidence else '<'} 1/alpha = {found_c.threshold:.3g}"
+        )
+        extra = (
+            []
+            if enough
+            else [f"only {found_c.b + found_c.c} discordant pairs; the policy needs {policy.min_discordant}"]
+        )
+        decision = found_c.model_copy(update={
+            "would_promote": evidence and enough and all(g.ok for g in guards), "guards": guards,
+            "champion_metrics": {"accuracy": float(np.mean(first == labels))},
+            "challenger_metrics": {"accuracy": float(np.mean(second == labels))},
+            "reasons": [_verdict(evidence, enough, guards), head, *extra, *(g.reason for g in guards)],
+        })  # fmt: skip
         note += " (evidence on discordant correctness: one model right, the other wrong)"
     return ShadowReport(
         champion=champion, shadow=shadow, labelled=len(pairs), decision=decision, note=note, e_path=decision.path
+    )
+
+
+MIN_ROWS = 30
+"""Labelled rows before a regression shadow's guards (bias, RMSE) are judged."""
+
+
+def _verdict(evidence: bool, enough: bool, guards: list[GuardResult]) -> str:
+    if evidence and enough and all(g.ok for g in guards):
+        return "WOULD PROMOTE: the evidence suffices and every guard holds"
+    return "NOT YET: " + (
+        "the evidence is not strong enough"
+        if not evidence
+        else "too few labelled rows"
+        if not enough
+        else "a guard fails"
     )

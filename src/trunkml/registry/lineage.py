@@ -23,6 +23,7 @@ ARTIFACT_DIGESTS = "trunkml.artifact_digests"
 ENVIRONMENT = "trunkml.environment"
 PROFILE_SHA256 = "trunkml.profile_sha256"
 CLASSES = "trunkml.classes"  # JSON list: the names of class 0 and class 1 (or 0..K-1), from the training pointer
+TASK = "trunkml.task"  # binary, multiclass or regression: what the version's answers are
 TRIVIAL = "trunkml.trivial"  # JSON: the trivial model's answer (training majority class index, or training mean)
 TRAINED_AT = "trunkml.trained_at"  # epoch milliseconds of the training run; copies keep it
 PROFILE_ARTIFACT = "monitoring/profile.json"

@@ -141,11 +141,21 @@ def feedback_model(task: str, class_list: tuple[str, ...]) -> type[BaseModel]:
         return create_model("Feedback", __config__=config, request_id=request_id, value=value, item=item)
     if task == "multiclass" and class_list:
         kinds: Any = Literal[tuple(class_list)]
-        if all(name.lstrip("-").isdigit() for name in class_list):
-            kinds = kinds | Literal[tuple(int(name) for name in class_list)]
+        numbers = whole_number_names(class_list)
+        if numbers:
+            kinds = kinds | Literal[tuple(numbers)]
         label: Any = (Annotated[kinds, Field(description="The true class, by name")], ...)
         return create_model("Feedback", __config__=config, request_id=request_id, label=label, item=item)
+    if task == "multiclass":  # class names unknown (a version without its classes tag): the class index
+        index: Any = (Annotated[int, Field(ge=0, description="The true class index")], ...)
+        return create_model("Feedback", __config__=config, request_id=request_id, label=index, item=item)
     return Feedback
+
+
+def whole_number_names(class_list: tuple[str, ...]) -> dict[int, str]:
+    """Class names that read as whole numbers (``"3"``, not ``"007"`` or ``"²"``) by their number; empty on a clash."""
+    found = {int(name): name for name in class_list if name.isascii() and name.isdigit() and str(int(name)) == name}
+    return found if len(found) == len(class_list) else {}
 
 
 class ErrorBody(_Strict):

@@ -36,7 +36,7 @@ from trunkml.datasets.hashing import hash_file
 from trunkml.datasets.pointer import DataFormat
 from trunkml.datasets.schema import DataSchema
 from trunkml.datasets.validation import features_to_score
-from trunkml.errors import NotFoundError, UsageError
+from trunkml.errors import NotFoundError, RefusedError, UsageError
 from trunkml.registry import Registry, show
 from trunkml.registry.artifacts import VerifiedModel
 from trunkml.registry.model_inputs import answer_columns
@@ -180,7 +180,13 @@ def score_local(
     def scored() -> Iterator[pd.DataFrame]:
         for start, chunk in _chunks(frame, request.chunk_rows):
             rows = chunk["text"].astype(str).tolist() if list(chunk.columns) == ["text"] else chunk
-            answered = answer_columns(model.answer(rows), class_list)
+            answers = model.answer(rows)
+            problem = answers.problem(len(class_list) if answers.task == "multiclass" and class_list else None)
+            if problem:  # what the server would refuse to send is not written either
+                raise RefusedError(
+                    f"{name} v{version} cannot be trusted on rows {start}-{start + len(chunk) - 1}: {problem}"
+                )
+            answered = answer_columns(answers, class_list)
             yield pd.DataFrame({
                 "row_id": range(start, start + len(chunk)), **answered, "model": name, "version": version,
                 "input_sha256": digest,

@@ -38,7 +38,14 @@ from trunkml.serving.batching import BatcherClosed, Scored
 from trunkml.serving.follower import Follower
 from trunkml.serving.predlog import PredictionLog, PredictionRow, SqliteSink, canonical_json
 from trunkml.serving.routing import choose_route
-from trunkml.serving.schemas import REQUEST_ID_PATTERN, error_details, feedback_model, records_model, request_models
+from trunkml.serving.schemas import (
+    REQUEST_ID_PATTERN,
+    error_details,
+    feedback_model,
+    records_model,
+    request_models,
+    whole_number_names,
+)
 from trunkml.serving.served_model import ModelInfo, ServedModel
 from trunkml.serving.spec import EndpointSpec
 from trunkml.serving.telemetry import ServerMetrics
@@ -391,5 +398,6 @@ class StoredFeedback:
             return cls(given.request_id, given.item, None, float(given.value), float(given.value))
         label = given.label
         if info is not None and info.task == "multiclass" and info.class_list:
-            return cls(given.request_id, given.item, str(label), None, info.class_list.index(str(label)))
+            name = label if isinstance(label, str) else whole_number_names(info.class_list)[int(label)]
+            return cls(given.request_id, given.item, name, None, info.class_list.index(name))
         return cls(given.request_id, given.item, int(label), None, int(label))

@@ -324,6 +324,7 @@ def _run(
         labels = data.train["label"]  # what a first challenger must beat: the majority class, or the mean
         trivial = float(labels.mean()) if data.task == "regression" else int(labels.mode().iloc[0])
         version_tags[tags.TRIVIAL] = json.dumps(trivial)
+        version_tags[tags.TASK] = data.task
         if settings.signing_key is not None:
             version_tags.update(sign(settings.signing_key, manifest(job.spec.model, digest, digests)))
         report("registering")
