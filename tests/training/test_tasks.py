@@ -137,3 +137,24 @@ def test_batch_scoring_writes_the_task_columns_on_both_engines(tmp_path: Path) -
     assert (probabilities.sum(axis=1) - 1).abs().max() < 1e-6
     assert (scored["class"] == "d" + scored["label"].astype(str)).all()
     assert (probabilities.max(axis=1) == scored["score"]).all()
+
+
+def test_a_multiclass_model_missing_a_class_is_refused_at_registration(tmp_path: Path) -> None:
+    from sklearn.datasets import load_digits
+
+    frame = load_digits(as_frame=True).frame
+    frame["digit"] = frame.pop("target").map(lambda d: f"d{d}")
+    root = project(tmp_path, "digits", frame, "digit", "multiclass")
+    (root / "src" / "digits_model" / "train.py").write_text(
+        "from sklearn.linear_model import LogisticRegression\n"
+        "from trunkml.training import ModelPackage\n\n\n"
+        "def train(job):\n"
+        "    seen = job.target != 0  # class d0 never reaches the model: it answers 9 probabilities, not 10\n"
+        "    model = LogisticRegression(max_iter=200).fit(job.features[seen], job.target[seen])\n"
+        "    return ModelPackage(sklearn_model=model)\n",
+        encoding="utf-8",
+    )
+    refused = run_trunkml(root, "train", "digits", check=False)
+    assert refused.returncode != 0
+    assert "it answers 9 class probabilities for the 10 classes of the data" in refused.stderr
+    assert json.loads(run_trunkml(root, "models", "list", "--json").stdout) == []

@@ -37,7 +37,7 @@ from trunkml.registry.model_inputs import (
     MLFLOW_TYPES,
     SCHEMA_KEY,
     THRESHOLD_KEY,
-    predict_rows,
+    predict_answers,
 )
 from trunkml.training.contract import ModelPackage
 from trunkml.training.inputs import PreparedData
@@ -176,7 +176,14 @@ def evaluate_stored(
     local = Path(mlflow.artifacts.download_artifacts(artifact_uri=model_uri, dst_path=str(scratch)))
     digests = file_digests(local)
     try:
-        labels, scores = predict_rows(load_verified(local), data.features(data.eval))
+        answers = predict_answers(load_verified(local), data.features(data.eval))
+        width = answers.probabilities.shape[1] if answers.probabilities is not None else None
+        if data.task == "multiclass" and width is not None and width != len(data.class_list):
+            raise ValueError(
+                f"it answers {width} class probabilities for the {len(data.class_list)} classes of the data "
+                "(was a class missing from its training rows?)"
+            )
+        labels, scores = answers.labels, answers.scores
     except ValueError as exc:  # a non-finite answer, or one of the wrong shape for the task
         raise RefusedError(
             f"the stored model's answers on the evaluation set are refused: {exc}",
