@@ -221,9 +221,9 @@ def loss_sequence(
     nulls = (np.arange(LOSS_GRID) + 0.5) / LOSS_GRID
     nulls = np.union1d(nulls, [0.5])
     if y.size:
-        wealth = np.maximum.accumulate(_log_wealth(y, nulls, alpha), axis=1)[:, -1]
-        half = int(np.searchsorted(nulls, 0.5))
-        path = np.exp(np.minimum(_log_wealth(y, nulls[half : half + 1], alpha)[0], 700.0)).tolist()
+        log_wealth = _log_wealth(y, nulls, alpha)
+        wealth = log_wealth.max(axis=1)  # the highest wealth so far, per null: its running intersection
+        path = np.exp(np.minimum(log_wealth[int(np.searchsorted(nulls, 0.5))], 700.0)).tolist()
         # The confidence set is the nulls not rejected; its lower end lies above the largest rejected null below
         # the smallest kept one (never above the true mean: that null is rejected only with probability alpha).
         kept = wealth < math.log(threshold)
