@@ -12,6 +12,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ed25519
 
 from trunkml.cli.main import run
 from trunkml.config import Settings
@@ -54,11 +56,32 @@ class Project:
         captured = self.capsys.readouterr()
         return CliResult(code, captured.out, captured.err)
 
+    def signer(self, identity: str, *also: str, names: str = "") -> Path:
+        """A new SSH key for ``identity`` in this project's allowed-signers file; returns the private key file."""
+        return add_signer(self.root, identity, *also, names=names)
+
     def write_csv(self, relative: str, text: str, encoding: str = "utf-8") -> Path:
         path = self.root / relative
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_bytes(text.encode(encoding))
         return path
+
+
+def add_signer(root: Path, identity: str, *also: str, names: str = "", key_dir: Path | None = None) -> Path:
+    """Make an Ed25519 SSH key for ``identity`` (also known as ``also``, display ``names``), list it in
+    ``root/allowed_signers`` as a reviewer's commit would, and return the private key's path."""
+    key = ed25519.Ed25519PrivateKey.generate()
+    folder = key_dir or root / ".trunkml" / "keys"
+    folder.mkdir(parents=True, exist_ok=True)
+    private = folder / identity
+    private.write_bytes(
+        key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.OpenSSH, serialization.NoEncryption())
+    )
+    private.chmod(0o600)
+    public = key.public_key().public_bytes(serialization.Encoding.OpenSSH, serialization.PublicFormat.OpenSSH)
+    with (root / "allowed_signers").open("a", encoding="utf-8") as signers:
+        signers.write(f"{','.join((identity, *also))} {public.decode()} {names}\n")
+    return private
 
 
 @pytest.fixture(scope="session", autouse=True)

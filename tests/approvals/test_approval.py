@@ -1,86 +1,154 @@
-"""Approvals: who counts as the author, who counts once, and what an approval is bound to."""
+"""Signed approvals: which count, and why the others do not (forged, unknown key, an author, stale evidence)."""
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import pytest
 
-from tests.conftest import Project
-from tests.evaluation.test_evaluate import gate_project  # noqa: F401 - fixture reuse
-from tests.training.conftest import ml_project  # noqa: F401 - fixture reuse
-from trunkml.approvals import Approval, approve, counted, is_author
-from trunkml.approvals.approval import approvals_of, identities, identity_key
+from tests.conftest import add_signer
+from trunkml.approvals import Approval, counted
+from trunkml.approvals.approval import Statement, statement_for
+from trunkml.approvals.signers import AllowedSigners
+from trunkml.approvals.sshsig import sign_file
 from trunkml.config import ApprovalRule
-from trunkml.errors import RefusedError, UsageError
-from trunkml.registry import ModelVersionRecord, Registry, show
-from trunkml.registry.events import history
+from trunkml.errors import ConfigError
+from trunkml.registry import ModelVersionRecord, lineage
 
-AUTHOR = "Ana Lima <ana@example.org>"
-
-
-def record_with(approvals: list[Approval], author: str | None = AUTHOR) -> ModelVersionRecord:
-    return ModelVersionRecord(
-        name="m", version=3, aliases=[], status="READY", created_ms=0, run_id=None, source="models:/m/3",
-        git_author=author, approvals=[a.model_dump() for a in approvals],
-    )  # fmt: skip
+AUTHOR = "Jane Doe <jane.doe@corp.example>"
 
 
-def given(by: str, env: str = "prod", decision: str = "d1") -> Approval:
-    return Approval(version=3, env=env, by=by, at="2026-12-03T00:00:00+00:00", comment="", decision=decision,
-                    model_digest="abc")  # fmt: skip
-
-
-@pytest.mark.parametrize(
-    "actor",
-    ["Ana Lima <ana@example.org>", "ana@example.org", "ANA@example.org", "ana", "Ana Lima",
-     "12345+ana@users.noreply.github.com"],
-)  # fmt: skip
-def test_every_way_of_writing_the_author_is_the_author(actor: str) -> None:
-    assert is_author(actor, AUTHOR)
-
-
-def test_other_people_and_unknown_authors_are_not_the_author() -> None:
-    assert not is_author("Bruno <bruno@example.org>", AUTHOR)
-    assert not is_author("bruno", AUTHOR)
-    assert not is_author("ana", None)  # no recorded author: nobody is excluded by mistake
-    assert identities("<x@y.org>") == {"x@y.org", "x"}
-    assert identity_key("Bruno Reis <bruno@example.org>") == identity_key("bruno@example.org") == "bruno"
-
-
-def test_the_author_and_a_second_signature_of_one_person_do_not_count() -> None:
-    record = record_with([given("ana"), given("Bruno <bruno@example.org>"), given("bruno@example.org")])
-    valid, ignored = counted(record, ApprovalRule(required=2), "prod", "d1")
-    assert [a.by for a in valid] == ["Bruno <bruno@example.org>"]
-    reasons = {a.by: why for a, why in ignored}
-    assert reasons == {"ana": "ana is the commit's author", "bruno@example.org": "the same person already approved"}
-
-
-def test_approvals_count_only_for_their_environment_decision_and_approvers() -> None:
-    record = record_with([given("carla", env="dev"), given("dora", decision="old"), given("eva"), given("fabio")])
-    valid, ignored = counted(record, ApprovalRule(approvers=("eva",)), "prod", "d1")
-    assert [a.by for a in valid] == ["eva"]
-    assert {a.by: why for a, why in ignored} == {
-        "dora": "given on an earlier gate decision",
-        "fabio": "fabio is not on the approvers list",
+@pytest.fixture
+def keys(tmp_path: Path) -> dict[str, Path]:
+    """Three people in an allowed-signers file: jdoe (the author, under another name), bruno and carla."""
+    return {
+        "jdoe": add_signer(
+            tmp_path, "jdoe", "jane.doe@corp.example", "123+jdoe@users.noreply.github.com", names="Jane Doe"
+        ),
+        "bruno": add_signer(tmp_path, "bruno", "bruno@corp.example", names="Bruno Reis"),
+        "carla": add_signer(tmp_path, "carla", "carla@corp.example"),
     }
-    assert [a.by for a in counted(record, ApprovalRule(), "prod", None)[0]] == ["dora", "eva", "fabio"]  # rollback
-    assert [a.by for a in approvals_of(record, "dev")] == ["carla"]
-    allowed, _ = counted(record_with([given("ana")]), ApprovalRule(allow_author=True), "prod", "d1")
-    assert [a.by for a in allowed] == ["ana"]
 
 
-def test_an_approval_is_bound_to_the_gate_decision_and_recorded_in_the_history(gate_project: Project) -> None:  # noqa: F811
-    registry = Registry(gate_project.settings())
-    record = show(registry, "demo-model", "1")
-    with pytest.raises(RefusedError, match="has no gate decision to approve"):
-        approve(registry, record, "reviewer", "dev", "looks fine")
-    assert gate_project.cli("evaluate").code == 0
-    record = show(registry, "demo-model", "1")
-    with pytest.raises(UsageError, match="who approves"):
-        approve(registry, record, "  ", "dev", "")
-    approval = approve(registry, record, "reviewer", "dev", "looks fine")
-    assert (approval.decision == show(registry, "demo-model", "1").gate and approval.decision) or approval.decision
-    stored = approvals_of(show(registry, "demo-model", "1"), "dev")
-    assert [(a.by, a.decision, a.model_digest) for a in stored] == [
-        ("reviewer", approval.decision, record.model_digest)
-    ]
-    assert [(e.kind, e.actor, e.to_version) for e in history(registry, "demo-model")] == [("approve", "reviewer", 1)]
+def version(approvals: dict[str, str], decision: str = "d1", author: str = AUTHOR) -> ModelVersionRecord:
+    gate = {lineage.GATE_SUMMARY: json.dumps({"record_sha256": decision, "decision": "promote"})}
+    return ModelVersionRecord(
+        name="m",
+        version=3,
+        aliases=[],
+        status="READY",
+        created_ms=0,
+        run_id=None,
+        source="models:/m/3",
+        git_author=author,
+        model_digest="abc",
+        artifact_digests={"model.skops": "f00"},
+        gate=gate,
+        raw_tags={**gate, **approvals},
+    )
+
+
+def signed(record: ModelVersionRecord, key: Path, approver: str, env: str = "prod", **changes: object) -> str:
+    statement = statement_for(record, env, approver, (AUTHOR,), "ok").model_copy(update=changes)
+    return Approval(statement=statement, signature=sign_file(key, statement.message())).model_dump_json()
+
+
+def tag(env: str, who: str) -> str:
+    return f"{lineage.APPROVAL_PREFIX}{env}.{who}"
+
+
+def reasons(record: ModelVersionRecord, signers: AllowedSigners, **rule: object) -> dict[str, str]:
+    verdicts = counted(record, ApprovalRule(**rule), "prod", "d1", signers)  # type: ignore[arg-type]
+    return {v.key.rsplit(".", 1)[1]: ("counts" if v.counts else v.reason) for v in [*verdicts[0], *verdicts[1]]}
+
+
+def test_the_allowed_signers_file_maps_names_and_emails_to_one_identity(tmp_path: Path, keys: dict[str, Path]) -> None:
+    signers = AllowedSigners.load(tmp_path / "allowed_signers")
+    for written in (
+        "jdoe",
+        AUTHOR,
+        "Jane  Doe <other@example.org>",
+        "JANE.DOE@corp.example",
+        "123+jdoe@users.noreply.github.com",
+    ):
+        assert signers.same_person("jdoe", written), written
+    assert signers.identity(AUTHOR) == "jdoe"
+    assert not signers.same_person("bruno", AUTHOR)
+    assert signers.identity("Someone <someone@else.org>") == "someone@else.org"
+    (tmp_path / "bad").write_text("jdoe ssh-ed25519\n")
+    with pytest.raises(ConfigError, match=r"bad:1: expected"):
+        AllowedSigners.load(tmp_path / "bad")
+
+
+def test_only_correctly_signed_approvals_by_allowed_non_authors_count(tmp_path: Path, keys: dict[str, Path]) -> None:
+    signers = AllowedSigners.load(tmp_path / "allowed_signers")
+    base = version({})
+    (tmp_path / "elsewhere").mkdir()
+    outsider = add_signer(tmp_path / "elsewhere", "mallory")  # listed in another file, not the project's
+    forged_bare = json.dumps({"version": 3, "env": "prod", "by": "bruno", "decision": "d1"})
+    edited = json.loads(signed(base, keys["carla"], "carla"))
+    edited["statement"]["comment"] = "edited after signing"
+    record = version(
+        {
+            tag("prod", "jdoe"): signed(base, keys["jdoe"], "jdoe"),  # the author, under their login
+            tag("prod", "bruno"): signed(base, keys["bruno"], "bruno"),
+            tag("prod", "forged"): forged_bare,  # a bare tag written with MlflowClient
+            tag("prod", "carla"): json.dumps(edited),
+            tag("prod", "mallory"): signed(base, outsider, "mallory"),  # a key not in the allowed-signers file
+            tag("prod", "impostor"): signed(base, keys["carla"], "bruno"),  # carla's key claiming to be bruno
+        }
+    )
+    found = reasons(record, signers)
+    assert found["bruno"] == "counts"
+    assert found["jdoe"] == f"jdoe is an author of the change ({AUTHOR})"
+    assert found["forged"] == "not a signed approval statement (a bare tag counts for nothing)"
+    assert "changed after signing" in found["carla"]
+    assert "is not an allowed signer" in found["mallory"]
+    assert "signed by carla's key, but it names bruno" in found["impostor"]
+
+
+def test_an_approval_is_bound_to_the_environment_files_decision_and_approvers(
+    tmp_path: Path, keys: dict[str, Path]
+) -> None:
+    signers = AllowedSigners.load(tmp_path / "allowed_signers")
+    base = version({})
+    record = version(
+        {
+            tag("prod", "bruno"): signed(base, keys["bruno"], "bruno", decision_sha256="old"),
+            tag("prod", "carla"): signed(base, keys["carla"], "carla", manifest_sha256="other"),
+            tag("dev", "bruno"): signed(base, keys["bruno"], "bruno", env="dev"),
+        }
+    )
+    found = reasons(record, signers)
+    assert found == {
+        "bruno": "given on an earlier gate decision",
+        "carla": "signed over other model files than the version has now",
+    }
+    again = version(
+        {
+            tag("prod", "bruno"): signed(base, keys["bruno"], "bruno"),
+            tag("prod", "bruno2"): signed(base, keys["bruno"], "bruno"),
+            tag("prod", "carla"): signed(base, keys["carla"], "carla"),
+        }
+    )
+    assert reasons(again, signers, approvers=("Bruno Reis <bruno@corp.example>",)) == {
+        "bruno": "counts",
+        "bruno2": "the same person already approved",
+        "carla": "carla is not on the approvers list",
+    }
+    # Rollback (decision None) accepts an earlier decision, but never other files.
+    valid, _ = counted(record, ApprovalRule(), "prod", None, signers)
+    assert [v.approver for v in valid] == ["bruno"]
+    # git shows more authors than the statement listed: they count too.
+    one = version({tag("prod", "carla"): signed(base, keys["carla"], "carla")})
+    valid, ignored = counted(one, ApprovalRule(), "prod", "d1", signers, authors=("Carla <carla@corp.example>",))
+    assert not valid
+    assert "carla is an author" in ignored[0].reason
+
+
+def test_a_statement_is_canonical_json(keys: dict[str, Path]) -> None:
+    statement = statement_for(version({}), "prod", "bruno", (AUTHOR,), "")
+    assert Statement.model_validate_json(statement.message()) == statement
+    assert b", " not in statement.message()
+    assert b": " not in statement.message()

@@ -22,6 +22,7 @@ def test_pointer_only_change_runs_model_ct_then_model_cd(
     summary = tmp_path / "step-summary.md"
     monkeypatch.setenv("GITHUB_STEP_SUMMARY", str(summary))  # as GitHub Actions sets it
     a = git(pipes, "rev-parse", "HEAD")
+    reviewer = str(pipes.signer("reviewer"))  # the allowed-signers file is committed with B, as in a real repo
     assert pipes.cli("data", "synth", "--rows", "500", "--seed", "10", "--add", "tiny").code == 0
     git(pipes, "add", "-A")
     git(pipes, "commit", "-qm", "B: tiny v2 (a pointer-only change)")
@@ -46,7 +47,7 @@ def test_pointer_only_change_runs_model_ct_then_model_cd(
     assert waiting.code == 0
     assert "waiting for approval" in waiting.stdout
 
-    assert pipes.cli("approve", "1", "--by", "reviewer").code == 0
+    assert pipes.cli("approve", "1", "--key", reviewer).code == 0
     promoted = pipes.cli("pipeline", "model-cd", "1", "--by", "ci-bot", "--json")
     assert promoted.code == 0, promoted.stdout
     assert steps(promoted.json())["dev: promote v1"] == "ok"
@@ -118,14 +119,15 @@ def test_model_cd_walks_dev_then_prod_and_waits_for_prods_approval(pipes: Projec
     assert pipes.cli("pipeline", "model-ct", "--json").code == 0
     # model-ct wrote to the current environment's registry, dev.db, where model-cd and approve look too
     assert (pipes.root / ".trunkml" / "dev.db").is_file()
-    assert pipes.cli("approve", "1", "--by", "reviewer", "--env", "dev").code == 1  # no gate decision yet
+    reviewer = str(pipes.signer("reviewer"))
+    assert pipes.cli("approve", "1", "--key", reviewer, "--env", "dev").code == 1  # no gate decision yet
 
     first = pipes.cli("pipeline", "model-cd", "1", "--by", "ci-bot", "--json")
     assert first.code == 1
     assert steps(first.json()) == {  # prod comes next, so infra validation runs although dev does not need it
         "resolve 1": "ok", "dev: gate": "ok", "dev: infra validation": "ok", "dev: approvals": "waiting"
     }  # fmt: skip
-    assert pipes.cli("approve", "1", "--by", "reviewer", "--env", "dev").code == 0
+    assert pipes.cli("approve", "1", "--key", reviewer, "--env", "dev").code == 0
 
     second = pipes.cli("pipeline", "model-cd", "1", "--by", "ci-bot", "--json")
     assert second.code == 1, second.stdout
@@ -135,7 +137,7 @@ def test_model_cd_walks_dev_then_prod_and_waits_for_prods_approval(pipes: Projec
     assert steps(found)["prod: copy from dev, check approvals, promote"] == "waiting"
     assert "--env prod" in found["hint"]
 
-    assert pipes.cli("approve", "1", "--by", "reviewer", "--env", "prod").code == 0  # the copy is v1 in prod
+    assert pipes.cli("approve", "1", "--key", reviewer, "--env", "prod").code == 0  # the copy is v1 in prod
     third = pipes.cli("pipeline", "model-cd", "1", "--by", "ci-bot", "--json")
     assert third.code == 0, third.stdout
     done = third.json()

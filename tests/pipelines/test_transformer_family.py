@@ -96,7 +96,7 @@ def test_a_tiny_bert_trains_passes_the_gate_and_serves_batched(transformer_proje
     assert waiting.code == 1, waiting.stdout  # the cold-start gate passed; a person must approve
     cd = {step["name"]: step["status"] for step in waiting.json()["steps"]}
     assert cd["dev: gate"] == "ok"
-    assert project.cli("approve", "1", "--by", "reviewer").code == 0
+    assert project.cli("approve", "1", "--key", str(project.signer("reviewer"))).code == 0
     promoted = project.cli("pipeline", "model-cd", "1", "--by", "ci-bot")
     assert promoted.code == 0, promoted.stdout + promoted.stderr
 

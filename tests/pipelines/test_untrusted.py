@@ -74,7 +74,7 @@ def refused(registry: Registry, version: int, expected: str) -> None:
 def test_a_model_tampered_after_approval_never_loads(promo: Project, tmp_path: Path) -> None:
     marker = tmp_path / "marker"
     assert promo.cli("evaluate", "--challenger", "1").code == 0
-    assert promo.cli("approve", "1", "--by", "reviewer").code == 0
+    assert promo.cli("approve", "1", "--key", str(promo.signer("reviewer"))).code == 0
     registry = Registry(promo.settings())
     VerifiedModel(registry, MODEL, 1).close()  # intact: loads
     tamper(registry, 1, marker)

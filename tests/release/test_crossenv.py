@@ -31,7 +31,9 @@ def test_promote_from_dev_to_prod(promo: Project) -> None:
     target = Registry(prod)
     assert current(target, "promo-model", "champion") is None
 
-    approved = promo.cli("approve", "1", "--env", "prod", "--by", "carol")  # on the prod copy: evidence travelled
+    approved = promo.cli(
+        "approve", "1", "--env", "prod", "--key", str(promo.signer("carol"))
+    )  # on the prod copy: evidence travelled
     assert approved.code == 0, approved.stderr
     assert "infra validation passed" in approved.stdout
     done = promo.cli("promote", "1", "--from", "dev", "--to", "prod", "--by", "alice", "--json")
@@ -43,7 +45,7 @@ def test_promote_from_dev_to_prod(promo: Project) -> None:
     assert copied.git_sha == source.git_sha
     assert copied.artifact_digests == source.artifact_digests
     assert copied.gate["trunkml.gate.summary"] == source.gate["trunkml.gate.summary"]
-    assert [a["by"] for a in copied.approvals] == ["carol"]
+    assert [a["statement"]["approver"] for a in copied.approvals] == ["carol"]
     assert [e.kind for e in history(target, "promo-model")] == ["approve", "promote"]
     assert current(Registry(promo.settings()), "promo-model", "champion") is None  # dev untouched
     again = promo.cli("promote", "1", "--from", "dev", "--to", "prod", "--by", "alice")

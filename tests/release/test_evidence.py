@@ -15,7 +15,8 @@ def test_the_report_has_slices_and_approval_waits_for_every_piece_of_evidence(ga
     assert sliced.code == 0, sliced.stderr
     assert list(sliced.json()["sizes"]) == ["words <8", "words 8-13", "words >=14"]
 
-    no_decision = gate_project.cli("approve", "1", "--by", "reviewer")
+    reviewer = str(gate_project.signer("reviewer"))
+    no_decision = gate_project.cli("approve", "1", "--key", reviewer)
     assert no_decision.code == 1
     assert "no gate decision" in no_decision.stderr
     assert "has none; run `trunkml infra-validate 1`" in no_decision.stderr
@@ -28,20 +29,20 @@ def test_the_report_has_slices_and_approval_waits_for_every_piece_of_evidence(ga
     assert "cold start: reported only" in markdown
     assert (Path(cold["reports"]["markdown"]).parent / "recall_per_slice.png").stat().st_size > 5000
 
-    waiting = gate_project.cli("approve", "1", "--by", "reviewer")
+    waiting = gate_project.cli("approve", "1", "--key", reviewer)
     assert waiting.code == 1
     assert "infra validation: demo-model/1 has none" in waiting.stderr
     assert "no gate decision" not in waiting.stderr
     assert gate_project.cli("approvals", "list", "1", "--json").json() == []
 
     assert gate_project.cli("infra-validate", "1").code == 0
-    shown = gate_project.cli("approve", "1", "--by", "reviewer")
+    shown = gate_project.cli("approve", "1", "--key", reviewer)
     assert shown.code == 0, shown.stderr
     for evidence in ("gate decision PROMOTE", "infra validation passed", "recall per slice", "words 8-13",
                      "report: runs:/", "approved demo-model/1"):  # fmt: skip
         assert evidence in shown.stdout, (evidence, shown.stdout)
-    again = gate_project.cli("approve", "1", "--by", "second", "--json").json()
-    assert again["by"] == "second"
+    again = gate_project.cli("approve", "1", "--key", str(gate_project.signer("second")), "--json").json()
+    assert again["approvals"][0]["statement"]["approver"] == "second"
     assert again["evidence"]["infra"]["passed"] is True
     assert again["evidence"]["report"].endswith("trunkml/reports/vs-none/gate.html")
 

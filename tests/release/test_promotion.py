@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.conftest import Project
+from tests.conftest import Project, add_signer
 from trunkml.registry import Registry
 from trunkml.registry.aliases import current
 
@@ -68,10 +68,10 @@ def test_refusals_leave_the_champion_alone(promo: Project, monkeypatch: pytest.M
     missing = promo.cli("promote", "2", "--by", "alice")
     assert missing.code == 1
     assert "approvals: 0 of 1 needed for 'test'" in missing.stderr
-    assert promo.cli("approve", "2", "--by", "Dev").code == 0  # the commit's author: does not count
-    own = promo.cli("promote", "2", "--by", "alice")
+    dev = promo.signer("dev-login", "dev@example.org")  # the commit's author, known by a login and an email
+    own = promo.cli("approve", "2", "--key", str(dev))
     assert own.code == 1
-    assert "Dev: Dev is the commit's author" in own.stderr
+    assert "dev-login is an author of this change (Dev <dev@example.org>)" in own.stderr
     assert champion(promo) == 1
 
     assert promo.cli("data", "synth", "--rows", "400", "--seed", "77", "--add", "other").code == 0
@@ -87,13 +87,20 @@ def test_approval_by_someone_else_lets_it_through(promo: Project, monkeypatch: p
     monkeypatch.setenv("TRUNKML_ENV", "prod")
     assert promo.cli("infra-validate", "1").code == 0  # prod always needs it, whatever trunkml.yaml says
     monkeypatch.setenv("GITHUB_ACTOR", "carol")
+    monkeypatch.setenv("TRUNKML_APPROVAL_KEY", str(promo.signer("carol", "carol@example.org")))
     approved = promo.cli("approve", "1", "--comment", "looks good", "--json")
-    assert approved.code == 0
-    assert approved.json()["by"] == "carol"
+    assert approved.code == 0, approved.stderr
+    statement = approved.json()["approvals"][0]["statement"]
+    assert (statement["approver"], statement["env"], statement["comment"]) == ("carol", "prod", "looks good")
     listed = promo.cli("approvals", "list", "1", "--json").json()
-    assert [(a["by"], a["env"]) for a in listed] == [("carol", "prod")]
+    assert [(a["approver"], a["env"], a["counts"]) for a in listed] == [("carol", "prod", True)]
     assert promo.cli("promote", "1").code == 0  # the actor comes from GITHUB_ACTOR
     assert champion(promo) == 1
+    card = promo.cli("models", "card", "1")
+    assert card.code == 0
+    for part in ("# Model card: promo-model v1", "## Lineage", "## Gate decision", "PROMOTE", "## Approvals",
+                 "| prod | carol |", "verified", "## History", "promote"):  # fmt: skip
+        assert part in card.stdout, part
 
 
 def test_a_tampered_artifact_is_refused(promo: Project) -> None:
@@ -115,26 +122,26 @@ def test_rollback_with_no_history_is_a_clear_refusal(promo: Project) -> None:
     assert "--to REF" in result.stderr
 
 
-def test_self_approval_in_any_form_and_double_approvals_do_not_count(
-    promo: Project, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_self_approval_in_any_form_is_refused(promo: Project, monkeypatch: pytest.MonkeyPatch) -> None:
     assert promo.cli("evaluate", "--challenger", "1").code == 0
     monkeypatch.setenv("TRUNKML_ENV", "prod")
-    refused_blind = promo.cli("approve", "1", "--by", "carol")
+    carol = promo.signer("carol")
+    refused_blind = promo.cli("approve", "1", "--key", str(carol))
     assert refused_blind.code == 1
     assert "infra validation: promo-model/1 has none" in refused_blind.stderr  # infra_validation: false, but prod
     assert promo.cli("infra-validate", "1").code == 0
-    for who in ("Dev <dev@example.org>", "<dev@example.org>", "DEV@example.org"):
-        assert promo.cli("approve", "1", "--by", who).code == 0
-    refused = promo.cli("promote", "1", "--by", "ops")
-    assert refused.code == 1
-    assert "is the commit's author" in refused.stderr
+    # The author Dev <dev@example.org>, listed under a login and written three other ways.
+    for i, alias in enumerate(("DEV@example.org", "Dev", "dev@example.org")):
+        key = (
+            promo.signer(f"someone-{i}", alias) if "@" in alias else add_signer(promo.root, f"someone-{i}", names=alias)
+        )
+        own = promo.cli("approve", "1", "--key", str(key))
+        assert own.code == 1, alias
+        assert f"someone-{i} is an author of this change" in own.stderr
+    with_by = promo.cli("approve", "1", "--key", str(carol), "--by", "alice")
+    assert with_by.code == 2
+    assert "is the key of carol" in with_by.stderr
     assert champion(promo) is None
-    from trunkml.approvals.approval import identity_key, is_author
-
-    assert is_author(" dev ", "Dev <dev@example.org>")
-    assert not is_author("alice", "Dev <dev@example.org>")
-    assert identity_key("alice@corp.example") == identity_key("Alice <alice@corp.example>")
 
 
 def test_rollback_only_returns_to_a_former_champion(promo: Project) -> None:

@@ -1,5 +1,5 @@
-"""Approvals: who signed off on a model version, and whether that satisfies an environment's rule."""
+"""Approvals: signed statements over a version's evidence, who may sign them, and which ones count."""
 
-from trunkml.approvals.approval import Approval, approve, counted, is_author
+from trunkml.approvals.approval import Approval, Statement, Verdict, counted, judge
 
-__all__ = ["Approval", "approve", "counted", "is_author"]
+__all__ = ["Approval", "Statement", "Verdict", "counted", "judge"]

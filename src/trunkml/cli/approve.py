@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.table import Table
 
-from trunkml.cli.context import load_settings
-from trunkml.cli.options import ByOpt, EnvOpt, JsonOpt, ModelOpt, acting, env_settings
+from trunkml.cli.options import ByOpt, EnvOpt, JsonOpt, ModelOpt, env_settings
 from trunkml.cli.output import out, print_json
 
 if TYPE_CHECKING:  # these load MLflow: only when a command runs
@@ -47,8 +47,11 @@ def _render_evidence(evidence: Evidence) -> None:
             cells = [str(row["name"]), str(row["positives"])]
             if paired:
                 cells.append("-" if old.get("value") is None else f"{old['value']:.3f}")
-            cells += ["-" if new.get("value") is None else f"{new['value']:.3f}",
-                      "-" if change is None else f"{change * 100:+.1f} pts", guard]  # fmt: skip
+            cells += [
+                "-" if new.get("value") is None else f"{new['value']:.3f}",
+                "-" if change is None else f"{change * 100:+.1f} pts",
+                guard,
+            ]
             table.add_row(*cells)
         out.print(table)
     else:
@@ -58,6 +61,18 @@ def _render_evidence(evidence: Evidence) -> None:
 
 def approve_command(
     ref: Annotated[str, typer.Argument(help="Version: N, @challenger, sha:<git>.")],
+    key: Annotated[
+        Path | None,
+        typer.Option(help="Your SSH private key (default: TRUNKML_APPROVAL_KEY, else git's user.signingkey)."),
+    ] = None,
+    github_reviewer: Annotated[
+        bool,
+        typer.Option(
+            "--github-reviewer",
+            help="In GitHub Actions: attest the environment's reviewer from the run's approval record, "
+            "signed with the environment's attestor key (TRUNKML_APPROVAL_KEY).",
+        ),
+    ] = False,
     by: ByOpt = None,
     comment: Annotated[str, typer.Option(help="Why.")] = "",
     env: EnvOpt = None,
@@ -65,53 +80,67 @@ def approve_command(
     yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation (scripts, CI).")] = False,
     json_: JsonOpt = False,
 ) -> None:
-    """Show a version's evidence (decision, infra validation, slices, report), then record an approval.
+    """Show a version's evidence (decision, infra validation, slices, report), then sign an approval of it.
 
-    Refused while any of the evidence is missing. On a terminal it asks for confirmation unless --yes.
+    The approval is a statement over the evidence signed with your SSH key; it counts only if the key
+    is in the project's allowed-signers file and you wrote none of the change. Refused while any of
+    the evidence is missing. On a terminal it asks for confirmation unless --yes.
     """
     import sys
 
-    from trunkml.approvals import approve
     from trunkml.config import resolve_model
     from trunkml.registry import Registry, show
     from trunkml.release.evidence import gather_evidence
+    from trunkml.release.signoff import sign_off, sign_off_github_review
 
     settings = env_settings(env)
     registry = Registry(settings)
     record = show(registry, resolve_model(settings, model), ref)
-    who = acting(by, settings.actor)
-    evidence = gather_evidence(settings, registry, record)
-    if not json_:
-        _render_evidence(evidence)
-    if not yes and not json_ and sys.stdin.isatty():
-        typer.confirm(f"approve {record.ref} for '{settings.env.value}' as {who}?", abort=True)
-    approval = approve(registry, record, who, settings.env.value, comment)
+    if github_reviewer:
+        approvals, evidence = sign_off_github_review(settings, registry, record, settings.env.value)
+    else:
+        evidence = gather_evidence(settings, registry, record)
+        if not json_:
+            _render_evidence(evidence)
+        if not yes and not json_ and sys.stdin.isatty():
+            typer.confirm(f"sign an approval of {record.ref} for '{settings.env.value}'?", abort=True)
+        approvals = [sign_off(settings, registry, record, settings.env.value, comment, key, by)[0]]
     if json_:
-        print_json({**approval.model_dump(mode="json"), "evidence": evidence.model_dump(mode="json")})
+        print_json(
+            {"approvals": [a.model_dump(mode="json") for a in approvals], "evidence": evidence.model_dump(mode="json")}
+        )
         return
-    out.print(
-        f"[green]approved[/] {record.ref} for '{approval.env}' by {approval.by} (decision {approval.decision[:12]})"
-    )
+    for approval in approvals:
+        via = " (GitHub environment review, attested)" if approval.statement.via != "ssh" else ""
+        out.print(
+            f"[green]approved[/] {record.ref} for '{approval.env}' by {approval.by}{via}: signed statement over "
+            f"decision {approval.decision[:12]}, files {approval.statement.manifest_sha256[:12]}"
+        )
 
 
 @approvals_app.command("list")
 def approvals_list(
     ref: Annotated[str, typer.Argument(help="Version (default @challenger).")] = "@challenger",
+    env: EnvOpt = None,
     model: ModelOpt = None,
     json_: JsonOpt = False,
 ) -> None:
-    """List the approvals of a version, with who, when, for which environment and decision."""
-    from trunkml.approvals.approval import approvals_of
+    """List the approvals of a version for an environment, each verified: who, when, and whether it counts."""
+    from trunkml.approvals.approval import current_decision, judge
+    from trunkml.approvals.chain import Trust
     from trunkml.config import resolve_model
     from trunkml.registry import Registry, show
 
-    settings = load_settings()
+    settings = env_settings(env)
     record = show(Registry(settings), resolve_model(settings, model), ref)
-    found = approvals_of(record)
+    trust = Trust.of(settings)
+    name = settings.env.value
+    found = judge(record, trust.rule(name), name, current_decision(record), trust.signers, trust.attestors)
     if json_:
         print_json(found)
         return
-    table = Table("env", "by", "at (UTC)", "decision", "comment", title=f"approvals of {record.ref}")
-    for a in found:
-        table.add_row(a.env, a.by, a.at[:19], a.decision[:12], a.comment)
-    out.print(table if found else f"{record.ref} has no approvals")
+    table = Table("env", "approver", "at (UTC)", "via", "counts", title=f"approvals of {record.ref}")
+    for verdict in found:
+        counts = "[green]yes[/]" if verdict.counts else f"[red]no[/]: {verdict.reason}"
+        table.add_row(verdict.env, verdict.approver, verdict.at[:19], verdict.via, counts)
+    out.print(table if found else f"{record.ref} has no approvals for '{name}'")

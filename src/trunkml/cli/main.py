@@ -16,6 +16,7 @@ from pydantic import ValidationError
 from trunkml import __version__
 from trunkml.cli import (
     approve,
+    audit,
     check_main,
     ct,
     data,
@@ -57,6 +58,7 @@ app.add_typer(approve.approvals_app, name="approvals")
 app.command("promote")(promote.promote_command)
 app.command("rollback")(rollback.rollback_command)
 app.command("history")(history.history_command)
+app.command("audit")(audit.audit_command)
 app.command("status")(status.status_command)
 app.command("serve")(serve.serve_command)
 app.command("monitor")(monitor.monitor_command)

@@ -95,10 +95,17 @@ def show_(
     infra = blessing_of(record)
     if infra is not None:
         verdict = "passed" if infra.passed else "FAILED: " + "; ".join(infra.reasons)
-        _section("infra validation", ["field", "value"], [
-            ["result", verdict], ["at (UTC)", infra.validated_at[:19]], ["p99 ms", f"{infra.p99_ms or 0:.1f}"],
-            ["peak memory MiB", f"{infra.peak_memory_mib or 0:.0f}"], ["record", infra.record],
-        ])  # fmt: skip
+        _section(
+            "infra validation",
+            ["field", "value"],
+            [
+                ["result", verdict],
+                ["at (UTC)", infra.validated_at[:19]],
+                ["p99 ms", f"{infra.p99_ms or 0:.1f}"],
+                ["peak memory MiB", f"{infra.peak_memory_mib or 0:.0f}"],
+                ["record", infra.record],
+            ],
+        )
     _section(
         "datasets", ["role", "ref", "sha256", "rows"], [[u.role, u.ref, u.sha256, str(u.rows)] for u in record.datasets]
     )
@@ -112,3 +119,30 @@ def _section(title: str, columns: list[str], rows: list[list[str]]) -> None:
     for row in rows:
         table.add_row(*row)
     out.print(table)
+
+
+@app.command("card")
+def card_(
+    ref: Annotated[str, typer.Argument(help="@champion, @challenger, latest, N or sha:<git sha>.")] = "@challenger",
+    model: ModelOpt = None,
+    html: Annotated[bool, typer.Option("--html", help="Print the HTML card instead of Markdown.")] = False,
+    store: Annotated[bool, typer.Option(help="Store both cards with the version's run (trunkml/card/).")] = True,
+    json_: JsonOpt = False,
+) -> None:
+    """A version's model card: lineage, data, metrics with intervals, gate decision and slices, infra
+    validation, approvals with their verification status, and history (Markdown; --html for HTML)."""
+    from trunkml.registry import Registry, show
+    from trunkml.release.card import model_card, store_card
+
+    settings = load_settings()
+    registry = Registry(settings)
+    record = show(registry, _model(model), ref)
+    card = model_card(settings, registry, record)
+    stored = store_card(registry, record, card) if store else {}
+    if json_:
+        print_json({"model": record.name, "version": record.version, "markdown": card.markdown(), "stored": stored})
+        return
+    if settings.step_summary is not None:
+        with settings.step_summary.open("a", encoding="utf-8") as summary:
+            summary.write(card.markdown() + "\n")
+    typer.echo(card.html() if html else card.markdown())

@@ -25,5 +25,9 @@ def status_command(env: EnvOpt = None, model: ModelOpt = None, json_: JsonOpt = 
         else "  gate       no decision for the challenger yet"
     )
     out.print(f"  approvals  {result.approvals} of {result.approvals_required} for '{result.env}'")
+    for problem in result.champion_unverified:
+        out.print(f"  [red]champion not verified[/]: {problem}", highlight=False)
+    if result.champion_unverified:
+        out.print("  run `trunkml audit` for details, `trunkml audit --repair` to restore the last verified champion")
     if result.events:
         out.print(events_table(result.events, "last events"))

@@ -302,6 +302,29 @@ class ModelsPolicy(BaseModel):
     )
 
 
+class SignersConfig(BaseModel):
+    """Who may sign approvals: the allowed-signers file (git's format) and the keys that attest reviews."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    file: str = Field(
+        default="allowed_signers",
+        description="The allowed-signers file, relative to the project root (git's gpg.ssh.allowedSignersFile format).",
+    )
+    attestors: tuple[str, ...] = Field(
+        default=(),
+        description="Identities whose key may attest a CI platform's environment review (GitHub's reviewer) "
+        "on the reviewer's behalf; that key lives only in the protected environment.",
+    )
+
+    @field_validator("file")
+    @classmethod
+    def _relative(cls, value: str) -> str:
+        if Path(value).is_absolute() or ".." in Path(value).parts:
+            raise ValueError("must be a path inside the project (it is reviewed like code)")
+        return value
+
+
 def _default_rules() -> dict[str, ApprovalRule]:
     return {"dev": ApprovalRule(required=0), "test": ApprovalRule(required=1), "prod": ApprovalRule(required=1)}
 
@@ -318,6 +341,7 @@ class ProjectConfig(BaseModel):
     models: ModelsPolicy = ModelsPolicy()
     gate: GateConfig = GateConfig()
     approvals: dict[str, ApprovalRule] = Field(default_factory=_default_rules)
+    signers: SignersConfig = SignersConfig()
     environments: dict[str, EnvironmentConfig] = Field(default_factory=dict)
     pipelines: PipelinesConfig = PipelinesConfig()
     monitoring: MonitoringConfig = MonitoringConfig()
@@ -340,6 +364,10 @@ class ProjectConfig(BaseModel):
     def approval_rule(self, env: str) -> ApprovalRule:
         """The rule for ``env`` (environments not listed need one approval)."""
         return self.approvals.get(env, ApprovalRule())
+
+    def signers_path(self, root: Path) -> Path:
+        """The allowed-signers file of the project at ``root``."""
+        return root / self.signers.file
 
 
 def load_project(root: Path) -> ProjectConfig:

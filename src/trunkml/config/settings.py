@@ -85,6 +85,17 @@ class Settings(BaseSettings):
     verify_key: Path | None = Field(
         default=None, description="PEM Ed25519 public key: when set, only versions signed by its key load anywhere."
     )
+    approval_key: Path | None = Field(
+        default=None,
+        description="SSH private key `trunkml approve` signs with (default: git's user.signingkey). In CI, the "
+        "environment's attestor key, which signs the GitHub reviewer's approval.",
+    )
+    github_run_id: str | None = Field(
+        default=None,
+        validation_alias=AliasChoices("TRUNKML_GITHUB_RUN_ID", "GITHUB_RUN_ID"),
+        pattern=r"^[0-9]+$",
+        description="The workflow run whose environment approval `trunkml approve --github-reviewer` reads.",
+    )
     backend_store_uri: SecretStr | None = Field(
         default=None,
         validation_alias=AliasChoices("TRUNKML_BACKEND_STORE_URI", "MLFLOW_BACKEND_STORE_URI"),
@@ -112,12 +123,12 @@ class Settings(BaseSettings):
         description="GitHub REST API base (GitHub Enterprise: https://HOST/api/v3).",
     )
 
-    @field_validator("data_mirror", "home", "endpoint", "step_summary", mode="before")
+    @field_validator("data_mirror", "home", "endpoint", "step_summary", "approval_key", "github_run_id", mode="before")
     @classmethod
     def _empty_is_unset(cls, value: object) -> object:
         return None if isinstance(value, str) and not value.strip() else value
 
-    @field_validator("data_mirror", "home", "project", "endpoint", mode="after")
+    @field_validator("data_mirror", "home", "project", "endpoint", "approval_key", mode="after")
     @classmethod
     def _expand_user(cls, value: Path | None) -> Path | None:
         return value.expanduser() if value is not None else None

@@ -14,6 +14,9 @@ from importlib.resources import files as package_files
 from pathlib import Path
 from typing import Literal
 
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ed25519
+
 from trunkml.config.settings import PROJECT_FILE
 from trunkml.errors import NotFoundError, UnavailableError, UsageError
 from trunkml.scaffold.render import model_files, package_name, render, render_resource
@@ -95,6 +98,34 @@ def prepare_workdir(workdir: Path, data: DemoData, source_project: Path) -> None
                 raise NotFoundError(f"no pointer {source}", hint="run `trunkml demo --data fortuna` from a checkout")
             shutil.copytree(source, workdir / "datasets" / name)
     git(workdir, "init", "-q", "-b", "main")
+    add_reviewer(workdir)
+
+
+REVIEWER = "reviewer"
+REVIEWER_KEY = Path(".trunkml") / "demo-keys" / REVIEWER
+
+
+def add_reviewer(workdir: Path) -> Path:
+    """Give the demo a reviewer: an SSH key (outside git) in the committed allowed-signers file.
+
+    The demo's repository signs approvals with it through git's own setting, ``user.signingkey``,
+    as a reviewer's checkout would; the demo's commits are written by someone else.
+    """
+    key = ed25519.Ed25519PrivateKey.generate()
+    private = workdir / REVIEWER_KEY
+    private.parent.mkdir(parents=True, exist_ok=True)
+    private.write_bytes(
+        key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.OpenSSH, serialization.NoEncryption())
+    )
+    private.chmod(0o600)
+    public = key.public_key().public_bytes(serialization.Encoding.OpenSSH, serialization.PublicFormat.OpenSSH)
+    line = f'{REVIEWER},reviewer@trunkml.invalid namespaces="git,trunkml-approval" {public.decode()} Demo Reviewer\n'
+    (workdir / "allowed_signers").write_text(
+        "# Who may sign approvals (git's allowed-signers format; the first principal is the person).\n" + line,
+        encoding="utf-8",
+    )
+    git(workdir, "config", "user.signingkey", str(private))
+    return private
 
 
 def git(root: Path, *args: str) -> str:

@@ -43,8 +43,8 @@ from trunkml.pipelines.model_pipelines import model_cd, model_ct
 from trunkml.pipelines.steps import PipelineResult
 from trunkml.registry import Registry, show
 from trunkml.registry.events import history
-from trunkml.release.evidence import approve_with_evidence
 from trunkml.release.promotion import promote, rollback, status
+from trunkml.release.signoff import sign_off
 
 NO_COMMIT = "0" * 40
 
@@ -207,16 +207,17 @@ class _Story:
         settings = self.service.settings
         registry = Registry(settings)
         record = show(registry, MODEL, str(version))
-        _, evidence = approve_with_evidence(settings, registry, record, reviewer, settings.env.value, "reviewed")
+        approval, evidence = sign_off(settings, registry, record, settings.env.value, "reviewed", by=reviewer)
         infra = evidence.infra
         seen = f"decision {evidence.decision.decision}, {len(evidence.slices)} slice(s), " + (
             f"infra validation passed (p99 {infra.p99_ms or 0:.0f} ms)" if infra and infra.passed else "no infra result"
         )
         result = model_cd(settings, str(version), actor="ci-bot")
         self.record(
-            f"trunkml approve {version} --by {reviewer} && trunkml pipeline model-cd {version}",
+            f"trunkml approve {version} && trunkml pipeline model-cd {version}",
             result.ok,
-            f"{reviewer} (not the author) saw the evidence ({seen}) and approved; "
+            f"{reviewer} (not the author) saw the evidence ({seen}) and signed an approval with their SSH key "
+            f"(statement over decision {approval.decision[:12]}); "
             f"{result.steps[-1].name}: {result.steps[-1].detail}",
         )
 

@@ -24,7 +24,7 @@ from trunkml.datasets import DataService
 from trunkml.datasets.adding import AddRequest, add_dataset, add_split
 from trunkml.datasets.schema import json_records
 from trunkml.datasets.split import SplitSpec
-from trunkml.demo.demoproject import MODEL, demo_template, fresh_workdir, git, set_params, write_files
+from trunkml.demo.demoproject import MODEL, add_reviewer, demo_template, fresh_workdir, git, set_params, write_files
 from trunkml.demo.story import NO_COMMIT, DemoReport, Emit, Report, _Story, play_close
 from trunkml.errors import RefusedError
 from trunkml.scaffold.render import model_files, package_name, render
@@ -60,6 +60,7 @@ def prepare_tabular_workdir(workdir: Path) -> None:
     cancer_frame().to_csv(workdir / "data" / "cancer.csv", index=False)
     set_params(workdir, PARAMS_A)
     git(workdir, "init", "-q", "-b", "main")
+    add_reviewer(workdir)
 
 
 class _TabularStory(_Story):

@@ -7,6 +7,7 @@ import hashlib
 import json
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -24,7 +25,7 @@ from trunkml.errors import IntegrityError, LeakageError, NotFoundError, RefusedE
 from trunkml.evaluation import decision as records
 from trunkml.evaluation.gate import compare_predictions
 from trunkml.evaluation.gate_report import ReportInput, example_rows, write_reports
-from trunkml.evaluation.policy import load_policy
+from trunkml.evaluation.policy import GatePolicy, load_policy
 from trunkml.evaluation.results import GateDecision
 from trunkml.evaluation.task_report import write_task_reports
 from trunkml.registry import ModelVersionRecord, Registry, show
@@ -81,6 +82,61 @@ def model_inputs(
         return texts, None, texts
     records = json_records(features)
     return [describe_row(features, i, 200) for i in range(len(features))], records, features
+
+
+@dataclass(frozen=True)
+class GateInputs:
+    """What the gate decides on: the verified eval set's truth, the models' inputs and the slice masks."""
+
+    evaluation: LoadedDataset
+    truth: np.ndarray
+    texts: list[str]
+    records: list[dict[str, Any]] | None
+    inputs: list[str] | pd.DataFrame
+    masks: dict[str, np.ndarray]
+
+
+def gate_inputs(service: DataService, evaluation: LoadedDataset) -> GateInputs:
+    """The truth, the inputs and the slices of a verified eval set, as the gate reads them."""
+    frame = evaluation.labelled()
+    task = evaluation.pointer.task
+    truth = frame["label"].to_numpy(dtype=float if task == "regression" else np.int64)
+    texts, records, inputs = model_inputs(evaluation, frame)
+    return GateInputs(evaluation, truth, texts, records, inputs, dict(service.slices(evaluation)))
+
+
+def answers(task: str, found: Predictions) -> Any:
+    """What the gate compares: a regression model's scores, otherwise its labels."""
+    return found.scores if task == "regression" else found.labels
+
+
+def decide(
+    settings: Settings,
+    registry: Registry,
+    given: GateInputs,
+    challenger: ModelVersionRecord,
+    champion: ModelVersionRecord | None,
+    policy: GatePolicy,
+    report: Report,
+) -> tuple[Predictions, Predictions | None, GateDecision]:
+    """Both versions' digest-verified predictions (cached, else computed) and the gate's decision on them."""
+    cache = PredictionCache(registry, settings.home_dir / "cache" / "predictions")
+    pointer = given.evaluation.pointer
+
+    def predict(record: ModelVersionRecord) -> Predictions:
+        report(f"predictions of v{record.version}")
+        return cache.predictions(
+            record.name, record.version, record.model_digest, record.run_id, pointer.sha256, given.inputs
+        )
+
+    new = predict(challenger)
+    old = predict(champion) if champion is not None else None
+    trivial = challenger.raw_tags.get(TRIVIAL)
+    decision = compare_predictions(
+        given.truth, answers(pointer.task, old) if old else None, answers(pointer.task, new), policy, given.masks,
+        baseline=json.loads(trivial) if trivial else None,
+    )  # fmt: skip
+    return new, old, decision
 
 
 def _champion(registry: Registry, model: str, ref: str) -> ModelVersionRecord | None:
@@ -246,28 +302,9 @@ def evaluate(settings: Settings, request: EvaluateRequest, report: Report) -> Ev
     policy = load_policy(settings.project_root, task)
     versions = [challenger] + ([champion] if champion is not None else [])
     overlap = _refuse_leakage(service, versions, evaluation, project.data.max_eval_overlap)
-    frame = evaluation.labelled()
-    truth = frame["label"].to_numpy(dtype=float if task == "regression" else np.int64)
-    texts, records, inputs = model_inputs(evaluation, frame)
-    masks = service.slices(evaluation)
-    cache = PredictionCache(registry, settings.home_dir / "cache" / "predictions")
-
-    def predict(record: ModelVersionRecord) -> Predictions:
-        report(f"predictions of v{record.version}")
-        return cache.predictions(
-            model, record.version, record.model_digest, record.run_id, evaluation.pointer.sha256, inputs
-        )
-
-    def answers(found: Predictions) -> Any:  # a regression model's predictions are its scores
-        return found.scores if task == "regression" else found.labels
-
-    new = predict(challenger)
-    old = predict(champion) if champion is not None else None
-    trivial = challenger.raw_tags.get(TRIVIAL)
-    decision = compare_predictions(
-        truth, answers(old) if old else None, answers(new), policy, masks,
-        baseline=json.loads(trivial) if trivial else None,
-    )  # fmt: skip
+    given = gate_inputs(service, evaluation)
+    truth, texts, records, masks = given.truth, given.texts, given.records, given.masks
+    new, old, decision = decide(settings, registry, given, challenger, champion, policy, report)
     report("writing reports")
     against = f"v{champion.version}" if champion else "none"
     folder = request.report_dir or settings.home_dir / "reports" / model / f"v{challenger.version}-vs-{against}"
@@ -280,9 +317,9 @@ def evaluate(settings: Settings, request: EvaluateRequest, report: Report) -> Ev
         texts=texts,
         records=records,
         y_true=truth,
-        challenger_labels=answers(new),
+        challenger_labels=answers(task, new),
         challenger_scores=new.scores,
-        champion_labels=answers(old) if old else None,
+        champion_labels=answers(task, old) if old else None,
         champion_scores=old.scores if old else None,
         challenger_threshold=challenger.metrics.get("threshold"),
         champion_threshold=champion.metrics.get("threshold") if champion else None,

@@ -20,7 +20,7 @@ from pydantic import BaseModel, ConfigDict
 from trunkml.config import Settings, load_project
 from trunkml.config.project import Event, TriggerRule
 from trunkml.errors import UnavailableError, UsageError
-from trunkml.pipelines.checkmain import trigger_paths
+from trunkml.training.watched import trigger_paths
 
 ORDER = ("workspace-cd", "environment-ci", "environment-cd", "model-ci", "model-ct", "model-cd")
 """Dependency order: stores, then environments, then models; model-cd follows a model-ct that registered."""

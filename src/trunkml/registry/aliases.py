@@ -1,29 +1,22 @@
-"""Moving aliases safely: retry on conflict, read back and confirm, one mover per model at a time.
+"""Moving aliases safely: retry on conflict, read back and confirm.
 
 MLflow's first-time alias creation races (concurrent callers hit a UNIQUE constraint on
 SQLite and PostgreSQL). Every write here is retried with backoff and then confirmed by
-reading the alias back. Promotions of one model are serialised with a lock file beside a
-local SQLite registry (every process that uses that registry sees it); for a remote
-registry the lock is per machine, and the read-back still guarantees the final state.
+reading the alias back. Promotions of one model are serialised across machines by the
+lease in ``registry.lease``.
 """
 
 from __future__ import annotations
 
 import random
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
-from pathlib import Path
-from urllib.parse import urlsplit
 
-from filelock import FileLock, Timeout
 from mlflow.exceptions import MlflowException
 
 from trunkml.errors import UnavailableError
 from trunkml.registry.connection import Registry
 
 ATTEMPTS = 12
-LOCK_TIMEOUT_S = 120
 
 
 def current(registry: Registry, model: str, alias: str) -> int | None:
@@ -54,22 +47,3 @@ def remove_alias(registry: Registry, model: str, alias: str) -> None:
         registry.client.delete_registered_model_alias(model, alias)
     except MlflowException:
         return
-
-
-def _lock_path(registry: Registry, model: str) -> Path:
-    parts = urlsplit(registry.uri)
-    if parts.scheme == "sqlite":
-        return Path(parts.path).with_name(f"{Path(parts.path).name}.{model}.aliases.lock")
-    return registry.settings.home_dir / "locks" / f"aliases-{model}.lock"
-
-
-@contextmanager
-def alias_lock(registry: Registry, model: str) -> Iterator[None]:
-    """Serialise alias moves (promote, rollback) of one model."""
-    path = _lock_path(registry, model)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    try:
-        with FileLock(str(path), timeout=LOCK_TIMEOUT_S):
-            yield
-    except Timeout as exc:
-        raise UnavailableError(f"another promotion of {model} has held the lock for {LOCK_TIMEOUT_S} s") from exc

@@ -97,7 +97,8 @@ def _check_approved_digest(version_tags: dict[str, str], digest: str, what: str)
         if not key.startswith(lineage.APPROVAL_PREFIX):
             continue
         try:
-            approved = json.loads(raw).get("model_digest")
+            document = json.loads(raw)
+            approved = (document.get("statement") or document).get("model_digest")
         except (ValueError, AttributeError):
             approved = "unreadable"
         if approved and approved != digest:

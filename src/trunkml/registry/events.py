@@ -1,16 +1,28 @@
-"""Deployment history: every alias move and approval as an append-only event in the registry backend.
+"""Deployment history: every alias move and approval as a hash-chained, append-only event in the registry.
 
-Events are MLflow runs in the experiment ``trunkml/history/<model>``, one run per event,
-so the history lives wherever the registry lives and any machine that sees the registry
-sees it. An alias move is written first as an intent (a running run), then the alias moves,
-then the run is settled: finished, or failed if the move did not happen. A promotion cut off
-half-way (registry or database gone) is settled by the next move of that model, and until then
-:func:`history` counts it exactly when its alias points where it says, so the history always
-agrees with the alias. Settled runs are never changed.
+Events are MLflow runs in the experiment ``trunkml/history/<model>``, one run per event, so the
+history lives wherever the registry lives and any machine that sees the registry sees it.
+
+**The chain.** Each event carries a sequence number, the hash of the event before it and its own
+hash (sha256 of its canonical content), the same idea as a git commit chain. Events are ordered
+by the chain, never by the writers' clocks, and :func:`verify_chain` finds an edited event (its
+hash no longer matches), a missing one (a gap in the sequence or a broken link) and a fork. Every
+event is written under the model's promotion lease (``registry.lease``), whose generation it
+records, so there is one writer at a time and one head.
+
+**Intents.** An alias move is written first as an intent (a running run), then the alias moves,
+then the run is settled: finished, or failed if the move did not happen. A move cut off half-way
+is settled by the next holder of the lease, and until then :func:`history` counts it exactly
+when its alias points where it says, so the history always agrees with the alias. Only intents
+written under an *earlier* lease generation are ever settled by someone else: a live holder's
+intent is its own. The run status is not part of the hash; ``trunkml audit`` checks the aliases
+against the chain instead.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 from datetime import UTC, datetime
 
 from mlflow.entities import RunStatus
@@ -19,11 +31,15 @@ from pydantic import BaseModel, ConfigDict
 
 from trunkml.errors import UnavailableError
 from trunkml.registry.connection import Registry
+from trunkml.registry.lease import Lease, promotion_lease
 
 EXPERIMENT = "trunkml/history/"
+TAG = "trunkml.event."
 RUNNING = RunStatus.to_string(RunStatus.RUNNING)
 FINISHED = RunStatus.to_string(RunStatus.FINISHED)
-FIELDS = ("kind", "actor", "from_version", "to_version", "reason", "decision", "env", "alias")
+FAILED = RunStatus.to_string(RunStatus.FAILED)
+FIELDS = ("kind", "actor", "from_version", "to_version", "reason", "decision", "env", "alias", "statement", "lease")
+CHAINED = (*FIELDS, "at", "seq", "prev")
 
 
 class Event(BaseModel):
@@ -39,40 +55,24 @@ class Event(BaseModel):
     env: str = ""
     reason: str = ""
     decision: str = ""
+    statement: str = ""
+    """For an approval: sha256 of the signed approval as stored on the version."""
+    lease: int = 0
+    """The promotion-lease generation it was written under."""
     at: str = ""
+    seq: int = 0
+    prev: str = ""
+    hash: str = ""
     id: str = ""
+    status: str = ""
 
 
-def begin(registry: Registry, model: str, event: Event) -> Event:
-    """Write ``event`` as an intent (an unfinished run) and return it with its time and id.
-
-    An intent enters the history when :func:`finish` marks it done, or, for an alias move whose
-    finishing write was lost, when the alias is found to point where the intent says (see
-    :func:`history`). A move that stopped half-way therefore never shows as done unless it took effect.
-    """
-    at = datetime.now(UTC).isoformat()
-    tags = {
-        f"trunkml.event.{key}": "" if value is None else str(value)
-        for key, value in event.model_dump(include=set(FIELDS)).items()
+def digest(event: Event) -> str:
+    """sha256 of the event's chained content (everything but its run id, status and own hash)."""
+    content = {
+        key: ("" if value is None else str(value)) for key, value in event.model_dump(include=set(CHAINED)).items()
     }
-    tags["trunkml.event.at"] = at
-    try:
-        run = registry.client.create_run(
-            registry.ensure_experiment(f"{EXPERIMENT}{model}"),
-            tags=tags,
-            run_name=f"{event.kind} v{event.from_version}→v{event.to_version}",
-        )
-    except MlflowException as exc:
-        raise _unavailable("record", event, exc) from exc
-    return event.model_copy(update={"at": at, "id": run.info.run_id})
-
-
-def finish(registry: Registry, event: Event, happened: bool = True) -> None:
-    """Settle an intent: done (it enters the history) or failed (it never does)."""
-    try:
-        registry.client.set_terminated(event.id, FINISHED if happened else RunStatus.to_string(RunStatus.FAILED))
-    except MlflowException as exc:
-        raise _unavailable("settle", event, exc) from exc
+    return hashlib.sha256(json.dumps(content, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
 
 
 def _unavailable(doing: str, event: Event, exc: MlflowException) -> UnavailableError:
@@ -80,25 +80,95 @@ def _unavailable(doing: str, event: Event, exc: MlflowException) -> UnavailableE
     return UnavailableError(f"could not {doing} the {event.kind} event in the history: {first}")
 
 
-def append(registry: Registry, model: str, event: Event) -> Event:
-    """Write ``event`` (its time is set now) as done and return it with its id."""
-    written = begin(registry, model, event)
+def begin(registry: Registry, model: str, event: Event, lease: Lease) -> Event:
+    """Write ``event`` as an intent (an unfinished run) at the head of the chain; returns it as written.
+
+    An intent enters the history when :func:`finish` marks it done, or, for an alias move whose
+    finishing write was lost, when the alias is found to point where the intent says (see
+    :func:`history`). A move that stopped half-way therefore never shows as done unless it took effect.
+    """
+    lease.ensure()
+    entries = _entries(registry, model)
+    head = entries[-1] if entries else None
+    linked = event.model_copy(
+        update={
+            "at": datetime.now(UTC).isoformat(),
+            "seq": head.seq + 1 if head else 1,
+            "prev": head.hash if head else "",
+            "lease": lease.generation,
+        }
+    )
+    linked = linked.model_copy(update={"hash": digest(linked)})
+    tags = {
+        f"{TAG}{key}": "" if value is None else str(value)
+        for key, value in linked.model_dump(include=set(CHAINED)).items()
+    }
+    tags[f"{TAG}hash"] = linked.hash
+    try:
+        run = registry.client.create_run(
+            registry.ensure_experiment(f"{EXPERIMENT}{model}"),
+            tags=tags,
+            run_name=f"#{linked.seq} {event.kind} v{event.from_version}→v{event.to_version}",
+        )
+    except MlflowException as exc:
+        raise _unavailable("record", event, exc) from exc
+    return linked.model_copy(update={"id": run.info.run_id, "status": RUNNING})
+
+
+def finish(registry: Registry, event: Event, happened: bool = True) -> None:
+    """Settle an intent: done (it enters the history) or failed (it never does)."""
+    try:
+        registry.client.set_terminated(event.id, FINISHED if happened else FAILED)
+    except MlflowException as exc:
+        raise _unavailable("settle", event, exc) from exc
+
+
+def append(registry: Registry, model: str, event: Event, lease: Lease | None = None) -> Event:
+    """Write ``event`` as done and return it as written (taking the model's lease unless given one)."""
+    if lease is None:
+        with promotion_lease(registry, model) as held:
+            return append(registry, model, event, held)
+    written = begin(registry, model, event, lease)
     finish(registry, written)
-    return written
+    return written.model_copy(update={"status": FINISHED})
 
 
 def _number(text: str) -> int | None:
-    return int(text) if text.isdigit() else None
+    return int(text) if text.lstrip("-").isdigit() else None
 
 
-def _entries(registry: Registry, model: str) -> list[tuple[Event, str]]:
-    """Every event of ``model`` with its run status, oldest first."""
+def _event(tags: dict[str, str], run_id: str, status: str) -> Event:
+    def get(key: str) -> str:
+        return tags.get(f"{TAG}{key}", "")
+
+    return Event(
+        kind=get("kind"),
+        actor=get("actor"),
+        from_version=_number(get("from_version")),
+        to_version=_number(get("to_version")),
+        alias=get("alias"),
+        env=get("env"),
+        reason=get("reason"),
+        decision=get("decision"),
+        statement=get("statement"),
+        lease=_number(get("lease")) or 0,
+        at=get("at"),
+        seq=_number(get("seq")) or 0,
+        prev=get("prev"),
+        hash=get("hash"),
+        id=run_id,
+        status=status,
+    )
+
+
+def _entries(registry: Registry, model: str) -> list[Event]:
+    """Every event of ``model`` as stored, in chain order (sequence number, then time for unchained ones)."""
     found = registry.client.get_experiment_by_name(f"{EXPERIMENT}{model}")
     if found is None:
         return []
-    runs = registry.client.search_runs([found.experiment_id], order_by=["attributes.start_time ASC"], max_results=50000)
-    entries = [(_event(run.data.tags, run.info.run_id), run.info.status) for run in runs]
-    return sorted(entries, key=lambda entry: entry[0].at)
+    runs = registry.client.search_runs([found.experiment_id], max_results=50000)
+    entries = [_event(run.data.tags, run.info.run_id, run.info.status) for run in runs]
+    return sorted(entries, key=lambda event: (event.seq, event.at))
 
 
 def _took_effect(registry: Registry, model: str, event: Event) -> bool:
@@ -111,43 +181,53 @@ def _took_effect(registry: Registry, model: str, event: Event) -> bool:
     return int(pointed) == event.to_version
 
 
-def _open(registry: Registry, model: str, entries: list[tuple[Event, str]]) -> list[tuple[Event, bool]]:
-    last_done = max((e.at for e, status in entries if status != RUNNING), default="")
-    open_ = [e for e, status in entries if status == RUNNING]
-    newest = open_[-1] if open_ and open_[-1].at > last_done else None
+def _open(registry: Registry, model: str, entries: list[Event]) -> list[tuple[Event, bool]]:
+    last_done = max((e.seq for e in entries if e.status != RUNNING), default=0)
+    open_ = [e for e in entries if e.status == RUNNING]
+    newest = open_[-1] if open_ and open_[-1].seq > last_done else None
     return [(e, e is newest and _took_effect(registry, model, e)) for e in open_]
 
 
-def pending(registry: Registry, model: str) -> list[tuple[Event, bool]]:
+def pending(registry: Registry, model: str, lease: Lease | None = None) -> list[tuple[Event, bool]]:
     """Unsettled intents of ``model``, each with whether it took effect.
 
     Only the newest intent after the last settled event can have taken effect (moves of a model are
-    serialised), and only if its alias points at its target now.
+    serialised), and only if its alias points at its target now. Given the caller's ``lease``, only
+    intents written under earlier generations are listed: those of holders that are gone.
     """
-    return _open(registry, model, _entries(registry, model))
+    found = _open(registry, model, _entries(registry, model))
+    return [(e, took) for e, took in found if lease is None or e.lease < lease.generation]
 
 
 def history(registry: Registry, model: str) -> list[Event]:
-    """All events of ``model`` that happened, oldest first: done ones, plus an unsettled move that took effect."""
+    """All events of ``model`` that happened, in chain order: done ones, plus an unsettled move that took effect."""
     entries = _entries(registry, model)
-    done = [e for e, status in entries if status == FINISHED]
-    done += [e for e, happened in _open(registry, model, entries) if happened]
-    return sorted(done, key=lambda event: event.at)
+    happened = {e.id for e, took in _open(registry, model, entries) if took}
+    return [e for e in entries if e.status == FINISHED or e.id in happened]
 
 
-def _event(tags: dict[str, str], run_id: str) -> Event:
-    def get(key: str) -> str:
-        return tags.get(f"trunkml.event.{key}", "")
+def chain(registry: Registry, model: str) -> list[Event]:
+    """Every event ever written for ``model``, failed intents included, in chain order."""
+    return _entries(registry, model)
 
-    return Event(
-        kind=get("kind"),
-        actor=get("actor"),
-        from_version=_number(get("from_version")),
-        to_version=_number(get("to_version")),
-        alias=get("alias"),
-        env=get("env"),
-        reason=get("reason"),
-        decision=get("decision"),
-        at=get("at"),
-        id=run_id,
-    )
+
+def verify_chain(events: list[Event]) -> list[str]:
+    """Every break in the chain: edited events, missing ones, forks, unchained ones (empty: intact)."""
+    problems: list[str] = []
+    previous: Event | None = None
+    for event in events:
+        where = f"event #{event.seq} ({event.kind} v{event.from_version}→v{event.to_version}, {event.at[:19]})"
+        if not event.hash:
+            problems.append(f"{where} is not chained (no hash): written outside trunkml or by an old version")
+            continue
+        if digest(event) != event.hash:
+            problems.append(f"{where} was edited: its content no longer matches its hash")
+        expected = previous.seq + 1 if previous else 1
+        if previous is not None and event.seq == previous.seq:
+            problems.append(f"{where} forks the chain: two events with sequence number {event.seq}")
+        elif event.seq != expected:
+            problems.append(f"events #{expected}–#{event.seq - 1} are missing before {where}")
+        elif event.prev != (previous.hash if previous else ""):
+            problems.append(f"{where} does not link to the event before it: an event was replaced or removed")
+        previous = event
+    return problems

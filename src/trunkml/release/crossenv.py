@@ -15,15 +15,17 @@ from pathlib import Path
 from trunkml.config import Settings, resolve_model, settings_for
 from trunkml.errors import AlreadyChampion, NotFoundError, RefusedError, UsageError, WaitingForApproval
 from trunkml.registry import CHAMPION, ModelVersionRecord, Registry, show
-from trunkml.registry.aliases import alias_lock, current
+from trunkml.registry.aliases import current
 from trunkml.registry.artifacts import copy_version, download_evidence, verify_model_files
 from trunkml.registry.events import history
+from trunkml.registry.lease import promotion_lease
 from trunkml.registry.profiles import load_profile_text
 from trunkml.release.blessing_policy import blessing_problem
 from trunkml.release.promotion import (
     MoveResult,
     _move,
     approval_shortfall,
+    change_authors,
     promotable_decision,
     settle,
 )
@@ -84,17 +86,18 @@ def promote_across(
         evidence = download_evidence(source_registry, record.run_id, Path(papers)) if record.run_id else None
         copied = copy_version(target_registry, name, local, record, origin, profile, evidence)
     target_record = show(target_registry, name, str(copied))
-    missing = approval_shortfall(settings, target_record, target_env, decision)
-    with alias_lock(target_registry, name):
-        settle(target_registry, name)
+    with promotion_lease(target_registry, name) as lease:
+        settle(target_registry, name, lease)
         champion = current(target_registry, name, CHAMPION)
         if champion == copied:
             raise AlreadyChampion(f"{name} v{copied} is already the champion in '{target_env}'")
+        authors = change_authors(settings, target_registry, target_record, champion)
+        missing = approval_shortfall(settings, target_record, target_env, decision, authors)
         if missing:
             raise WaitingForApproval(
                 f"copied {name} v{record.version} from '{source_env}' to '{target_env}' as v{copied}, but "
                 f"'{target_env}' needs {missing.need} approval(s) and has {missing.have}{missing.not_counted}",
-                hint=f"run `trunkml approve {copied} --env {target_env} --by NAME` against the {target_env} registry, "
+                hint=f"run `trunkml approve {copied} --env {target_env} --key KEY` against the {target_env} registry, "
                 "then promote again",
             )
         with tempfile.TemporaryDirectory(prefix="trunkml-verify-") as scratch:
@@ -109,6 +112,7 @@ def promote_across(
             "promote",
             actor,
             reason or f"from {source_env} v{record.version}",
-            "",
+            decision,
             notes,
+            lease,
         )

@@ -16,8 +16,6 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
-from trunkml.approvals import approve
-from trunkml.approvals.approval import Approval
 from trunkml.config import Settings, resolve_model
 from trunkml.errors import RefusedError, UsageError
 from trunkml.evaluation.decision import NO_CHAMPION, DecisionSummary, summary
@@ -81,14 +79,6 @@ def gather_evidence(settings: Settings, registry: Registry, record: ModelVersion
         infra=blessing_of(record),
         report=f"runs:/{record.run_id}/{report}",
     )
-
-
-def approve_with_evidence(
-    settings: Settings, registry: Registry, record: ModelVersionRecord, by: str, env: str, comment: str
-) -> tuple[Approval, Evidence]:
-    """Record the approval only if the evidence is there (see :func:`gather_evidence`)."""
-    evidence = gather_evidence(settings, registry, record)
-    return approve(registry, record, by, env, comment), evidence
 
 
 @dataclass(frozen=True)

@@ -2,13 +2,15 @@
 
 ``promote`` moves ``@champion`` to a version only if (a) its gate decision says promote and
 still applies (current eval pointer, current champion, current policy, intact document),
-(b) the environment's approvals are present (never the commit author's own), and (c) its
+(b) the environment's signed approvals verify (see ``approvals.approval``), none by any author or
+committer of the commits since the champion that touched the job (read from git), and (c) its
 stored artifacts still match the digests recorded at registration. Otherwise it changes
 nothing and lists every reason. The old champion keeps ``@previous``; each move is an
-event in the registry-backed history, written as an intent before the aliases move and settled
-after (see ``registry.events``), so a promotion cut off half-way either took effect or did not,
-and the history agrees with @champion either way. Moves of one model are serialised (see
-``registry.aliases``) and every alias write is retried and confirmed.
+event in the registry-backed, hash-chained history, written as an intent before the aliases move
+and settled after (see ``registry.events``), so a promotion cut off half-way either took effect or
+did not, and the history agrees with @champion either way. Moves of one model are serialised across
+machines by a lease the registry's database decides (``registry.lease``), and every alias write is
+retried and confirmed.
 """
 
 from __future__ import annotations
@@ -20,6 +22,8 @@ from typing import NamedTuple
 from pydantic import BaseModel, ConfigDict
 
 from trunkml.approvals.approval import approvals_of, counted, current_decision
+from trunkml.approvals.authors import authors_since
+from trunkml.approvals.chain import Trust, champion_moves, champion_problems
 from trunkml.config import Settings, load_project, resolve_model
 from trunkml.datasets import DataService
 from trunkml.datasets.pointer import DatasetRef
@@ -27,9 +31,10 @@ from trunkml.errors import IntegrityError, RefusedError, TrunkmlError, Unavailab
 from trunkml.evaluation.decision import DecisionSummary, require_promotable_decision, summary
 from trunkml.evaluation.policy import load_policy
 from trunkml.registry import CHALLENGER, CHAMPION, ModelVersionRecord, Registry, show
-from trunkml.registry.aliases import alias_lock, current, move_alias
+from trunkml.registry.aliases import current, move_alias
 from trunkml.registry.artifacts import verify_model_files
-from trunkml.registry.events import Event, begin, finish, history, pending
+from trunkml.registry.events import Event, begin, chain, finish, history, pending
+from trunkml.registry.lease import Lease, promotion_lease
 from trunkml.release.blessing_policy import blessing_problem
 
 PREVIOUS = "previous"
@@ -62,6 +67,8 @@ class EnvironmentStatus(BaseModel):
     approvals: int
     approvals_required: int
     events: list[Event]
+    champion_unverified: list[str] = []
+    """Why the champion's promotion chain does not verify (an out-of-band alias move, say); empty when it does."""
 
 
 def _artifacts_intact(registry: Registry, record: ModelVersionRecord) -> None:
@@ -97,15 +104,27 @@ class Shortfall(NamedTuple):
 
 
 def approval_shortfall(
-    settings: Settings, record: ModelVersionRecord, env: str, decision: str | None
+    settings: Settings, record: ModelVersionRecord, env: str, decision: str | None, authors: tuple[str, ...] = ()
 ) -> Shortfall | None:
-    """What ``env``'s approval rule still lacks for ``record``, or None when it is met."""
-    rule = load_project(settings.project_root).approval_rule(env)
-    valid, ignored = counted(record, rule, env, decision)
+    """What ``env``'s approval rule still lacks for ``record``, or None when it is met.
+
+    Only signed approvals that verify count; ``authors`` are the change's authors as git shows them.
+    """
+    trust = Trust.of(settings)
+    rule = trust.rule(env)
+    valid, ignored = counted(record, rule, env, decision, trust.signers, trust.attestors, authors)
     if len(valid) >= rule.required:
         return None
-    why = "; ".join(f"{a.by}: {reason}" for a, reason in ignored)
+    why = "; ".join(f"{v.approver}: {v.reason}" for v in ignored)
     return Shortfall(len(valid), rule.required, f" (not counted: {why})" if why else "")
+
+
+def change_authors(
+    settings: Settings, registry: Registry, record: ModelVersionRecord, champion: int | None
+) -> tuple[str, ...]:
+    """Every author and committer since ``champion`` of ``record``'s job (see ``approvals.authors``)."""
+    before = show(registry, record.name, str(champion)) if champion is not None else None
+    return authors_since(settings, record, before).people
 
 
 def _checks(
@@ -123,10 +142,16 @@ def _checks(
     unblessed = blessing_problem(settings, record)
     if unblessed:
         problems.append(unblessed)
-    missing = approval_shortfall(settings, record, env, decision or None)
+    authors: tuple[str, ...] = ()
+    if load_project(settings.project_root).approval_rule(env).required > 0:
+        try:
+            authors = change_authors(settings, registry, record, champion)
+        except TrunkmlError as exc:
+            problems.append(f"authors: {exc.message}; {exc.hint or ''}".rstrip("; "))
+    missing = approval_shortfall(settings, record, env, decision or None, authors)
     if missing:
         problems.append(
-            f"approvals: {missing.describe(env)}; run `trunkml approve {record.version} --env {env} --by NAME`"
+            f"approvals: {missing.describe(env)}; run `trunkml approve {record.version} --env {env} --key KEY`"
         )
     try:
         _artifacts_intact(registry, record)
@@ -135,13 +160,14 @@ def _checks(
     return problems, decision
 
 
-def settle(registry: Registry, model: str) -> None:
+def settle(registry: Registry, model: str, lease: Lease) -> None:
     """Settle moves of ``model`` that were cut off half-way, so the history says what @champion says.
 
     One that took effect is finished (and @previous set to where it came from); any other is marked
-    failed. Called under the model's lock before every move.
+    failed. Called under the model's lease before every move; only intents written under an earlier
+    lease generation are touched, so a live holder's intent is never settled by anyone else.
     """
-    for event, happened in pending(registry, model):
+    for event, happened in pending(registry, model, lease):
         if happened and event.from_version is not None:
             move_alias(registry, model, PREVIOUS, event.from_version)
         finish(registry, event, happened)
@@ -158,6 +184,7 @@ def _move(
     reason: str,
     decision: str,
     notes: list[str],
+    lease: Lease,
 ) -> MoveResult:
     intent = begin(
         registry,
@@ -172,8 +199,10 @@ def _move(
             reason=reason,
             decision=decision,
         ),
+        lease,
     )
     try:
+        lease.ensure()
         move_alias(registry, model, CHAMPION, version)
         if champion is not None:
             move_alias(registry, model, PREVIOUS, champion)
@@ -193,10 +222,10 @@ def move_champion(
     """Move ``@champion`` to ``version`` under the model's lock, with no checks (operators and tests only)."""
     name = resolve_model(settings, model)
     registry = Registry(settings)
-    with alias_lock(registry, name):
-        settle(registry, name)
+    with promotion_lease(registry, name) as lease:
+        settle(registry, name, lease)
         champion = current(registry, name, CHAMPION)
-        return _move(registry, name, settings.env.value, version, champion, kind, actor, reason, "", [])
+        return _move(registry, name, settings.env.value, version, champion, kind, actor, reason, "", [], lease)
 
 
 def promote(settings: Settings, ref: str, actor: str, reason: str = "", model: str | None = None) -> MoveResult:
@@ -206,8 +235,8 @@ def promote(settings: Settings, ref: str, actor: str, reason: str = "", model: s
         raise UsageError("who promotes?", hint="pass --by NAME (CI: TRUNKML_ACTOR or GITHUB_ACTOR)")
     registry = Registry(settings)
     record = show(registry, name, ref)
-    with alias_lock(registry, name):
-        settle(registry, name)
+    with promotion_lease(registry, name) as lease:
+        settle(registry, name, lease)
         champion = current(registry, name, CHAMPION)
         problems, decision = _checks(settings, registry, record, env, champion)
         if problems:
@@ -215,7 +244,7 @@ def promote(settings: Settings, ref: str, actor: str, reason: str = "", model: s
                 f"promotion of {record.ref} to @{CHAMPION} in '{env}' refused:\n  - " + "\n  - ".join(problems),
                 hint="nothing was changed",
             )
-        return _move(registry, name, env, record.version, champion, "promote", actor, reason, decision, [])
+        return _move(registry, name, env, record.version, champion, "promote", actor, reason, decision, [], lease)
 
 
 def _previous_champion(events: list[Event], champion: int | None) -> int | None:
@@ -233,8 +262,8 @@ def rollback(
     if not actor.strip():
         raise UsageError("who rolls back?", hint="pass --by NAME (CI: TRUNKML_ACTOR or GITHUB_ACTOR)")
     registry = Registry(settings)
-    with alias_lock(registry, name):
-        settle(registry, name)
+    with promotion_lease(registry, name) as lease:
+        settle(registry, name, lease)
         champion = current(registry, name, CHAMPION)
         if champion is None:
             raise RefusedError(f"{name} has no champion to roll back", hint="promote one with `trunkml promote`")
@@ -251,14 +280,15 @@ def rollback(
                 hint=f"use `trunkml promote {target}`, which runs the gate and approval checks",
             )
         record = show(registry, name, str(target))
-        rule = load_project(settings.project_root).approval_rule(env)
-        valid, _ = counted(record, rule, env, None)
+        trust = Trust.of(settings)
+        rule = trust.rule(env)
+        valid, _ = counted(record, rule, env, None, trust.signers, trust.attestors)
         notes = [
             f"rollback needs no fresh gate; the '{env}' approval rule needs {rule.required} approval(s) of "
             f"v{target} and it has {len(valid)}"
         ]
         if len(valid) < rule.required:
-            raise RefusedError(notes[0], hint=f"run `trunkml approve {target} --env {env} --by NAME` first")
+            raise RefusedError(notes[0], hint=f"run `trunkml approve {target} --env {env} --key KEY` first")
         _artifacts_intact(registry, record)
         return _move(
             registry,
@@ -271,6 +301,7 @@ def rollback(
             reason or "rollback",
             current_decision(record) or "",
             notes,
+            lease,
         )
 
 
@@ -282,8 +313,16 @@ def status(settings: Settings, model: str | None = None, last: int = 10) -> Envi
     records = {alias: show(registry, name, str(v)) if v else None for alias, v in versions.items()}
     challenger = records[CHALLENGER]
     found = summary(challenger) if challenger else None
-    rule = load_project(settings.project_root).approval_rule(env)
-    approvals = counted(challenger, rule, env, current_decision(challenger))[0] if challenger else []
+    trust = Trust.of(settings)
+    rule = trust.rule(env)
+    approvals = (
+        counted(challenger, rule, env, current_decision(challenger), trust.signers, trust.attestors)[0]
+        if challenger
+        else []
+    )
+    champion = records[CHAMPION]
+    events = chain(registry, name)
+    unverified = _champion_unverified(champion, env, trust, events)
     return EnvironmentStatus(
         model=name,
         env=env,
@@ -294,7 +333,18 @@ def status(settings: Settings, model: str | None = None, last: int = 10) -> Envi
         approvals=len(approvals),
         approvals_required=rule.required,
         events=history(registry, name)[-last:],
+        champion_unverified=unverified,
     )
+
+
+def _champion_unverified(champion: ModelVersionRecord | None, env: str, trust: Trust, events: list[Event]) -> list[str]:
+    if champion is None:
+        return [f"@champion was moved outside trunkml (history: v{m.to_version})" for m in champion_moves(events)[-1:]]
+    if not trust.protected(env):
+        moves = champion_moves(events)
+        moved = not moves or moves[-1].to_version != champion.version
+        return [f"@champion (v{champion.version}) was moved outside trunkml"] if moved else []
+    return champion_problems(champion, env, trust, events)
 
 
 __all__ = ["EnvironmentStatus", "MoveResult", "approvals_of", "move_champion", "promote", "rollback", "status"]

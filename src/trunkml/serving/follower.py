@@ -7,6 +7,10 @@ new model). The old model finishes what it was given, then goes. Refreshes run
 one at a time, so the served version follows the order in which the alias moved.
 A refused candidate is remembered and not retried until the alias moves again or
 an admin asks (``POST /admin/reload``).
+
+Where the environment requires approvals, a champion that an alias names is loaded only if its
+promotion chain verifies (``approvals.chain``): a PROMOTE decision, the signed approvals, and the history event
+that names it. An ``@champion`` moved outside trunkml is refused and the old model keeps serving.
 """
 
 from __future__ import annotations
@@ -18,8 +22,10 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from trunkml.approvals.chain import Trust, champion_problems
 from trunkml.errors import CandidateRefused, NotFoundError, TrunkmlError
-from trunkml.registry import Registry, resolve_version
+from trunkml.registry import Registry, resolve_version, show
+from trunkml.registry.events import chain
 from trunkml.serving.batching import MicroBatcher
 from trunkml.serving.served_model import ServedModel, load_candidate
 from trunkml.serving.spec import EndpointSpec
@@ -139,7 +145,23 @@ class Follower:
         self._swap(slot, served)
         return None
 
+    def _verify_champion(self, version: int) -> None:
+        registry = self._registry_now()
+        trust = Trust.of(registry.settings)
+        env = registry.settings.env.value
+        if not trust.protected(env):
+            return
+        record = show(registry, self.spec.model, str(version))
+        problems = champion_problems(record, env, trust, chain(registry, self.spec.model))
+        if problems:
+            raise CandidateRefused(
+                f"{self.spec.model} v{version} is not a verified champion in '{env}': " + "; ".join(problems),
+                reason="unverified",
+            )
+
     def _load(self, slot: Slot, version: int) -> ServedModel:
+        if slot.role == CHAMPION and slot.ref.startswith("@"):  # a pinned number in endpoint.yaml is reviewed code
+            self._verify_champion(version)
         deadline = max(30.0, 3 * self.spec.limits.request_timeout_s)
         model, info = load_candidate(self._registry_now(), self.spec.model, version, slot.role, slot.ref, deadline)
         batching = self.spec.batching
