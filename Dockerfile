@@ -1,7 +1,9 @@
 # trunkml serve: the REST server that follows @champion in a shared MLflow registry.
 #   docker build -t trunkml-serve .
 #   docker run -p 8000:8000 -e MLFLOW_TRACKING_URI=http://mlflow:5000 -e TRUNKML_API_KEY \
-#     -v "$PWD/endpoints/hate-pt-speech/endpoint.yaml:/srv/endpoint.yaml:ro" trunkml-serve
+#     -v "$PWD/endpoints/hate-pt-speech/endpoint.yaml:/srv/endpoint.yaml:ro" \
+#     -v "$PWD/trunkml.yaml:/srv/trunkml.yaml:ro" -v "$PWD/allowed_signers:/srv/allowed_signers:ro" trunkml-serve
+# In prod the server loads a champion only if its promotion chain verifies against those two files.
 # Dependencies come from requirements/serve.lock (hash-pinned: the server and the TF-IDF model family);
 # the build tools from requirements/build.lock.
 FROM python:3.11-slim-bookworm AS build

@@ -20,7 +20,7 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import REPO_ROOT
+from tests.conftest import REPO_ROOT, add_signer
 from tests.serving.conftest import RunningServer, launch_server
 from tests.tabular import run_trunkml
 from tests.training.conftest import commit_all, git
@@ -113,6 +113,7 @@ def test_an_example_goes_through_the_whole_loop(name: str, tmp_path: Path) -> No
     git(root, "init", "-q", "-b", "main")
     git(root, "config", "user.email", "dev@example.org")
     git(root, "config", "user.name", "Dev")
+    reviewer = add_signer(root, "reviewer")  # a person other than the author, in the committed allowed signers
     commit_all(root, "init")
     base = git(root, "rev-parse", "HEAD")
     subprocess.run([sys.executable, "prepare_data.py"], cwd=root, check=True, capture_output=True, timeout=120)
@@ -135,7 +136,7 @@ def test_an_example_goes_through_the_whole_loop(name: str, tmp_path: Path) -> No
     assert f"against the {baseline}" in report.with_suffix(".md").read_text(encoding="utf-8")
     refused = run_trunkml(root, "pipeline", "model-cd", "--by", "ci-bot", check=False)
     assert refused.returncode != 0  # no approval yet
-    run_trunkml(root, "approve", "1", "--env", "dev", "--by", "reviewer")
+    run_trunkml(root, "approve", "1", "--env", "dev", "--key", str(reviewer))
     run_trunkml(root, "pipeline", "model-cd", "--by", "ci-bot")
 
     server = launch_server(root, root / "endpoints" / name / "endpoint.yaml", tmp_path)
@@ -182,7 +183,7 @@ def test_an_example_goes_through_the_whole_loop(name: str, tmp_path: Path) -> No
         assert result["shadow"]["labelled"] == len(records)
         assert result["shadow"]["decision"]["reasons"]
 
-        run_trunkml(root, "approve", "2", "--env", "dev", "--by", "reviewer")
+        run_trunkml(root, "approve", "2", "--env", "dev", "--key", str(reviewer))
         run_trunkml(root, "pipeline", "model-cd", "--by", "ci-bot")
         server.serving(2, timeout_s=LOAD_S)
         assert post(server, "/predict", {"inputs": records[:1]}).status_code == 200

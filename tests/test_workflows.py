@@ -77,11 +77,41 @@ def test_permissions_are_least_privilege() -> None:
         document = load(name)
         assert document["permissions"] == {"contents": "read"}, name
         for job_name, job in document["jobs"].items():
-            if (name, job_name) == ("monitor", "monitor"):  # GITHUB_TOKEN needs it to send repository_dispatch
-                assert job["permissions"] == {"contents": "write"}
-                assert not any("push" in step.get("run", "") for step in job["steps"])
+            granted = job.get("permissions", {})
+            if (name, job_name) == ("monitor", "monitor"):  # it starts model-ct: actions, never contents
+                assert granted == {"contents": "read", "actions": "write"}
                 continue
-            assert "write" not in json.dumps(job.get("permissions", {})), name
+            if (name, job_name) == ("model-cd", "promote"):  # it reads the run's approval record
+                assert granted == {"contents": "read", "actions": "read"}
+                continue
+            assert "write" not in json.dumps(granted), name
+
+
+DEPLOYS = {"workspace-cd", "environment-cd", "model-ct", "model-cd", "monitor"}
+
+
+def test_hardened_checkouts_credentials_and_branches() -> None:
+    """Registry credentials only in main-only GitHub Environments; no persisted tokens; deploys only from main."""
+    for name in WORKFLOW_NAMES:
+        document = load(name)
+        for job_name, job in document["jobs"].items():
+            for step in job["steps"]:
+                if step.get("uses", "").startswith("actions/checkout@"):
+                    assert step["with"]["persist-credentials"] is False, (name, job_name)
+            uses_secrets = "secrets." in json.dumps(job)
+            if uses_secrets:  # repository secrets would be readable by any branch's workflow
+                assert job.get("environment") in {"registry", "prod"}, (name, job_name)
+            if name in DEPLOYS:
+                condition = " ".join(job.get("if", "").split())
+                assert "github.ref == 'refs/heads/main'" in condition or (
+                    "github.event.workflow_run.head_branch == 'main'" in condition
+                ), (name, job_name, condition)
+            else:  # pull-request checks never see the registry
+                assert not uses_secrets, (name, job_name)
+    promote = load("model-cd")["jobs"]["promote"]
+    assert promote["environment"] == "prod"
+    assert promote["concurrency"]["group"] == "model-cd-promote-hate-pt-speech"  # one per model, not per version
+    assert promote["env"]["TRUNKML_APPROVAL_KEY_DATA"] == "${{ secrets.TRUNKML_ATTESTOR_KEY }}"
 
 
 def test_steps_call_only_make_and_trunkml() -> None:
@@ -120,22 +150,25 @@ def test_model_cd_follows_model_ct_and_needs_a_person_for_promotion() -> None:
     assert "github.sha" in load("model-ct")["concurrency"]["group"]  # pending commits are never cancelled
     assert promote["environment"] == "prod"
     commands = [step["run"] for step in promote["steps"] if "run" in step]
-    assert any('approve "$VERSION"' in c and '--by "$GITHUB_ACTOR"' in c for c in commands)
-    assert commands.index(next(c for c in commands if "approve" in c)) < commands.index(
-        next(c for c in commands if "pipeline model-cd" in c)
-    )
+    approve = next(c for c in commands if "approve" in c)
+    assert "--github-reviewer" in approve  # the environment's reviewer from GitHub's record, not GITHUB_ACTOR
+    assert "--by" not in approve
+    assert commands.index(approve) < commands.index(next(c for c in commands if "pipeline model-cd" in c))
+    assert commands[-1] == '.venv/bin/trunkml models card "$VERSION"'  # into the job summary
 
 
 def test_the_monitor_asks_model_ct_to_retrain() -> None:
-    from trunkml.monitoring.dispatch import EVENT_TYPE
+    from trunkml.monitoring.dispatch import WORKFLOW
 
     monitor = load("monitor")
     assert "schedule" in monitor["on"]
     commands = [step["run"] for step in steps(monitor) if "run" in step]
     assert any(c.startswith(".venv/bin/trunkml monitor ") and "--emit github" in c for c in commands)
     ct = load("model-ct")
-    assert ct["on"]["repository_dispatch"]["types"] == [EVENT_TYPE]
-    retrain = next(s for s in steps(ct) if "repository_dispatch" in s.get("if", ""))
+    assert WORKFLOW == "model-ct.yaml"
+    assert set(ct["on"]["workflow_dispatch"]["inputs"]) == {"model", "champion", "triggers", "reason"}
+    assert "repository_dispatch" not in ct["on"]
+    retrain = next(s for s in steps(ct) if "workflow_dispatch" in s.get("if", ""))
     assert retrain["run"] == ".venv/bin/trunkml pipeline model-ct"
 
 

@@ -152,3 +152,23 @@ def test_a_statement_is_canonical_json(keys: dict[str, Path]) -> None:
     assert Statement.model_validate_json(statement.message()) == statement
     assert b", " not in statement.message()
     assert b": " not in statement.message()
+
+
+def test_options_namespaces_and_validity_are_honoured(tmp_path: Path) -> None:
+    key = add_signer(tmp_path, "ana")
+    line = (tmp_path / "allowed_signers").read_text().strip()
+    principals, rest = line.split(" ", 1)
+    (tmp_path / "allowed_signers").write_text(
+        f'{principals} namespaces="git,trunkml-approval",valid-before="20300101" {rest}\n'
+        f'"bruno" namespaces="git" {rest}\n'
+    )
+    signers = AllowedSigners.load(tmp_path / "allowed_signers")
+    assert signers.signers[0].namespaces == ("git", "trunkml-approval")
+    record = version({})
+    good = version({tag("prod", "ana"): signed(record, key, "ana")})
+    assert reasons(good, signers) == {"ana": "counts"}
+    late = version({tag("prod", "ana"): signed(record, key, "ana", at="2031-01-01T00:00:00+00:00")})
+    assert "is not an allowed signer" in reasons(late, signers)["ana"]
+    (tmp_path / "allowed_signers").write_text(f'{principals} namespaces="git" {rest}\n')
+    git_only = AllowedSigners.load(tmp_path / "allowed_signers")
+    assert "is not an allowed signer for 'trunkml-approval'" in reasons(good, git_only)["ana"]

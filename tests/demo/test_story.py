@@ -55,7 +55,8 @@ def test_demo_plays_three_commits_through_the_pipelines_and_guards_other_folders
     assert report_path.name == "gate.html"
     assert "<h2>Slices</h2>" in report_path.read_text(encoding="utf-8")
     assert "words <11: " in steps["trunkml data slices demo-eval --length-buckets 11,15"]
-    approved = steps["trunkml approve 1 --by reviewer && trunkml pipeline model-cd 1"]
+    approved = steps["trunkml approve 1 && trunkml pipeline model-cd 1"]
+    assert "signed an approval with their SSH key" in approved
     assert "infra validation passed (p99 " in approved
     assert "3 slice(s)" in approved
     assert "reused" in steps["trunkml pipeline model-ct (same commit again)"]
@@ -69,7 +70,9 @@ def test_demo_plays_three_commits_through_the_pipelines_and_guards_other_folders
     watched = steps["trunkml monitor --window 1000"]
     assert watched.startswith("1000 texts served by v1: no drift in 8 statistics; online recall ")
     assert "(n=328 positives); triggers: none fired" in watched
-    assert report["steps"][-1]["name"] == "trunkml monitor --window 1000"
+    assert report["steps"][-2]["name"] == "trunkml monitor --window 1000"
+    assert report["steps"][-1]["name"] == "trunkml audit"
+    assert "events in the hash chain, intact; @champion v1 agrees with it" in report["steps"][-1]["detail"]
     workspace = Path(report["workdir"])
     assert (workspace / ".trunkml" / "reports" / "monitor.html").is_file()
     assert (workspace / "datasets/demo-tweets/versions/2.yaml").is_file()

@@ -25,13 +25,14 @@ from trunkml.datasets import DataService
 
 @pytest.fixture
 def github() -> Iterator[tuple[str, list[dict[str, Any]]]]:
-    """A local stand-in for the GitHub REST API that records repository_dispatch calls."""
+    """A local stand-in for GitHub's REST API (unreachable here) that records workflow_dispatch calls, answering
+    204 No Content as GitHub documents for ``POST /repos/{owner}/{repo}/actions/workflows/{id}/dispatches``."""
     received: list[dict[str, Any]] = []
     app = FastAPI()
 
-    @app.post("/repos/{owner}/{repo}/dispatches")
-    async def dispatches(owner: str, repo: str, request: Request) -> Response:
-        received.append({"repo": f"{owner}/{repo}", "auth": request.headers.get("authorization"),
+    @app.post("/repos/{owner}/{repo}/actions/workflows/{workflow}/dispatches")
+    async def dispatches(owner: str, repo: str, workflow: str, request: Request) -> Response:
+        received.append({"repo": f"{owner}/{repo}", "workflow": workflow, "auth": request.headers.get("authorization"),
                          "body": await request.json()})  # fmt: skip
         return Response(status_code=204)
 
@@ -123,10 +124,11 @@ def test_triggers_fire_shadow_evidence_is_reported_and_the_dispatch_is_sent(
     call = received[0]
     assert call["repo"] == "acme/hate-speech"
     assert call["auth"] == "Bearer test-token"
-    assert call["body"]["event_type"] == "trunkml-retrain"
-    assert set(call["body"]["client_payload"]["triggers"]) == fired
+    assert call["workflow"] == "model-ct.yaml"
+    assert call["body"]["ref"] == "main"
+    assert set(call["body"]["inputs"]["triggers"].split(",")) == fired
     assert result["dispatch"] == call["body"]
-    assert f"repository_dispatch sent to {url}/repos/acme/hate-speech/dispatches" in err
+    assert f"workflow_dispatch of model-ct sent to {url}/repos/acme/hate-speech/actions/workflows/model-ct.yaml" in err
     assert Path(result["report"]).is_file()
 
     # Without a token the payload is only printed, for a person or another tool to send.
@@ -135,8 +137,8 @@ def test_triggers_fire_shadow_evidence_is_reported_and_the_dispatch_is_sent(
     monkeypatch.delenv("GITHUB_REPOSITORY")
     code, out, err = monitor(monkeypatch, capsys, env_without, "--endpoint", str(endpoint), "--emit", "github")
     assert code == 1
-    assert '"event_type": "trunkml-retrain"' in out
-    assert "repository_dispatch not sent: set GITHUB_TOKEN and GITHUB_REPOSITORY" in err
+    assert '"ref": "main"' in out
+    assert "workflow_dispatch not sent: set GITHUB_TOKEN and GITHUB_REPOSITORY" in err
     assert len(received) == 1
 
     # The same triggers again within monitoring.triggers.repeat_after (24h): not sent a second time.

@@ -93,7 +93,7 @@ def in_actions(promo: Project, github: FakeGitHub, monkeypatch: pytest.MonkeyPat
         "GITHUB_REPOSITORY": "octo/models",
         "GITHUB_RUN_ID": "4242",
         "GITHUB_API_URL": f"http://{host}:{port}",
-        "TRUNKML_APPROVAL_KEY": str(attestor),
+        "TRUNKML_APPROVAL_KEY_DATA": attestor.read_text(),
     }.items():
         monkeypatch.setenv(key, value)
     assert promo.cli("evaluate", "--challenger", "1").code == 0

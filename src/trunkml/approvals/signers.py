@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import base64
 import re
-import shlex
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -85,11 +84,25 @@ class Signer:
         return bool(forms(person) & self.forms)
 
 
+def _split_options(text: str) -> list[str]:
+    """``a,b="x,y",c`` → ``["a", 'b="x,y"', "c"]``: commas inside double quotes do not split."""
+    parts, current, quoted = [], "", False
+    for char in text:
+        if char == '"':
+            quoted = not quoted
+        if char == "," and not quoted:
+            parts.append(current)
+            current = ""
+        else:
+            current += char
+    return [part for part in (*parts, current) if part]
+
+
 def _options(text: str, line: int, path: Path) -> dict[str, str]:
     found: dict[str, str] = {}
-    for option in shlex.split(text.replace(",", " ")) if text else []:
+    for option in _split_options(text):
         key, _, value = option.partition("=")
-        found[key.lower()] = value
+        found[key.lower()] = value.strip('"')
     unknown = set(found) - {"namespaces", "valid-after", "valid-before", "cert-authority"}
     if unknown:
         raise ConfigError(f"{path}:{line}: unknown option(s) {', '.join(sorted(unknown))}")

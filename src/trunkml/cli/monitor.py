@@ -72,7 +72,7 @@ def monitor_command(
     emit: Annotated[
         Optional[Literal["github"]],  # noqa: UP045
         typer.Option(
-            help="When a trigger fires: print the repository_dispatch payload, and send it if "
+            help="When a trigger fires: print the workflow_dispatch payload, and send it if "
             "GITHUB_TOKEN and GITHUB_REPOSITORY are set."
         ),
     ] = None,
@@ -98,7 +98,7 @@ def monitor_command(
     else:
         _summary(result, written)
         if payload is not None:
-            out.print("repository_dispatch payload:")
+            out.print("workflow_dispatch payload:")
             print(json.dumps(payload, indent=2, ensure_ascii=False))
     if payload is not None:
         _send(settings, result, payload)
@@ -110,6 +110,6 @@ def _send(settings: Settings, result: MonitorResult, payload: dict[str, object])
     from trunkml.monitoring.dispatch import dispatch_once
 
     if settings.github_token is None or not settings.github_repository:
-        err.print("repository_dispatch not sent: set GITHUB_TOKEN and GITHUB_REPOSITORY to send it")
+        err.print("workflow_dispatch not sent: set GITHUB_TOKEN and GITHUB_REPOSITORY to send it")
         return
     err.print(dispatch_once(settings, result, payload))  # a failed send raises: exit 3, after the results

@@ -90,6 +90,11 @@ class Settings(BaseSettings):
         description="SSH private key `trunkml approve` signs with (default: git's user.signingkey). In CI, the "
         "environment's attestor key, which signs the GitHub reviewer's approval.",
     )
+    approval_key_data: SecretStr | None = Field(
+        default=None,
+        description="The SSH private key itself, for CI where a secret is a string (the environment's attestor key); "
+        "written to a private temporary file only while signing.",
+    )
     github_run_id: str | None = Field(
         default=None,
         validation_alias=AliasChoices("TRUNKML_GITHUB_RUN_ID", "GITHUB_RUN_ID"),
@@ -109,7 +114,8 @@ class Settings(BaseSettings):
     github_token: SecretStr | None = Field(
         default=None,
         validation_alias=AliasChoices("TRUNKML_GITHUB_TOKEN", "GITHUB_TOKEN"),
-        description="Token that may send repository_dispatch (`trunkml monitor --emit github` sends when set).",
+        description="GitHub token: `trunkml monitor --emit github` starts model-ct with it (actions: write); "
+        "`trunkml approve --github-reviewer` reads the run's approvals (actions: read).",
     )
     github_repository: str | None = Field(
         default=None,

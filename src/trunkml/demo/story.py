@@ -43,6 +43,7 @@ from trunkml.pipelines.model_pipelines import model_cd, model_ct
 from trunkml.pipelines.steps import PipelineResult
 from trunkml.registry import Registry, show
 from trunkml.registry.events import history
+from trunkml.release.audit import audit
 from trunkml.release.promotion import promote, rollback, status
 from trunkml.release.signoff import sign_off
 
@@ -320,6 +321,19 @@ class _Story:
         root = self.service.settings.project_root
         monitor_step(self.service.settings, endpoint_path(root), self.record, self.traffic_sent)
 
+    def audit(self) -> None:
+        """`trunkml audit`: the hash chain, the aliases and every champion's signed approvals verify."""
+        found = audit(self.service.settings, MODEL)
+        problems = "; ".join(f.message for f in found.findings[:3])
+        self.record(
+            "trunkml audit",
+            found.ok,
+            f"{found.events} events in the hash chain, intact; @champion v{found.champion} agrees with it, and "
+            "every champion's approvals are SSH signatures by allowed signers who wrote none of the change"
+            if found.ok
+            else problems,
+        )
+
     def pull(self, ref: str) -> None:
         summary = self.service.pull([ref])
         result = summary.results[0]
@@ -428,3 +442,4 @@ def play_close(story: _Story, eval_ref: str, keep_serving: bool, traffic: str) -
     story.traffic(eval_ref)
     story.last_answer(stop=not keep_serving)
     story.monitor()
+    story.audit()

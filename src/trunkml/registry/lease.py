@@ -70,7 +70,7 @@ class Lease:
                 self.beats += 1
                 self.registry.client.set_experiment_tag(self.experiment_id, BEAT, str(self.beats))
                 self._last_ok = time.monotonic()
-            except MlflowException as exc:
+            except Exception as exc:
                 if time.monotonic() - self._last_ok > TTL_S / 2:
                     self.lost = f"heartbeats failed for {TTL_S / 2:.0f} s: {str(exc)[:200]}"
 

@@ -25,7 +25,7 @@ from trunkml.evaluation.gate_report import html_document, html_table, md_table
 from trunkml.registry import ModelVersionRecord, Registry
 from trunkml.registry.artifacts import load_run_json, upload_run_file
 from trunkml.registry.blessing import blessing_of
-from trunkml.registry.events import history
+from trunkml.registry.events import chain, history
 
 ARTIFACT_DIR = "trunkml/card"
 
@@ -163,29 +163,34 @@ def _approvals(settings: Settings, record: ModelVersionRecord) -> Section:
     return Section("Approvals", ["env", "approver", "at (UTC)", "via", "status"], rows or [["", "none", "", "", ""]])
 
 
-def _history(registry: Registry, record: ModelVersionRecord) -> Section:
+def _history(registry: Registry, record: ModelVersionRecord) -> list[Section]:
     rows = [
         [f"#{e.seq}", e.at[:19], e.kind, e.actor, f"v{e.from_version}→v{e.to_version}", e.reason]
         for e in history(registry, record.name)
         if record.version in (e.to_version, e.from_version)
     ]
-    return Section(
-        "History", ["event", "at (UTC)", "kind", "by", "move", "reason"], rows or [["", "", "none", "", "", ""]]
-    )
+    events = chain(registry, record.name)
+    head = f"#{events[-1].seq} sha256 {events[-1].hash}" if events else "empty"
+    return [
+        Section(
+            "History", ["event", "at (UTC)", "kind", "by", "move", "reason"], rows or [["", "", "none", "", "", ""]]
+        ),
+        Section("History chain head", [], [[f"{head} (keep it: a later audit can tell if newer events were removed)"]]),
+    ]
 
 
 def model_card(settings: Settings, registry: Registry, record: ModelVersionRecord) -> ModelCard:
     """The card of ``record``, from its lineage, data, decision, infra validation, approvals and history."""
     found = summary(record)
     document = (load_run_json(registry, record.run_id, found.record) if found and record.run_id else None) or {}
-    sections = [
+    sections: list[Section] = [
         _lineage(record),
         _data(settings, record),
         _metrics(record, document.get("decision", {})),
         *_gate(record, document),
         _infra(record),
         _approvals(settings, record),
-        _history(registry, record),
+        *_history(registry, record),
     ]
     return ModelCard(f"Model card: {record.name} v{record.version}", sections)
 

@@ -10,6 +10,9 @@ from __future__ import annotations
 
 import base64
 import subprocess
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -27,6 +30,25 @@ from trunkml.registry import CHAMPION, ModelVersionRecord, Registry
 from trunkml.registry.aliases import current
 from trunkml.release.evidence import Evidence, gather_evidence
 from trunkml.release.promotion import change_authors
+
+
+@contextmanager
+def attestor_key(settings: Settings) -> Iterator[Path]:
+    """The environment's key: ``TRUNKML_APPROVAL_KEY`` (a file), or ``TRUNKML_APPROVAL_KEY_DATA`` (a CI secret),
+    written to a file only this user can read, and removed afterwards."""
+    if settings.approval_key is not None:
+        yield settings.approval_key
+        return
+    if settings.approval_key_data is None:
+        raise UsageError(
+            "attesting GitHub's reviewer needs the environment's attestor key",
+            hint="set TRUNKML_APPROVAL_KEY_DATA from an environment secret (or TRUNKML_APPROVAL_KEY to a file)",
+        )
+    with tempfile.TemporaryDirectory(prefix="trunkml-key-") as scratch:
+        path = Path(scratch) / "attestor"
+        path.touch(mode=0o600)
+        path.write_text(settings.approval_key_data.get_secret_value().strip() + "\n", encoding="utf-8")
+        yield path
 
 
 def signing_key(settings: Settings, key: Path | None) -> Path:
@@ -119,10 +141,13 @@ def sign_off_github_review(
 ) -> tuple[list[Approval], Evidence]:
     """Attest the reviewers GitHub recorded for ``env`` in this run, signed with the environment's attestor key."""
     evidence = gather_evidence(settings, registry, record)
+    with attestor_key(settings) as key:
+        return _attest(settings, registry, record, env, key), evidence
+
+
+def _attest(settings: Settings, registry: Registry, record: ModelVersionRecord, env: str, key: Path) -> list[Approval]:
     trust = Trust.of(settings)
-    if settings.approval_key is None:
-        raise UsageError("attesting GitHub's reviewer needs TRUNKML_APPROVAL_KEY: the environment's attestor key")
-    attestor = _signer(trust, settings.approval_key)
+    attestor = _signer(trust, key)
     if attestor.identity not in {a.casefold() for a in trust.attestors}:
         raise ConfigError(f"{attestor.identity} is not listed in signers.attestors of trunkml.yaml")
     authors = change_authors(settings, registry, record, current(registry, record.name, CHAMPION))
@@ -140,7 +165,7 @@ def sign_off_github_review(
                 registry,
                 record,
                 trust,
-                settings.approval_key,
+                key,
                 env,
                 person.identity,
                 authors,
@@ -149,4 +174,4 @@ def sign_off_github_review(
                 review.evidence,
             )
         )
-    return approvals, evidence
+    return approvals

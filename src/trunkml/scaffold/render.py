@@ -101,14 +101,26 @@ def _workflows(model: str, package: str) -> dict[str, str]:
             'trunkml pipeline model-cd @challenger --by "$GITHUB_ACTOR" --wait-ok',
         ),
     }
-    no_gate = {"condition": "", "ref": ""}
-    after_ct = {  # model-cd: only after a successful model-ct, on the commit it trained (not main's newest)
-        "condition": "\n    if: github.event.workflow_run.conclusion == 'success'",
+    deploy = (  # the registry's credentials: secrets of the `registry` environment (deployment branches: main)
+        "\n    environment: registry\n    env:\n"
+        "      MLFLOW_TRACKING_URI: ${{ secrets.MLFLOW_TRACKING_URI }}\n"
+        "      MLFLOW_TRACKING_USERNAME: ${{ secrets.MLFLOW_TRACKING_USERNAME }}\n"
+        "      MLFLOW_TRACKING_PASSWORD: ${{ secrets.MLFLOW_TRACKING_PASSWORD }}\n"
+        "      TRUNKML_ACTOR: ${{ github.actor }}"
+    )
+    on_main = "\n    if: github.ref == 'refs/heads/main'  # a deploy never runs another branch's workflow file"
+    checks = {"condition": "", "ref": "", "deploy": ""}  # pull requests: no secrets at all
+    deploys = {"condition": on_main, "ref": "", "deploy": deploy}
+    after_ct = {  # model-cd: only after a successful model-ct on main, on the commit it trained (not main's newest)
+        "condition": "\n    if: github.event.workflow_run.conclusion == 'success' "
+        "&& github.event.workflow_run.head_branch == 'main'",
         "ref": "\n          ref: ${{ github.event.workflow_run.head_sha }}",
+        "deploy": deploy,
     }
+    kinds = {"model-cd": after_ct, "model-ci": checks, "environment-ci": checks}
     return {
         f".github/workflows/{name}.yaml": render(
-            "workflow/workflow.yaml", name=name, on=on, command=command, **(after_ct if name == "model-cd" else no_gate)
+            "workflow/workflow.yaml", name=name, on=on, command=command, **kinds.get(name, deploys)
         )
         for name, (on, command) in specs.items()
     }
@@ -159,6 +171,7 @@ def plan(root: Path, model: str | None, family: Family, task: Task = "binary") -
         "trunkml.yaml": render("project/trunkml.yaml", **values, policy=render(f"project/policy-{task}.yaml")),
         "README.md": render("project/README.md", **values),
         ".gitignore": render("project/gitignore"),
+        "allowed_signers": render("project/allowed_signers"),
         "datasets/README.md": render("project/datasets-README.md", **values),
         **model_files(name, package, family, f"{name}-train", f"{name}-eval", task),
         f"endpoints/{name}/endpoint.yaml": render("endpoint/endpoint.yaml", **values),
