@@ -172,3 +172,40 @@ def test_options_namespaces_and_validity_are_honoured(tmp_path: Path) -> None:
     (tmp_path / "allowed_signers").write_text(f'{principals} namespaces="git" {rest}\n')
     git_only = AllowedSigners.load(tmp_path / "allowed_signers")
     assert "is not an allowed signer for 'trunkml-approval'" in reasons(good, git_only)["ana"]
+
+
+def test_an_attestor_never_approves_as_a_person_and_a_lapsed_key_cannot_backdate(
+    tmp_path: Path, keys: dict[str, Path]
+) -> None:
+    attestor = add_signer(tmp_path, "ci-prod")
+    signers = AllowedSigners.load(tmp_path / "allowed_signers")
+    base = version({})
+    own = version({tag("prod", "ci-prod"): signed(base, attestor, "ci-prod")})
+    verdicts = counted(own, ApprovalRule(), "prod", "d1", signers, attestors=("ci-prod",))
+    assert "an attestor key" in verdicts[1][0].reason
+    line = (tmp_path / "allowed_signers").read_text().splitlines()[1]  # bruno's key
+    principals, rest = line.split(" ", 1)
+    (tmp_path / "allowed_signers").write_text(f'{principals} valid-before="20200101" {rest}\n')
+    lapsed = AllowedSigners.load(tmp_path / "allowed_signers")
+    backdated = version({tag("prod", "bruno"): signed(base, keys["bruno"], "bruno", at="2019-06-01T00:00:00+00:00")})
+    assert "is not an allowed signer" in reasons(backdated, lapsed)["bruno"]
+
+
+def test_malformed_signatures_are_refused_not_crashed_on(tmp_path: Path) -> None:
+    from cryptography.hazmat.primitives.asymmetric import ec
+
+    from trunkml.approvals import sshsig
+    from trunkml.errors import IntegrityError
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    good = sshsig.sign_with(key, b"m")
+    blob = sshsig.base64.b64decode("".join(good.strip().splitlines()[1:-1]))
+    bogus = blob.replace(b"ecdsa-sha2-nistp256", b"ecdsa-sha2-nistp999")
+    with pytest.raises(IntegrityError):
+        sshsig.verify(sshsig.armor(bogus), b"m")
+    with pytest.raises(IntegrityError, match="trailing data"):
+        sshsig.verify(sshsig.armor(blob + b"junk"), b"m")
+    record = version({tag("prod", "x"): json.dumps({"statement": {"broken": True}, "signature": 3})})
+    assert reasons(record, AllowedSigners.load(tmp_path / "none")) == {
+        "x": "not a signed approval statement (a bare tag counts for nothing)"
+    }

@@ -14,9 +14,10 @@ import pytest
 
 from tests.conftest import Project
 from tests.serving.conftest import launch_server
+from tests.serving.test_status_page import CHROMIUM, _chromium
 from trunkml.registry import Registry, lineage
 from trunkml.registry.aliases import current
-from trunkml.registry.events import TAG, chain
+from trunkml.registry.events import TAG, Event, append, chain
 
 MODEL = "promo-model"
 
@@ -121,3 +122,68 @@ def test_a_decision_replays_byte_identical_and_an_altered_one_is_flagged(guarded
     messages = [f["message"] for f in altered.json()["findings"]]
     assert "v2's stored decision document was altered" in messages
     assert any(m.startswith("v2's decision does not replay: ['b: stored 0, replayed") for m in messages)
+
+
+@pytest.mark.skipif(CHROMIUM is None, reason="headless Chromium is not installed (Debian package 'chromium')")
+def test_the_model_card_renders_in_a_browser(guarded: Project, tmp_path: Path) -> None:
+    card = guarded.cli("models", "card", "2", "--html")
+    assert card.code == 0, card.stderr
+    page = tmp_path / "card.html"
+    page.write_text(card.stdout, encoding="utf-8")
+    dom = _chromium(tmp_path / "profile", "--dump-dom", page.as_uri())
+    for heading in ("Lineage", "Data", "Metrics", "Gate decision", "Guards", "Infra validation", "Approvals",
+                    "History", "History chain head"):  # fmt: skip
+        assert f"<h2>{heading}</h2>" in dom, heading
+    assert "<svg" in dom
+    assert "recall change +" in dom  # the verdict's picture: the change with its interval
+    shot = tmp_path / "card.png"
+    _chromium(tmp_path / "profile", f"--screenshot={shot}", "--window-size=1000,1400", page.as_uri())
+    assert shot.stat().st_size > 10_000
+    stored = Registry(guarded.settings()).client.list_artifacts(show_run(guarded, 2), "trunkml/card")
+    assert sorted(Path(f.path).name for f in stored) == ["model-card.html", "model-card.md"]
+
+
+def show_run(project: Project, version: int) -> str:
+    run_id = Registry(project.settings()).client.get_model_version(MODEL, str(version)).run_id
+    assert run_id
+    return run_id
+
+
+def test_history_events_invented_by_a_registry_writer_do_not_make_a_champion(guarded: Project) -> None:
+    """Events are not signed, so a registry writer can append well-linked ones; they still need a real decision."""
+    registry = Registry(guarded.settings())
+    carol = guarded.root / ".trunkml" / "keys" / "carol"
+    assert guarded.cli("approve", "2", "--key", str(carol)).code == 0  # v2 approved, not (yet) promoted
+    fakes = [
+        Event(kind="promote", actor="mallory", from_version=1, to_version=2, alias="champion", decision="0" * 64),
+        Event(kind="rollback", actor="mallory", from_version=2, to_version=2, alias="champion"),
+    ]
+    expected = ["the decision v2 was promoted on is not in its run", "never promoted on a verified decision"]
+    for fake, why in zip(fakes, expected, strict=True):
+        append(registry, MODEL, fake)  # correctly chained: the chain itself stays intact
+        registry.client.set_registered_model_alias(MODEL, "champion", "2")
+        unverified = guarded.cli("status", "--json").json()["champion_unverified"]
+        assert any(why in problem for problem in unverified), unverified
+        assert not any("history:" in problem for problem in unverified)
+
+
+def test_a_canary_needs_a_promote_decision_where_approvals_are_required(
+    guarded: Project, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("TRUNKML_ENV", "dev")  # an experiment (dev trains uncommitted changes) ...
+    assert guarded.cli("train", MODEL, "--input", "train=pool-train", "--param", "C=0.05").code == 0  # v3
+    monkeypatch.setenv("TRUNKML_ENV", "test")  # ... that the test environment's gate rejects
+    assert guarded.cli("evaluate", "--challenger", "3", "--json").json()["decision"]["promote"] is False
+    endpoint = tmp_path / "endpoint.yaml"
+    endpoint.write_text(f"model: {MODEL}\ntraffic: {{canary: {{percent: 50}}}}\n", encoding="utf-8")
+    server = launch_server(guarded.root, endpoint, tmp_path, extra_env={"TRUNKML_ENV": "test"})
+    try:
+        server.serving(1)
+        server.wait_for(lambda c: any(r["version"] == 3 for r in c.get("/model").json()["refused"]))
+        described = httpx.get(f"{server.url}/model").json()
+        assert described["challenger"] is None
+        refusal = next(r for r in described["refused"] if r["version"] == 3)
+        assert (refusal["role"], refusal["reason"]) == ("challenger", "unverified")
+        assert "no intact PROMOTE gate decision" in refusal["message"]
+    finally:
+        server.kill()

@@ -47,6 +47,8 @@ def test_promote_from_dev_to_prod(promo: Project) -> None:
     assert copied.gate["trunkml.gate.summary"] == source.gate["trunkml.gate.summary"]
     assert [a["statement"]["approver"] for a in copied.approvals] == ["carol"]
     assert [e.kind for e in history(target, "promo-model")] == ["approve", "promote"]
+    audited = promo.cli("audit", "--env", "prod", "--json")  # the copy's chain and its prod approval verify
+    assert audited.code == 0, audited.stdout
     assert current(Registry(promo.settings()), "promo-model", "champion") is None  # dev untouched
     again = promo.cli("promote", "1", "--from", "dev", "--to", "prod", "--by", "alice")
     assert again.code == 1

@@ -205,3 +205,17 @@ def test_a_move_cut_off_half_way_either_happened_or_not_and_history_agrees(
     assert promo.cli("promote", "2", "--by", "alice").code == 0  # settles the rollback first
     assert kinds() == [("promote", None, 1), ("promote", 1, 2), ("rollback", 2, 1), ("promote", 1, 2)]
     assert pending(Registry(promo.settings()), "promo-model") == []
+
+
+def test_unknown_authors_can_be_refused(promo: Project, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A made-up commit identity cannot hide an author where the project requires every author to be known."""
+    text = (promo.root / "trunkml.yaml").read_text(encoding="utf-8")
+    (promo.root / "trunkml.yaml").write_text(text + "signers: {require_known_authors: true}\n", encoding="utf-8")
+    monkeypatch.setenv("TRUNKML_ENV", "test")
+    assert promo.cli("evaluate", "--challenger", "1").code == 0
+    assert promo.cli("approve", "1", "--key", str(promo.signer("carol"))).code == 0
+    refused = promo.cli("promote", "1", "--by", "ops")
+    assert refused.code == 1
+    assert "authors: Dev <dev@example.org> wrote part of the change but are not in allowed_signers" in refused.stderr
+    promo.signer("dev-login", "dev@example.org")  # the author, now a known person (who did not approve)
+    assert promo.cli("promote", "1", "--by", "ops").code == 0

@@ -50,18 +50,27 @@ def unavailable(reason: str) -> None:
     pytest.skip(reason)
 
 
-@pytest.fixture(scope="session")
-def postgres_database() -> Iterator[str]:
-    """A fresh PostgreSQL database for this session; yields its SQLAlchemy URI."""
+@contextlib.contextmanager
+def fresh_database(prefix: str = "trunkml") -> Iterator[str]:
+    """A new database on the PostgreSQL server at 127.0.0.1:5432, dropped afterwards; yields its URI."""
     try:
         admin = psycopg.connect(PG_ADMIN, connect_timeout=3, autocommit=True)
     except psycopg.OperationalError as exc:
         unavailable(f"PostgreSQL is not reachable at 127.0.0.1:5432 ({str(exc).strip()})")
-    name = f"trunkml_{uuid.uuid4().hex[:10]}"
+    name = f"{prefix}_{uuid.uuid4().hex[:10]}"
     admin.execute(f"CREATE DATABASE {name}")
-    yield f"postgresql://postgres@127.0.0.1:5432/{name}"
-    admin.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
-    admin.close()
+    try:
+        yield f"postgresql://postgres@127.0.0.1:5432/{name}"
+    finally:
+        admin.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+        admin.close()
+
+
+@pytest.fixture(scope="session")
+def postgres_database() -> Iterator[str]:
+    """A fresh PostgreSQL database for this session; yields its SQLAlchemy URI."""
+    with fresh_database() as uri:
+        yield uri
 
 
 @dataclass

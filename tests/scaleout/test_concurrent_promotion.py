@@ -18,10 +18,9 @@ import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
-import psycopg
 import pytest
 
-from tests.scaleout.conftest import PG_ADMIN, SharedEnv, demo_project, run_trunkml, shared, unavailable
+from tests.scaleout.conftest import SharedEnv, demo_project, fresh_database, run_trunkml, shared
 from tests.serving.conftest import free_port, launch_server
 from tests.training.conftest import commit_all
 from trunkml.config import Settings
@@ -37,15 +36,13 @@ ROUNDS = 20
 @pytest.fixture(scope="module")
 def racing(s3_server: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, SharedEnv]]:
     """The demo project on its own PostgreSQL database: v1 champion; v2 and v3 each PROMOTE against v1, approved."""
-    try:
-        admin = psycopg.connect(PG_ADMIN, connect_timeout=3, autocommit=True)
-    except psycopg.OperationalError as exc:
-        unavailable(f"PostgreSQL is not reachable at 127.0.0.1:5432 ({str(exc).strip()})")
-    database = f"trunkml_race_{uuid.uuid4().hex[:8]}"
-    admin.execute(f"CREATE DATABASE {database}")
-    stores = SharedEnv(f"http://127.0.0.1:{free_port()}", f"postgresql://postgres@127.0.0.1:5432/{database}",
-                       s3_server, "trunkml-race")  # fmt: skip
-    root = demo_project(tmp_path_factory.mktemp("race") / "ws", stores, infra_validation=False)
+    with fresh_database("trunkml_race") as database:
+        stores = SharedEnv(f"http://127.0.0.1:{free_port()}", database, s3_server, "trunkml-race")
+        yield from _racing_project(tmp_path_factory.mktemp("race") / "ws", stores)
+
+
+def _racing_project(workspace: Path, stores: SharedEnv) -> Iterator[tuple[Path, SharedEnv]]:
+    root = demo_project(workspace, stores, infra_validation=False)
     run_trunkml(root, {"TRUNKML_PROJECT": str(root), **stores.env()}, "pipeline", "workspace-cd", "--env", "shared")
     env = shared(root, stores)
     run_trunkml(root, env, "ct", MODEL)
@@ -59,10 +56,10 @@ def racing(s3_server: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator
         gate = run_trunkml(root, env, "evaluate", "--challenger", str(version), "--fail-on-reject")
         assert "PROMOTE" in gate.stdout
         run_trunkml(root, env, "approve", str(version), "--by", "reviewer")
-    yield root, stores
-    stop_server(Settings(project=root), "shared")
-    admin.execute(f"DROP DATABASE IF EXISTS {database} WITH (FORCE)")
-    admin.close()
+    try:
+        yield root, stores
+    finally:
+        stop_server(Settings(project=root), "shared")
 
 
 def promote_at_once(root: Path, stores: SharedEnv, homes: list[Path]) -> list[subprocess.CompletedProcess[str]]:

@@ -115,7 +115,12 @@ def slug(text: str) -> str:
 def current_decision(record: ModelVersionRecord) -> str | None:
     """sha256 of the version's current gate decision document, if it has one."""
     raw = record.gate.get(lineage.GATE_SUMMARY)
-    return str(json.loads(raw).get("record_sha256")) if raw else None
+    try:
+        found = json.loads(raw) if raw else None
+    except ValueError:
+        return None
+    digest = found.get("record_sha256") if isinstance(found, dict) else None
+    return str(digest) if digest else None
 
 
 def manifest_digest(record: ModelVersionRecord) -> str:
@@ -224,14 +229,18 @@ def check(approval: Approval, signers: AllowedSigners, attestors: tuple[str, ...
         at = datetime.fromisoformat(statement.at)
     except ValueError as exc:
         raise IntegrityError(f"the statement's time {statement.at!r} is not an ISO time") from exc
+    if at.tzinfo is None:
+        raise IntegrityError(f"the statement's time {statement.at!r} has no time zone")
     signer = signers.signer_of(key, NAMESPACE, at)
     if statement.via == "ssh":
+        if signer.identity in {a.casefold() for a in attestors}:
+            raise IntegrityError(f"{signer.identity} is an attestor key: it signs for reviewers, never as a person")
         if signer.identity != statement.approver.casefold():
             raise IntegrityError(f"signed by {signer.identity}'s key, but it names {statement.approver} as approver")
         return signer.identity
     if signer.identity not in {a.casefold() for a in attestors}:
         raise IntegrityError(f"{signer.identity} is not an attestor of environment reviews (signers.attestors)")
-    person = signers.person(statement.approver)
+    person = signers.login(statement.approver)
     if person is None:
         raise IntegrityError(f"the reviewer {statement.approver} is not a person of the allowed-signers file")
     return person.identity
@@ -298,6 +307,8 @@ def _judge_one(
         who = check(approval, signers, attestors)
     except IntegrityError as exc:
         return f"signature: {exc.message}", ""
+    except (ValueError, KeyError, TypeError) as exc:  # anything malformed in a tag only fails to count
+        return f"signature: malformed ({type(exc).__name__})", ""
     bound = _binding(record, approval.statement, env, decision)
     if bound:
         return bound, who

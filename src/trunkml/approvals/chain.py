@@ -14,16 +14,17 @@ The server asks this before swapping a champion in; ``trunkml status`` and ``tru
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 
 from trunkml.approvals.approval import counted, current_decision
 from trunkml.approvals.signers import AllowedSigners
 from trunkml.config import ApprovalRule, Settings, load_project
-from trunkml.registry import ModelVersionRecord, lineage
+from trunkml.registry import ModelVersionRecord, Registry
+from trunkml.registry.artifacts import find_decision
 from trunkml.registry.events import FAILED, Event, verify_chain
 
 CHAMPION = "champion"
+COPIED_FROM = "trunkml.copied_from"
 RETURNS = {"rollback", "repair"}
 
 
@@ -54,32 +55,62 @@ def champion_moves(events: list[Event]) -> list[Event]:
     return [e for e in events if e.alias == CHAMPION and e.to_version is not None and e.status != FAILED]
 
 
-def _decision_says_promote(record: ModelVersionRecord) -> bool:
-    raw = record.gate.get(lineage.GATE_SUMMARY)
-    return bool(raw) and json.loads(raw or "{}").get("decision") == "promote"
+def _promoted_on(registry: Registry, record: ModelVersionRecord, event: Event) -> str:
+    """Why ``event`` is not a promotion of ``record`` on a PROMOTE decision made against the champion it
+    replaced ("" when it is). The decision is found in the version's run by the digest the event records,
+    so an edited document or an invented digest finds nothing."""
+    document = find_decision(registry, record.run_id, event.decision) if record.run_id and event.decision else None
+    if document is None:
+        return f"the decision v{record.version} was promoted on is not in its run (or was altered)"
+    decision = document.get("decision")
+    if not isinstance(decision, dict) or decision.get("promote") is not True:
+        return f"v{record.version} was promoted on a decision that is not PROMOTE"
+    copied = COPIED_FROM in record.raw_tags  # a copy's decision names the source registry's versions
+    if not copied and document.get("champion") != event.from_version:
+        return (
+            f"v{record.version}'s decision was made against v{document.get('champion')}, but its promotion "
+            f"replaced v{event.from_version}"
+        )
+    return ""
 
 
-def _move_problem(record: ModelVersionRecord, events: list[Event]) -> tuple[str, str | None]:
+def _move_problem(registry: Registry, record: ModelVersionRecord, events: list[Event]) -> tuple[str, str | None]:
     """(why the chain does not put ``record`` at @champion, the decision digest its approvals must bind)."""
     moves = champion_moves(events)
     last = moves[-1] if moves else None
     if last is None or last.to_version != record.version:
         named = f"v{last.to_version}" if last else "no version"
         return f"@champion was moved to v{record.version} outside trunkml: the history's last move names {named}", None
-    promoted = [e for e in events if e.kind == "promote" and e.to_version == record.version and e.status != FAILED]
     if last.kind == "promote":
-        if current_decision(record) != last.decision or not _decision_says_promote(record):
-            return f"v{record.version}'s gate decision is not the PROMOTE decision it was promoted on", None
-        return "", last.decision
-    if last.kind in RETURNS and promoted:
-        return "", None
+        return _promoted_on(registry, record, last), last.decision
+    if last.kind in RETURNS:
+        promotions = [e for e in moves if e.kind == "promote" and e.to_version == record.version]
+        verified = [e for e in promotions if not _promoted_on(registry, record, e)]
+        if verified:
+            return "", verified[-1].decision
+        return (
+            f"v{record.version} returned to @champion by '{last.kind}', but was never promoted on a verified decision",
+            None,
+        )
     return f"v{record.version} reached @champion by '{last.kind}', never by a verified promotion", None
 
 
-def champion_problems(record: ModelVersionRecord, env: str, trust: Trust, events: list[Event]) -> list[str]:
+def challenger_problems(registry: Registry, record: ModelVersionRecord) -> list[str]:
+    """Why ``record`` may not answer canary traffic where approvals are required: it needs a PROMOTE decision."""
+    digest = current_decision(record)
+    document = find_decision(registry, record.run_id, digest) if record.run_id and digest else None
+    decision = document.get("decision") if document else None
+    if not isinstance(decision, dict) or decision.get("promote") is not True:
+        return [f"v{record.version} has no intact PROMOTE gate decision: it may not answer canary traffic here"]
+    return []
+
+
+def champion_problems(
+    registry: Registry, record: ModelVersionRecord, env: str, trust: Trust, events: list[Event]
+) -> list[str]:
     """Why ``record`` may not serve as ``env``'s champion (empty: its promotion chain verifies)."""
     problems = [f"history: {p}" for p in verify_chain(events)[:3]]
-    moved, decision = _move_problem(record, events)
+    moved, decision = _move_problem(registry, record, events)
     if moved:
         problems.append(moved)
     rule = trust.rule(env)

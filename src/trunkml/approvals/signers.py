@@ -165,19 +165,40 @@ class AllowedSigners:
         return cls(path, tuple(found))
 
     def signer_of(self, key: bytes, namespace: str, at: datetime) -> Signer:
-        """The person whose listed key ``key`` is, allowed to sign in ``namespace`` at ``at``."""
+        """The person whose listed key ``key`` is, allowed to sign in ``namespace`` at ``at``.
+
+        ``at`` is the signer's own claim, so an expired key (``valid-before`` in the past) is refused
+        whatever time it claims: a lapsed key cannot backdate a statement.
+        """
+        now = datetime.now(UTC)
         for signer in self.signers:
             if signer.key != key:
                 continue
             if signer.namespaces is not None and namespace not in signer.namespaces:
                 continue
-            if (signer.valid_after and at < signer.valid_after) or (signer.valid_before and at > signer.valid_before):
+            if signer.valid_after and at < signer.valid_after:
+                continue
+            if signer.valid_before and (at > signer.valid_before or now > signer.valid_before):
                 continue
             return signer
         raise IntegrityError(
             f"the key {fingerprint(key)} is not an allowed signer for '{namespace}' in {self.path.name}",
             hint=f"add the approver's public key to {self.path.name} in a reviewed commit",
         )
+
+    def login(self, login: str) -> Signer | None:
+        """The person whose principals name this GitHub login exactly (or as a noreply address), if any.
+
+        Only exact principals count here: an email's local part or a display name that happens to equal
+        a login must not turn one reviewer into another person.
+        """
+        wanted = login.strip().casefold()
+        for signer in self.signers:
+            principals = {p.casefold() for p in signer.principals}
+            logins = {m.group("login").casefold() for p in signer.principals if (m := NOREPLY.match(p))}
+            if wanted in principals | logins:
+                return signer
+        return None
 
     def person(self, text: str) -> Signer | None:
         """The listed person ``text`` names (a login, an email, ``Name <email>`` or a name), if any."""

@@ -98,7 +98,9 @@ def _raw_signature(key: PrivateKey, data: bytes) -> bytes:
         return _string(b"ssh-ed25519") + _string(key.sign(data))
     if isinstance(key, rsa.RSAPrivateKey):
         return _string(b"rsa-sha2-512") + _string(key.sign(data, padding.PKCS1v15(), hashes.SHA512()))
-    curve = {"secp256r1": "nistp256", "secp384r1": "nistp384", "secp521r1": "nistp521"}[key.curve.name]
+    curve = _curve_name(key.public_key())
+    if curve is None:
+        raise ConfigError(f"unsupported ECDSA curve {key.curve.name}")
     r, s = decode_dss_signature(key.sign(data, ec.ECDSA(CURVES[curve][1]())))
     return _string(f"ecdsa-sha2-{curve}".encode()) + _string(_mpint(r) + _mpint(s))
 
@@ -167,17 +169,23 @@ def _public_key(blob: bytes) -> PublicKey:
     return key
 
 
+def _curve_name(key: ec.EllipticCurvePublicKey) -> str | None:
+    return {"secp256r1": "nistp256", "secp384r1": "nistp384", "secp521r1": "nistp521"}.get(key.curve.name)
+
+
 def _check(key: PublicKey, raw: bytes, data: bytes) -> None:
     reader = _Reader(raw)
     algorithm, signature = reader.string().decode(errors="replace"), reader.string()
+    reader.end()
     if isinstance(key, ed25519.Ed25519PublicKey) and algorithm == "ssh-ed25519":
         key.verify(signature, data)
     elif isinstance(key, rsa.RSAPublicKey) and algorithm in {"rsa-sha2-512", "rsa-sha2-256"}:
         chosen = hashes.SHA512() if algorithm.endswith("512") else hashes.SHA256()
         key.verify(signature, data, padding.PKCS1v15(), chosen)
-    elif isinstance(key, ec.EllipticCurvePublicKey) and algorithm.startswith("ecdsa-sha2-"):
+    elif isinstance(key, ec.EllipticCurvePublicKey) and algorithm == f"ecdsa-sha2-{_curve_name(key)}":
         parts = _Reader(signature)
         r, s = int.from_bytes(parts.string(), "big"), int.from_bytes(parts.string(), "big")
+        parts.end()
         key.verify(encode_dss_signature(r, s), data, ec.ECDSA(CURVES[algorithm.removeprefix("ecdsa-sha2-")][1]()))
     else:
         raise IntegrityError(f"signature algorithm {algorithm} does not fit the key")
@@ -211,4 +219,6 @@ def verify(armored: str, message: bytes, namespace: str = NAMESPACE) -> bytes:
         _check(_public_key(key_bytes), raw, _signed_data(namespace, hash_name, message))
     except InvalidSignature as exc:
         raise IntegrityError("the signature does not match the statement: it was changed after signing") from exc
+    except (ValueError, TypeError) as exc:  # malformed numbers or key material inside the signature
+        raise IntegrityError(f"the SSH signature is malformed: {exc}") from exc
     return key_bytes

@@ -82,5 +82,8 @@ def _render(report: AuditReport) -> None:
     )
     for line in [*(g["reason"] for g in decision.get("guards", [])), *decision.get("reasons", [])][:12]:
         out.print(f"  • {line}", highlight=False)
+    for piece in decision.get("slices", []):
+        verdict = "FAILS" if piece.get("flagged") else "holds" if piece.get("checked") else "reported only"
+        out.print(f"  slice {piece.get('name')}: {verdict}", highlight=False)
     for difference in replay.differences[:10]:
         out.print(f"  [red]≠[/] {difference}", highlight=False)

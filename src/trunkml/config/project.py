@@ -317,6 +317,13 @@ class SignersConfig(BaseModel):
         "on the reviewer's behalf; that key lives only in the protected environment.",
     )
 
+    require_known_authors: bool = Field(
+        default=False,
+        description="Where approvals are required, refuse a promotion while any author or committer of the "
+        "change is not a person of the allowed-signers file (git identities are self-declared; pair this "
+        "with signed commits so that nobody commits under a made-up name and then approves).",
+    )
+
     @field_validator("file")
     @classmethod
     def _relative(cls, value: str) -> str:

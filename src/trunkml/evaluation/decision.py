@@ -12,17 +12,13 @@ champion, under the current policy, and its document is intact.
 
 from __future__ import annotations
 
-import hashlib
-import json
-from typing import Any
-
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from trunkml.datasets import DataService
 from trunkml.datasets.pointer import DatasetRef
 from trunkml.errors import IntegrityError, RefusedError
 from trunkml.registry import ModelVersionRecord, Registry, lineage
-from trunkml.registry.artifacts import load_run_json
+from trunkml.registry.artifacts import document_digest, load_run_json
 
 PREFIX = "trunkml.gate."
 SUMMARY = lineage.GATE_SUMMARY
@@ -43,11 +39,6 @@ class DecisionSummary(BaseModel):
     record: str
     record_sha256: str
     decided_at: str
-
-
-def document_digest(document: dict[str, Any]) -> str:
-    """sha256 of a decision document in canonical JSON."""
-    return hashlib.sha256(json.dumps(document, sort_keys=True, default=str).encode()).hexdigest()
 
 
 def tags_for(summary: DecisionSummary) -> dict[str, str]:

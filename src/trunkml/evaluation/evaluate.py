@@ -29,7 +29,7 @@ from trunkml.evaluation.policy import GatePolicy, load_policy
 from trunkml.evaluation.results import GateDecision
 from trunkml.evaluation.task_report import write_task_reports
 from trunkml.registry import ModelVersionRecord, Registry, show
-from trunkml.registry.artifacts import VerifiedModel, record_on_version, upload_run_file
+from trunkml.registry.artifacts import VerifiedModel, document_digest, record_on_version, upload_run_file
 from trunkml.registry.explain import Explanation
 from trunkml.registry.lineage import TRIVIAL
 from trunkml.registry.predictions import PredictionCache, Predictions
@@ -233,7 +233,7 @@ def _record(registry: Registry, result: EvaluationResult) -> None:
         p_value=decision.p_value,
         policy_digest=decision.policy_digest,
         record=result.record,
-        record_sha256=records.document_digest(document),
+        record_sha256=document_digest(document),
         decided_at=document["decided_at"],
     )
     record_on_version(registry, result.model, result.challenger, document, result.record, records.tags_for(summary))

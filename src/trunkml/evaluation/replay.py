@@ -17,11 +17,11 @@ from pydantic import BaseModel, ConfigDict
 from trunkml.config import Settings
 from trunkml.datasets import DataService
 from trunkml.errors import IntegrityError, RefusedError
-from trunkml.evaluation.decision import NO_CHAMPION, document_digest, summary
+from trunkml.evaluation.decision import NO_CHAMPION, summary
 from trunkml.evaluation.evaluate import Report, decide, gate_inputs
 from trunkml.evaluation.policy import GatePolicy
 from trunkml.registry import ModelVersionRecord, Registry, show
-from trunkml.registry.artifacts import load_run_json
+from trunkml.registry.artifacts import document_digest, load_run_json
 
 
 class Replay(BaseModel):
@@ -72,15 +72,22 @@ def replay_decision(settings: Settings, registry: Registry, record: ModelVersion
     document = load_run_json(registry, record.run_id, found.record)
     if document is None:
         raise IntegrityError(f"{record.ref}'s decision document {found.record} is missing from the registry")
-    service = DataService(settings)
-    evaluation = service.load_valid(str(document["eval_dataset"]))
-    if evaluation.pointer.sha256 != document["eval_sha256"]:
-        raise IntegrityError(
-            f"{document['eval_dataset']} is now {evaluation.pointer.sha256[:12]}…, but the decision was made on "
-            f"{str(document['eval_sha256'])[:12]}…: the eval pointer changed, so the decision cannot be replayed"
+    try:
+        eval_ref, eval_sha256, stored = (
+            str(document["eval_dataset"]),
+            str(document["eval_sha256"]),
+            document["decision"],
         )
-    stored = dict(document["decision"])
-    policy = GatePolicy.model_validate(stored["policy"])
+        policy = GatePolicy.model_validate(stored["policy"])
+    except (KeyError, TypeError, ValueError) as exc:
+        raise IntegrityError(f"{record.ref}'s decision document {found.record} is malformed: {exc}") from exc
+    service = DataService(settings)
+    evaluation = service.load_valid(eval_ref)
+    if evaluation.pointer.sha256 != eval_sha256:
+        raise IntegrityError(
+            f"{eval_ref} is now {evaluation.pointer.sha256[:12]}…, but the decision was made on "
+            f"{eval_sha256[:12]}…: the eval pointer changed, so the decision cannot be replayed"
+        )
     if policy.digest != stored.get("policy_digest"):
         raise IntegrityError(f"{record.ref}'s stored policy does not hash to its recorded digest: it was edited")
     champion = None if found.champion == NO_CHAMPION else show(registry, record.name, found.champion)

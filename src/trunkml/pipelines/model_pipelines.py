@@ -204,7 +204,8 @@ def _approvals(settings: Settings, name: str, version: int, env: str) -> str:
     if missing:
         raise WaitingForApproval(
             f"{name} v{version} passed the gate and is waiting for approval: {missing.describe(env)}",
-            hint=f"a reviewer runs `trunkml approve {version} --env {env} --by NAME`, then `trunkml pipeline model-cd`",
+            hint=f"a reviewer runs `trunkml approve {version} --env {env}` (signed with their SSH key), then "
+            "`trunkml pipeline model-cd`",
         )
     return "rule met"
 

@@ -154,6 +154,28 @@ def download_run_file(registry: Registry, run_id: str, artifact_path: str, desti
     return path if path.is_file() else None
 
 
+def document_digest(document: dict[str, Any]) -> str:
+    """sha256 of a decision document in canonical JSON (what a decision's summary and approvals record)."""
+    return hashlib.sha256(json.dumps(document, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def find_decision(registry: Registry, run_id: str, digest: str) -> dict[str, Any] | None:
+    """The decision document in a run's ``trunkml/decisions/`` whose digest is ``digest``, if any."""
+    try:
+        listed = registry.client.list_artifacts(run_id, "trunkml/decisions")
+    except Exception as exc:
+        raise UnavailableError(
+            f"cannot list the decision documents of run {run_id} in the artifact store: {str(exc)[:300]}"
+        ) from exc
+    for item in listed:
+        if item.is_dir or not item.path.endswith(".json"):
+            continue
+        document = load_run_json(registry, run_id, item.path)
+        if document is not None and document_digest(document) == digest:
+            return document
+    return None
+
+
 def upload_run_file(registry: Registry, run_id: str, local_file: Path, artifact_dir: str) -> None:
     """Add ``local_file`` to a run's artifacts under ``artifact_dir``."""
     registry.client.log_artifact(run_id, str(local_file), artifact_dir)

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from datetime import UTC, datetime
 
 from mlflow.entities import RunStatus
@@ -88,8 +89,7 @@ def begin(registry: Registry, model: str, event: Event, lease: Lease) -> Event:
     :func:`history`). A move that stopped half-way therefore never shows as done unless it took effect.
     """
     lease.ensure()
-    entries = _entries(registry, model)
-    head = entries[-1] if entries else None
+    head = _head(registry, model)
     linked = event.model_copy(
         update={
             "at": datetime.now(UTC).isoformat(),
@@ -103,6 +103,7 @@ def begin(registry: Registry, model: str, event: Event, lease: Lease) -> Event:
         f"{TAG}{key}": "" if value is None else str(value)
         for key, value in linked.model_dump(include=set(CHAINED)).items()
     }
+    tags[f"{TAG}seq"] = f"{linked.seq:012d}"  # zero-padded: the registry orders tags as text
     tags[f"{TAG}hash"] = linked.hash
     try:
         run = registry.client.create_run(
@@ -133,8 +134,11 @@ def append(registry: Registry, model: str, event: Event, lease: Lease | None = N
     return written.model_copy(update={"status": FINISHED})
 
 
+NUMBER = re.compile(r"^-?[0-9]{1,18}$")
+
+
 def _number(text: str) -> int | None:
-    return int(text) if text.lstrip("-").isdigit() else None
+    return int(text) if NUMBER.match(text) else None
 
 
 def _event(tags: dict[str, str], run_id: str, status: str) -> Event:
@@ -161,14 +165,30 @@ def _event(tags: dict[str, str], run_id: str, status: str) -> Event:
     )
 
 
-def _entries(registry: Registry, model: str) -> list[Event]:
-    """Every event of ``model`` as stored, in chain order (sequence number, then time for unchained ones)."""
+def _runs(registry: Registry, model: str, where: str = "", newest_only: bool = False) -> list[Event]:
+    """Events of ``model`` matching the search filter ``where`` (all of them by default), in chain order."""
     found = registry.client.get_experiment_by_name(f"{EXPERIMENT}{model}")
     if found is None:
         return []
-    runs = registry.client.search_runs([found.experiment_id], max_results=50000)
+    if newest_only:
+        runs = registry.client.search_runs(
+            [found.experiment_id], where, order_by=[f"tags.`{TAG}seq` DESC"], max_results=1
+        )
+    else:
+        runs = registry.client.search_runs([found.experiment_id], where, max_results=50000)
     entries = [_event(run.data.tags, run.info.run_id, run.info.status) for run in runs]
     return sorted(entries, key=lambda event: (event.seq, event.at))
+
+
+def _entries(registry: Registry, model: str) -> list[Event]:
+    """Every event of ``model`` as stored, in chain order (sequence number, then time for unchained ones)."""
+    return _runs(registry, model)
+
+
+def _head(registry: Registry, model: str) -> Event | None:
+    """The newest event of the chain (one row read, whatever the history's length)."""
+    found = _runs(registry, model, newest_only=True)
+    return found[0] if found else None
 
 
 def _took_effect(registry: Registry, model: str, event: Event) -> bool:
@@ -182,8 +202,9 @@ def _took_effect(registry: Registry, model: str, event: Event) -> bool:
 
 
 def _open(registry: Registry, model: str, entries: list[Event]) -> list[tuple[Event, bool]]:
-    last_done = max((e.seq for e in entries if e.status != RUNNING), default=0)
-    open_ = [e for e in entries if e.status == RUNNING]
+    moves = [e for e in entries if e.alias]  # an approval written later says nothing about a move's outcome
+    last_done = max((e.seq for e in moves if e.status != RUNNING), default=0)
+    open_ = [e for e in moves if e.status == RUNNING]
     newest = open_[-1] if open_ and open_[-1].seq > last_done else None
     return [(e, e is newest and _took_effect(registry, model, e)) for e in open_]
 
@@ -195,7 +216,11 @@ def pending(registry: Registry, model: str, lease: Lease | None = None) -> list[
     serialised), and only if its alias points at its target now. Given the caller's ``lease``, only
     intents written under earlier generations are listed: those of holders that are gone.
     """
-    found = _open(registry, model, _entries(registry, model))
+    running = _runs(registry, model, f"attributes.status = '{RUNNING}'")
+    if not running:
+        return []
+    settled = _runs(registry, model, f"attributes.status != '{RUNNING}' and tags.`{TAG}alias` != ''", newest_only=True)
+    found = _open(registry, model, settled + running)
     return [(e, took) for e, took in found if lease is None or e.lease < lease.generation]
 
 

@@ -94,10 +94,10 @@ class Lease:
             self.registry.client.set_experiment_tag(self.experiment_id, RELEASED, "1")
 
 
-def _generations(registry: Registry, model: str) -> dict[int, str]:
-    """Every generation of ``model``'s lease (deleted ones too) → experiment id."""
+def _generations(registry: Registry, model: str) -> dict[int, tuple[str, dict[str, str]]]:
+    """Every generation of ``model``'s lease (deleted ones too) → (experiment id, tags), in one search."""
     prefix = f"{PREFIX}{model}/"
-    found: dict[int, str] = {}
+    found: dict[int, tuple[str, dict[str, str]]] = {}
     token: str | None = None
     while True:
         page = registry.client.search_experiments(
@@ -106,7 +106,7 @@ def _generations(registry: Registry, model: str) -> dict[int, str]:
         for experiment in page:
             tail = experiment.name[len(prefix) :]
             if experiment.name.startswith(prefix) and tail.isdigit():
-                found[int(tail)] = experiment.experiment_id
+                found[int(tail)] = (experiment.experiment_id, dict(experiment.tags or {}))
         token = page.token
         if not token:
             return found
@@ -136,8 +136,8 @@ def _try_take(registry: Registry, model: str, generation: int, holder: str) -> s
         return None
 
 
-def _tidy(registry: Registry, model: str, generations: dict[int, str], current: int) -> None:
-    for generation, experiment_id in generations.items():
+def _tidy(registry: Registry, model: str, generations: dict[int, tuple[str, dict[str, str]]], current: int) -> None:
+    for generation, (experiment_id, _) in generations.items():
         if generation < current - 1:
             with contextlib.suppress(MlflowException):
                 registry.client.delete_experiment(experiment_id)
@@ -146,12 +146,12 @@ def _tidy(registry: Registry, model: str, generations: dict[int, str], current: 
 def acquire(registry: Registry, model: str, wait_s: float = WAIT_S) -> Lease:
     """Take ``model``'s promotion lease, waiting up to ``wait_s`` for its holder to finish or die."""
     holder = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
-    deadline, watch = time.monotonic() + wait_s, _Watch()
+    deadline, watch, pause = time.monotonic() + wait_s, _Watch(), 0.05
     while True:
         try:
             generations = _generations(registry, model)
             top = max(generations, default=0)
-            tags = registry.client.get_experiment(generations[top]).tags if top else {}
+            tags = generations[top][1] if top else {}
             if not top or watch.free(top, tags):
                 taken = _try_take(registry, model, top + 1, holder)
                 if taken is not None:
@@ -169,7 +169,9 @@ def acquire(registry: Registry, model: str, wait_s: float = WAIT_S) -> Lease:
                 f"another promotion of {model} has held its lease for over {wait_s:.0f} s ({tags.get(HOLDER, '?')})",
                 hint=f"wait for it, or, if its holder died, for {TTL_S:.0f} s without heartbeats",
             )
-        time.sleep(0.05 + 0.2 * (uuid.uuid4().int % 100) / 100)
+        # Waiters back off (with jitter) so that many of them do not load the registry while one holds it.
+        time.sleep(pause * (0.5 + (uuid.uuid4().int % 100) / 100))
+        pause = min(pause * 1.5, 0.5)
 
 
 @contextmanager

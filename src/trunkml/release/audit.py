@@ -20,7 +20,7 @@ from pydantic import BaseModel, ConfigDict
 from trunkml.approvals.approval import judge, sha256_text, stored
 from trunkml.approvals.chain import Trust, champion_moves, champion_problems
 from trunkml.config import Settings, resolve_model
-from trunkml.errors import RefusedError, TrunkmlError
+from trunkml.errors import NotFoundError, RefusedError, TrunkmlError
 from trunkml.evaluation.evaluate import Report
 from trunkml.evaluation.replay import Replay, replay_decision
 from trunkml.registry import CHAMPION, ModelVersionRecord, Registry, show
@@ -75,21 +75,25 @@ def _approval_findings(
     return found
 
 
-def _recorded_approvals(record: ModelVersionRecord, events: list[Event]) -> list[Finding]:
-    """Approval tags whose content is not what the history recorded when they were given."""
+def _recorded_approvals(record: ModelVersionRecord, events: list[Event], env: str) -> list[Finding]:
+    """This environment's approval tags whose content is not what the history recorded when they were given.
+
+    Approvals for other environments (carried over with a cross-environment copy) are evidence from
+    another registry, whose own history records them.
+    """
     recorded = {e.statement for e in events if e.kind == "approve" and e.to_version == record.version}
     found: list[Finding] = []
     for key, approval, _ in stored(record):
-        raw = record.raw_tags[key]
-        if approval is not None and recorded and sha256_text(raw) not in recorded:
-            found.append(Finding(kind="approval", message=f"v{record.version} {key} changed after it was recorded"))
-        elif approval is not None and not recorded:
-            found.append(Finding(kind="approval", message=f"v{record.version} {key} has no event in the history"))
+        if approval is None or approval.env != env:
+            continue
+        if sha256_text(record.raw_tags[key]) not in recorded:
+            why = "changed after it was recorded" if recorded else "has no event in the history"
+            found.append(Finding(kind="approval", message=f"v{record.version} {key} {why}"))
     return found
 
 
-def _verified(record: ModelVersionRecord, env: str, trust: Trust, events: list[Event]) -> bool:
-    return not champion_problems(record, env, trust, events)
+def _verified(registry: Registry, record: ModelVersionRecord, env: str, trust: Trust, events: list[Event]) -> bool:
+    return not champion_problems(registry, record, env, trust, events)
 
 
 def audit(settings: Settings, model: str | None = None) -> AuditReport:
@@ -110,14 +114,18 @@ def audit(settings: Settings, model: str | None = None) -> AuditReport:
     verified: int | None = None
     for move in reversed(moves):
         version = int(move.to_version or 0)
-        record = show(registry, name, str(version))
+        try:
+            record = show(registry, name, str(version))
+        except NotFoundError:
+            findings.append(Finding(kind="alias", message=f"v{version}, a champion in the history, no longer exists"))
+            continue
         if version not in checked:
             checked.add(version)
-            findings += _recorded_approvals(record, events)
+            findings += _recorded_approvals(record, events, env)
             if move.kind == "promote" and trust.protected(move.env):
                 findings += _approval_findings(settings, registry, trust, record, move)
         prefix = events[: events.index(move) + 1]
-        if verified is None and (not trust.protected(env) or _verified(record, env, trust, prefix)):
+        if verified is None and (not trust.protected(env) or _verified(registry, record, env, trust, prefix)):
             verified = version
     return AuditReport(
         model=name, env=env, events=len(events), champion=champion, verified_champion=verified, findings=findings

@@ -43,6 +43,8 @@ class ModelCard(NamedTuple):
 
     title: str
     sections: list[Section]
+    picture: str = ""
+    """An SVG of the gate's verdict for the HTML card (empty without a paired decision)."""
 
     def markdown(self) -> str:
         parts = [f"# {self.title}"]
@@ -52,7 +54,7 @@ class ModelCard(NamedTuple):
         return "\n\n".join(parts) + "\n"
 
     def html(self) -> str:
-        parts = [f"<h1>{html.escape(self.title)}</h1>"]
+        parts = [f"<h1>{html.escape(self.title)}</h1>", self.picture]
         for section in self.sections:
             parts.append(f"<h2>{html.escape(section.title)}</h2>")
             if section.header:
@@ -60,6 +62,32 @@ class ModelCard(NamedTuple):
             else:
                 parts += [f"<p>{html.escape(row[0])}</p>" for row in section.rows]
         return html_document(self.title, parts)
+
+
+def verdict_svg(decision: dict[str, Any]) -> str:
+    """The primary metric's change with its interval on an axis through zero: what the gate saw, at a glance."""
+    found = [decision[key] for key in ("difference", "ci_low", "ci_high") if decision.get(key) is not None]
+    if len(found) < 3:
+        return ""
+    change, low, high = (float(value) for value in found)
+    reach = max(abs(low), abs(high), abs(change), 1e-9) * 1.2
+    width, middle = 480, 240
+
+    def x(value: float) -> float:
+        return middle + value / reach * (middle - 20)
+
+    colour = "#1a7f37" if decision.get("promote") else "#cf222e"
+    label = f"{decision.get('primary_metric')} change {change:+.4g}, interval [{low:+.4g}, {high:+.4g}]"
+    return (
+        f"<figure><svg xmlns='http://www.w3.org/2000/svg' width='{width}' height='70' role='img' "
+        f"aria-label='{html.escape(label)}'>"
+        f"<line x1='20' y1='35' x2='{width - 20}' y2='35' stroke='#888'/>"
+        f"<line x1='{middle}' y1='15' x2='{middle}' y2='55' stroke='#444' stroke-dasharray='3'/>"
+        f"<line x1='{x(low):.1f}' y1='35' x2='{x(high):.1f}' y2='35' stroke='{colour}' stroke-width='6'/>"
+        f"<circle cx='{x(change):.1f}' cy='35' r='7' fill='{colour}'/>"
+        f"<text x='{middle}' y='68' text-anchor='middle' font-size='11'>0 (no change)</text></svg>"
+        f"<figcaption>{html.escape(label)}</figcaption></figure>"
+    )
 
 
 def _lineage(record: ModelVersionRecord) -> Section:
@@ -88,20 +116,21 @@ def _data(settings: Settings, record: ModelVersionRecord) -> Section:
 
 
 def _metrics(record: ModelVersionRecord, decision: dict[str, Any]) -> Section:
-    rows = [[name, f"{value:.4g}", "training run"] for name, value in sorted(record.metrics.items())]
-    for name, value in sorted((decision.get("challenger_metrics") or {}).items()):
-        rows.append([name, f"{value:.4g}", "gate, eval set"])
+    """Each metric from the training run and from the gate (this version and the champion on the eval set)."""
+    mine, theirs = decision.get("challenger_metrics") or {}, decision.get("champion_metrics") or {}
+
+    def cell(found: dict[str, Any], name: str) -> str:
+        return f"{found[name]:.4g}" if name in found else ""
+
+    names = sorted(set(record.metrics) | set(mine))
+    rows = [[name, cell(record.metrics, name), cell(mine, name), cell(theirs, name), ""] for name in names]
     if decision.get("difference") is not None:
         level = decision.get("ci_level") or 0
         low, high = decision.get("ci_low"), decision.get("ci_high")
-        rows.append(
-            [
-                f"{decision['primary_metric']} difference",
-                f"{decision['difference']:+.4g}",
-                f"{level:.0%} CI [{low:+.4g}, {high:+.4g}] ({decision.get('ci_method')})",
-            ]
-        )
-    return Section("Metrics", ["metric", "value", "where"], rows)
+        interval = f"{level:.0%} CI [{low:+.4g}, {high:+.4g}] ({decision.get('ci_method')})"
+        rows.append([f"{decision['primary_metric']} difference", "", f"{decision['difference']:+.4g}", "", interval])
+    header = ["metric", "training run", "gate: this version", "gate: champion", "interval"]
+    return Section("Metrics", header, rows)
 
 
 def _gate(record: ModelVersionRecord, document: dict[str, Any]) -> list[Section]:
@@ -192,7 +221,8 @@ def model_card(settings: Settings, registry: Registry, record: ModelVersionRecor
         _approvals(settings, record),
         *_history(registry, record),
     ]
-    return ModelCard(f"Model card: {record.name} v{record.version}", sections)
+    picture = verdict_svg(document.get("decision", {}))
+    return ModelCard(f"Model card: {record.name} v{record.version}", sections, picture)
 
 
 def store_card(registry: Registry, record: ModelVersionRecord, card: ModelCard) -> dict[str, str]:

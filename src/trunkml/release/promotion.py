@@ -119,6 +119,25 @@ def approval_shortfall(
     return Shortfall(len(valid), rule.required, f" (not counted: {why})" if why else "")
 
 
+PLATFORM_COMMITTERS = ("<noreply@github.com>",)
+"""Committers that are the platform itself (GitHub's web merges), not people."""
+
+
+def unknown_authors(settings: Settings, authors: tuple[str, ...]) -> list[str]:
+    """With ``signers.require_known_authors``: the authors that are nobody in the allowed-signers file."""
+    project = load_project(settings.project_root)
+    if not project.signers.require_known_authors:
+        return []
+    trust = Trust.of(settings)
+    unknown = [a for a in authors if trust.signers.person(a) is None and not a.endswith(PLATFORM_COMMITTERS)]
+    if not unknown:
+        return []
+    return [
+        f"authors: {', '.join(unknown)} wrote part of the change but are not in {trust.signers.path.name}, so "
+        "nobody can tell whether they approved it (signers.require_known_authors)"
+    ]
+
+
 def change_authors(
     settings: Settings, registry: Registry, record: ModelVersionRecord, champion: int | None
 ) -> tuple[str, ...]:
@@ -148,6 +167,7 @@ def _checks(
             authors = change_authors(settings, registry, record, champion)
         except TrunkmlError as exc:
             problems.append(f"authors: {exc.message}; {exc.hint or ''}".rstrip("; "))
+        problems += unknown_authors(settings, authors)
     missing = approval_shortfall(settings, record, env, decision or None, authors)
     if missing:
         problems.append(
@@ -282,7 +302,9 @@ def rollback(
         record = show(registry, name, str(target))
         trust = Trust.of(settings)
         rule = trust.rule(env)
-        valid, _ = counted(record, rule, env, None, trust.signers, trust.attestors)
+        promoted = [e.decision for e in events if e.kind == "promote" and e.to_version == target]
+        decision = promoted[-1] if promoted else current_decision(record) or ""
+        valid, _ = counted(record, rule, env, decision, trust.signers, trust.attestors)
         notes = [
             f"rollback needs no fresh gate; the '{env}' approval rule needs {rule.required} approval(s) of "
             f"v{target} and it has {len(valid)}"
@@ -299,7 +321,7 @@ def rollback(
             "rollback",
             actor,
             reason or "rollback",
-            current_decision(record) or "",
+            decision,
             notes,
             lease,
         )
@@ -322,7 +344,7 @@ def status(settings: Settings, model: str | None = None, last: int = 10) -> Envi
     )
     champion = records[CHAMPION]
     events = chain(registry, name)
-    unverified = _champion_unverified(champion, env, trust, events)
+    unverified = _champion_unverified(registry, champion, env, trust, events)
     return EnvironmentStatus(
         model=name,
         env=env,
@@ -337,14 +359,16 @@ def status(settings: Settings, model: str | None = None, last: int = 10) -> Envi
     )
 
 
-def _champion_unverified(champion: ModelVersionRecord | None, env: str, trust: Trust, events: list[Event]) -> list[str]:
+def _champion_unverified(
+    registry: Registry, champion: ModelVersionRecord | None, env: str, trust: Trust, events: list[Event]
+) -> list[str]:
     if champion is None:
         return [f"@champion was moved outside trunkml (history: v{m.to_version})" for m in champion_moves(events)[-1:]]
     if not trust.protected(env):
         moves = champion_moves(events)
         moved = not moves or moves[-1].to_version != champion.version
         return [f"@champion (v{champion.version}) was moved outside trunkml"] if moved else []
-    return champion_problems(champion, env, trust, events)
+    return champion_problems(registry, champion, env, trust, events)
 
 
 __all__ = ["EnvironmentStatus", "MoveResult", "approvals_of", "move_champion", "promote", "rollback", "status"]

@@ -153,7 +153,7 @@ def _attest(settings: Settings, registry: Registry, record: ModelVersionRecord, 
     authors = change_authors(settings, registry, record, current(registry, record.name, CHAMPION))
     approvals: list[Approval] = []
     for review in environment_reviews(settings, env):
-        person = trust.signers.person(review.login)
+        person = trust.signers.login(review.login)
         if person is None:
             raise RefusedError(
                 f"the '{env}' reviewer {review.login} is not in {trust.signers.path.name}",

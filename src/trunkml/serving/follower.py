@@ -22,7 +22,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from trunkml.approvals.chain import Trust, champion_problems
+from trunkml.approvals.chain import Trust, challenger_problems, champion_problems
 from trunkml.errors import CandidateRefused, NotFoundError, TrunkmlError
 from trunkml.registry import Registry, resolve_version, show
 from trunkml.registry.events import chain
@@ -145,23 +145,28 @@ class Follower:
         self._swap(slot, served)
         return None
 
-    def _verify_champion(self, version: int) -> None:
+    def _verify(self, role: str, version: int) -> None:
+        """Where approvals are required: a champion's promotion chain must verify, a canary must have passed
+        the gate. Refused otherwise, and the slot keeps what it serves."""
         registry = self._registry_now()
         trust = Trust.of(registry.settings)
         env = registry.settings.env.value
         if not trust.protected(env):
             return
         record = show(registry, self.spec.model, str(version))
-        problems = champion_problems(record, env, trust, chain(registry, self.spec.model))
+        if role == CHAMPION:
+            problems = champion_problems(registry, record, env, trust, chain(registry, self.spec.model))
+        else:
+            problems = challenger_problems(registry, record)
         if problems:
             raise CandidateRefused(
-                f"{self.spec.model} v{version} is not a verified champion in '{env}': " + "; ".join(problems),
+                f"{self.spec.model} v{version} is not a verified {role} in '{env}': " + "; ".join(problems),
                 reason="unverified",
             )
 
     def _load(self, slot: Slot, version: int) -> ServedModel:
-        if slot.role == CHAMPION and slot.ref.startswith("@"):  # a pinned number in endpoint.yaml is reviewed code
-            self._verify_champion(version)
+        if slot.ref.startswith("@"):  # a version pinned by number in endpoint.yaml is reviewed code
+            self._verify(slot.role, version)
         deadline = max(30.0, 3 * self.spec.limits.request_timeout_s)
         model, info = load_candidate(self._registry_now(), self.spec.model, version, slot.role, slot.ref, deadline)
         batching = self.spec.batching
