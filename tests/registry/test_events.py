@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from tests.conftest import Project
 from trunkml.registry import Registry
-from trunkml.registry.events import TAG, Event, append, chain, history, verify_chain
+from trunkml.registry.events import TAG, Event, append, chain, history, legacy_events, verify_chain
 
 
 def three_events(registry: Registry) -> list[Event]:
@@ -41,5 +41,13 @@ def test_an_edited_a_missing_and_an_unchained_event_are_found(project: Project) 
     registry.client.restore_run(written[1].id)
     experiment = registry.client.get_experiment_by_name("trunkml/history/m")
     assert experiment is not None
-    registry.client.create_run(experiment.experiment_id, tags={f"{TAG}kind": "promote", f"{TAG}to_version": "9"})
-    assert any("not chained" in p for p in verify_chain(chain(registry, "m")))
+    legacy = {f"{TAG}kind": "promote", f"{TAG}to_version": "9"}  # as trunkml wrote events before the chain
+    registry.client.create_run(experiment.experiment_id, tags=legacy)
+    events = chain(registry, "m")
+    assert (events[0].to_version, legacy_events(events), verify_chain(events)) == (
+        9,
+        1,
+        [],
+    )  # an upgrade breaks nothing
+    registry.client.create_run(experiment.experiment_id, tags={**legacy, f"{TAG}seq": "000000000004"})
+    assert any("is not chained (no hash): written outside trunkml" in p for p in verify_chain(chain(registry, "m")))

@@ -68,6 +68,8 @@ def _render(report: AuditReport) -> None:
         f"[bold]{report.model}[/] in '{report.env}': {report.events} event(s) in the chain, @champion {champion}, "
         f"last verified champion v{report.verified_champion}: {verdict}"
     )
+    if report.legacy_events:
+        out.print(f"  {report.legacy_events} event(s) from before the history was a chain (not checked)")
     for finding in report.findings:
         out.print(f"  [red]✗[/] {finding.kind}: {finding.message}", highlight=False)
     replay = report.replay

@@ -236,14 +236,24 @@ def chain(registry: Registry, model: str) -> list[Event]:
     return _entries(registry, model)
 
 
+def legacy_events(events: list[Event]) -> int:
+    """Events from before the chain existed (no sequence number, no hash): they come first and are not checked."""
+    return sum(1 for event in events if not event.hash and not event.seq)
+
+
 def verify_chain(events: list[Event]) -> list[str]:
-    """Every break in the chain: edited events, missing ones, forks, unchained ones (empty: intact)."""
+    """Every break in the chain: edited events, missing ones, forks, unchained ones (empty: intact).
+
+    Events written before the chain existed carry neither a sequence number nor a hash; they sort
+    first, are reported by :func:`legacy_events`, and break nothing: an upgrade keeps its champion."""
     problems: list[str] = []
     previous: Event | None = None
     for event in events:
         where = f"event #{event.seq} ({event.kind} v{event.from_version}→v{event.to_version}, {event.at[:19]})"
+        if not event.hash and not event.seq:
+            continue  # history written before the chain existed: its prefix (see :func:`legacy_events`)
         if not event.hash:
-            problems.append(f"{where} is not chained (no hash): written outside trunkml or by an old version")
+            problems.append(f"{where} is not chained (no hash): written outside trunkml")
             continue
         if digest(event) != event.hash:
             problems.append(f"{where} was edited: its content no longer matches its hash")

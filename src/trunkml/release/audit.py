@@ -25,7 +25,7 @@ from trunkml.evaluation.evaluate import Report
 from trunkml.evaluation.replay import Replay, replay_decision
 from trunkml.registry import CHAMPION, ModelVersionRecord, Registry, show
 from trunkml.registry.aliases import current
-from trunkml.registry.events import Event, chain, verify_chain
+from trunkml.registry.events import Event, chain, legacy_events, verify_chain
 from trunkml.registry.lease import promotion_lease
 from trunkml.release.promotion import MoveResult, _move, change_authors, settle
 
@@ -51,6 +51,8 @@ class AuditReport(BaseModel):
     champion: int | None
     verified_champion: int | None
     """The last champion whose promotion chain verifies (what ``--repair`` restores)."""
+    legacy_events: int = 0
+    """Events written before the history was a chain (not checked)."""
     findings: list[Finding]
     replay: Replay | None = None
 
@@ -128,7 +130,13 @@ def audit(settings: Settings, model: str | None = None) -> AuditReport:
         if verified is None and (not trust.protected(env) or _verified(registry, record, env, trust, prefix)):
             verified = version
     return AuditReport(
-        model=name, env=env, events=len(events), champion=champion, verified_champion=verified, findings=findings
+        model=name,
+        env=env,
+        events=len(events),
+        champion=champion,
+        verified_champion=verified,
+        findings=findings,
+        legacy_events=legacy_events(events),
     )
 
 
