@@ -168,7 +168,7 @@ class AllowedSigners:
         """The person whose listed key ``key`` is, allowed to sign in ``namespace`` at ``at``.
 
         ``at`` is the signer's own claim, so an expired key (``valid-before`` in the past) is refused
-        whatever time it claims: a lapsed key cannot backdate a statement.
+        at any time it claims: a lapsed key cannot backdate a statement.
         """
         now = datetime.now(UTC)
         for signer in self.signers:

@@ -186,7 +186,7 @@ def _entries(registry: Registry, model: str) -> list[Event]:
 
 
 def _head(registry: Registry, model: str) -> Event | None:
-    """The newest event of the chain (one row read, whatever the history's length)."""
+    """The newest event of the chain (one row read, however long the history)."""
     found = _runs(registry, model, newest_only=True)
     return found[0] if found else None
 
