@@ -201,11 +201,6 @@ def stored(record: ModelVersionRecord) -> list[tuple[str, Approval | None, str]]
     return found
 
 
-def approvals_of(record: ModelVersionRecord, env: str | None = None) -> list[Approval]:
-    """The readable approval statements on a version (for ``env`` only, when given); verified or not."""
-    return [a for _, a, _ in stored(record) if a is not None and (env is None or a.env == env)]
-
-
 def _binding(record: ModelVersionRecord, statement: Statement, env: str, decision: str | None) -> str:
     """Why ``statement`` does not bind this version's current evidence in ``env`` ("" when it does)."""
     if (statement.model, statement.version) != (record.name, record.version):

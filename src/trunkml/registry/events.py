@@ -180,11 +180,6 @@ def _runs(registry: Registry, model: str, where: str = "", newest_only: bool = F
     return sorted(entries, key=lambda event: (event.seq, event.at))
 
 
-def _entries(registry: Registry, model: str) -> list[Event]:
-    """Every event of ``model`` as stored, in chain order (sequence number, then time for unchained ones)."""
-    return _runs(registry, model)
-
-
 def _head(registry: Registry, model: str) -> Event | None:
     """The newest event of the chain (one row read, however long the history)."""
     found = _runs(registry, model, newest_only=True)
@@ -226,14 +221,15 @@ def pending(registry: Registry, model: str, lease: Lease | None = None) -> list[
 
 def history(registry: Registry, model: str) -> list[Event]:
     """All events of ``model`` that happened, in chain order: done ones, plus an unsettled move that took effect."""
-    entries = _entries(registry, model)
+    entries = chain(registry, model)
     happened = {e.id for e, took in _open(registry, model, entries) if took}
     return [e for e in entries if e.status == FINISHED or e.id in happened]
 
 
 def chain(registry: Registry, model: str) -> list[Event]:
-    """Every event ever written for ``model``, failed intents included, in chain order."""
-    return _entries(registry, model)
+    """Every event ever written for ``model``, failed intents included, in chain order (sequence number,
+    then time for events written before the chain existed)."""
+    return _runs(registry, model)
 
 
 def legacy_events(events: list[Event]) -> int:

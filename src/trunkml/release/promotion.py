@@ -21,7 +21,7 @@ from typing import NamedTuple
 
 from pydantic import BaseModel, ConfigDict
 
-from trunkml.approvals.approval import approvals_of, counted, current_decision
+from trunkml.approvals.approval import counted, current_decision
 from trunkml.approvals.authors import authors_since
 from trunkml.approvals.chain import Trust, champion_moves, champion_problems
 from trunkml.config import Settings, load_project, resolve_model
@@ -371,4 +371,4 @@ def _champion_unverified(
     return champion_problems(registry, champion, env, trust, events)
 
 
-__all__ = ["EnvironmentStatus", "MoveResult", "approvals_of", "move_champion", "promote", "rollback", "status"]
+__all__ = ["EnvironmentStatus", "MoveResult", "move_champion", "promote", "rollback", "status"]

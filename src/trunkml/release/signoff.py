@@ -19,7 +19,7 @@ from pathlib import Path
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 
-from trunkml.approvals.approval import Approval, Via, check, record_approval, statement_for
+from trunkml.approvals.approval import Approval, Statement, check, record_approval, statement_for
 from trunkml.approvals.chain import Trust
 from trunkml.approvals.github import environment_reviews
 from trunkml.approvals.signers import Signer
@@ -97,18 +97,8 @@ def _refuse_authors(trust: Trust, approver: str, authors: tuple[str, ...], env: 
 
 
 def _sign_and_store(
-    registry: Registry,
-    record: ModelVersionRecord,
-    trust: Trust,
-    key: Path,
-    env: str,
-    approver: str,
-    authors: tuple[str, ...],
-    comment: str,
-    via: Via = "ssh",
-    evidence: str = "",
+    registry: Registry, record: ModelVersionRecord, trust: Trust, key: Path, statement: Statement
 ) -> Approval:
-    statement = statement_for(record, env, approver, authors, comment, via, evidence)
     approval = Approval(statement=statement, signature=sign_file(key, statement.message()))
     check(approval, trust.signers, trust.attestors)  # as promotion will: nothing unverifiable is stored
     record_approval(registry, record, approval)
@@ -133,7 +123,8 @@ def sign_off(
         raise UsageError(f"--by {by!r}, but {chosen} is the key of {signer.identity}", hint="drop --by or use your key")
     authors = change_authors(settings, registry, record, current(registry, record.name, CHAMPION))
     _refuse_authors(trust, signer.identity, authors, env)
-    return _sign_and_store(registry, record, trust, chosen, env, signer.identity, authors, comment), evidence
+    statement = statement_for(record, env, signer.identity, authors, comment)
+    return _sign_and_store(registry, record, trust, chosen, statement), evidence
 
 
 def sign_off_github_review(
@@ -166,12 +157,9 @@ def _attest(settings: Settings, registry: Registry, record: ModelVersionRecord, 
                 record,
                 trust,
                 key,
-                env,
-                person.identity,
-                authors,
-                review.comment,
-                "github-environment",
-                review.evidence,
+                statement_for(
+                    record, env, person.identity, authors, review.comment, "github-environment", review.evidence
+                ),
             )
         )
     return approvals
