@@ -136,6 +136,7 @@ def promo_on_shared(shared_project: Path, shared_stores: SharedEnv, tmp_path: Pa
     return root
 
 
+@pytest.mark.timeout(900)  # 160 moves that each wait for the cross-machine lease (p95 about a minute under load)
 def test_concurrent_alias_moves_and_registrations_on_the_shared_registry(
     promo_on_shared: Path, shared_stores: SharedEnv
 ) -> None:
